@@ -1,0 +1,176 @@
+/**
+ * The one error hierarchy of qfdata. Every error a request can end in is one of these classes; each pins its
+ * wire `code` (V2, string), its HTTP status and its V1 integer code. The HTTP error mapper
+ * (`shared/http/errors.ts`) turns them into the V1 or V2 envelope; nothing else builds an error body.
+ *
+ * V1 integer codes (the table the README documents):
+ *
+ * | V1 code | meaning                                  | classes                                              |
+ * |---------|------------------------------------------|------------------------------------------------------|
+ * | 500001  | param invalid (seed 000)                 | InappropriateJSON, InvalidMarker, IdempotentParameterMismatch |
+ * | 336002  | InvalidJSON (SDK `APIErrorCode`)         | MalformedJSON                                        |
+ * | 500002  | resource not found                       | ResourceNotFound                                     |
+ * | 500003  | state conflict                           | PreconditionFailed                                   |
+ * | 336005  | APINameNotExist (SDK `APIErrorCode`)     | InvalidAction, NotSupported                          |
+ * | 14      | IAMCertificationFailed (SDK)             | InvalidHTTPAuthHeader, InvalidAccessKeyId, SignatureDoesNotMatch, RequestExpired |
+ * | 336004  | PermissionError (SDK)                    | AccessDenied                                         |
+ * | 336000  | InternalError (SDK)                      | InternalError                                        |
+ */
+
+export interface QfErrorOptions {
+  cause?: unknown;
+}
+
+export abstract class QfError extends Error {
+  /** V2 wire code, e.g. `InappropriateJSON`. */
+  abstract readonly code: string;
+  /** HTTP status of the V2 envelope, and the `status` field of the V1 envelope. */
+  abstract readonly status: number;
+  /** Integer code of the V1 envelope (`code` and `error_code`). */
+  abstract readonly v1Code: number;
+  /**
+   * Errors raised by the IAM layer in front of both APIs (auth failures) answer with their HTTP status on V1
+   * paths too; every other V1 error answers HTTP 200 with `success: false`, as Qianfan's console does.
+   */
+  readonly iam: boolean = false;
+
+  constructor(message: string, options?: QfErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Valid JSON that does not fit the operation: a missing or wrongly typed field, a value out of range. */
+export class InappropriateJSONError extends QfError {
+  readonly code = 'InappropriateJSON';
+  readonly status = 400;
+  readonly v1Code = 500001;
+}
+
+/** The body is not JSON at all. */
+export class MalformedJSONError extends QfError {
+  readonly code = 'MalformedJSON';
+  readonly status = 400;
+  readonly v1Code = 336002;
+  constructor(message = 'The JSON you provided was not well-formed.', options?: QfErrorOptions) {
+    super(message, options);
+  }
+}
+
+export class InvalidMarkerError extends QfError {
+  readonly code = 'InvalidMarker';
+  readonly status = 400;
+  readonly v1Code = 500001;
+}
+
+export class IdempotentParameterMismatchError extends QfError {
+  readonly code = 'IdempotentParameterMismatch';
+  readonly status = 400;
+  readonly v1Code = 500001;
+}
+
+/** A dataset, version or task id that does not exist for the caller's account. */
+export class ResourceNotFoundError extends QfError {
+  readonly code = 'ResourceNotFound';
+  readonly status = 404;
+  readonly v1Code = 500002;
+}
+
+/** The resource exists but its state forbids the operation (e.g. a published version is read-only). */
+export class PreconditionFailedError extends QfError {
+  readonly code = 'PreconditionFailed';
+  readonly status = 412;
+  readonly v1Code = 500003;
+}
+
+/** `POST /v2/dataset` with an Action that is not a dataset action. */
+export class InvalidActionError extends QfError {
+  readonly code = 'InvalidAction';
+  readonly status = 400;
+  readonly v1Code = 336005;
+}
+
+/** An operation of Qianfan's dataset family that qfdata does not implement. */
+export class NotSupportedError extends QfError {
+  readonly code = 'NotSupported';
+  readonly status = 400;
+  readonly v1Code = 336005;
+}
+
+abstract class IamError extends QfError {
+  override readonly iam = true;
+  readonly v1Code: number = 14;
+}
+
+export class InvalidHTTPAuthHeaderError extends IamError {
+  readonly code = 'InvalidHTTPAuthHeader';
+  readonly status = 400;
+}
+
+export class InvalidAccessKeyIdError extends IamError {
+  readonly code = 'InvalidAccessKeyId';
+  readonly status = 403;
+}
+
+export class SignatureDoesNotMatchError extends IamError {
+  readonly code = 'SignatureDoesNotMatch';
+  readonly status = 403;
+}
+
+export class RequestExpiredError extends IamError {
+  readonly code = 'RequestExpired';
+  readonly status = 400;
+}
+
+export class AccessDeniedError extends IamError {
+  readonly code = 'AccessDenied';
+  readonly status = 403;
+  override readonly v1Code = 336004;
+  constructor(message = 'Access denied.', options?: QfErrorOptions) {
+    super(message, options);
+  }
+}
+
+/** Anything unexpected. Its message is never sent to the client; the cause is logged once. */
+export class InternalError extends QfError {
+  readonly code = 'InternalError';
+  readonly status = 500;
+  readonly v1Code = 336000;
+  constructor(message = 'We encountered an internal error. Please try again.', options?: QfErrorOptions) {
+    super(message, options);
+  }
+}
+
+const byName: Record<string, true> = {
+  InappropriateJSONError: true,
+  MalformedJSONError: true,
+  InvalidMarkerError: true,
+  IdempotentParameterMismatchError: true,
+  ResourceNotFoundError: true,
+  PreconditionFailedError: true,
+  InvalidActionError: true,
+  NotSupportedError: true,
+  InvalidHTTPAuthHeaderError: true,
+  InvalidAccessKeyIdError: true,
+  SignatureDoesNotMatchError: true,
+  RequestExpiredError: true,
+  AccessDeniedError: true,
+  InternalError: true,
+};
+
+/**
+ * True for our own errors. Matches on `instanceof` and, as a fallback, on `name` plus the wire fields: a function
+ * bundle can hold two copies of this module, and then `instanceof` fails across them.
+ */
+export function isQfError(error: unknown): error is QfError {
+  if (error instanceof QfError) return true;
+  if (typeof error !== 'object' || error === null) return false;
+  const e = error as Partial<QfError>;
+  return (
+    typeof e.name === 'string' &&
+    byName[e.name] === true &&
+    typeof e.code === 'string' &&
+    typeof e.status === 'number' &&
+    typeof e.v1Code === 'number'
+  );
+}
