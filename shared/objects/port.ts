@@ -1,0 +1,235 @@
+/**
+ * The object-storage port: the one interface through which qfdata reads and writes sample shards, imports and
+ * exports. Two adapters implement it: the local filesystem (`fs.ts`, the embedded default) and an S3-compatible
+ * store. Both run the same contract suite (`test/unit/objects.contract.ts`), so anything that passes there behaves
+ * the same on either.
+ *
+ * The semantics follow S3 (the stricter of the two):
+ * - keys are any 1..1024 UTF-8 bytes except NUL; `a`, `a/b` and `a//b` are three distinct objects;
+ * - listing is in UTF-8 byte order, paged by `startAfter` (exclusive) and `limit` (default and maximum 1000);
+ * - a put is atomic: a reader sees the old object or the new one, never a partial one;
+ * - deleting a missing key is not an error.
+ *
+ * These error classes are the port's own; the dataset service maps them to the wire errors of `shared/errors.ts`.
+ * Like those, they are matched by `name` as well as by class, since a function bundle can hold two copies.
+ */
+import type { Readable } from 'node:stream';
+
+/** An object's content as given to {@link ObjectStore.put}. Streams are consumed once, never buffered whole. */
+export type Body = Uint8Array | string | Readable | AsyncIterable<Uint8Array>;
+
+/** What a listing or a head tells about one object. */
+export interface ObjectInfo {
+  key: string;
+  /** Size in bytes. */
+  size: number;
+  lastModified: Date;
+}
+
+/** One page of a listing. `nextStartAfter` is present only when `isTruncated` is true. */
+export interface ListPage {
+  objects: ObjectInfo[];
+  isTruncated: boolean;
+  /** Pass as `startAfter` to get the next page: the last key, or the last common prefix, of this page. */
+  nextStartAfter?: string;
+}
+
+/** Options of {@link ObjectStore.list}. */
+export interface ListOptions {
+  /** Exclusive: the page starts with the first key (or common prefix) after it in UTF-8 byte order. */
+  startAfter?: string;
+  /** Entries per page (objects plus common prefixes), 1..1000; default 1000; larger values are treated as 1000. */
+  limit?: number;
+  /** Roll keys that contain `/` after the prefix up into `commonPrefixes`, like S3's delimiter. */
+  delimiter?: '/';
+}
+
+/** An inclusive byte range, like HTTP `Range: bytes=start-end`. Without `end`, to the end of the object. */
+export interface ByteRange {
+  start: number;
+  end?: number;
+}
+
+/**
+ * Where qfdata keeps object bytes. Buckets are S3/BOS bucket names; every method but `createBucket` and
+ * `bucketExists` requires the bucket to exist and rejects with {@link NoSuchBucketError} otherwise.
+ */
+export interface ObjectStore {
+  /** Creates the bucket; does nothing if it already exists. */
+  createBucket(bucket: string): Promise<void>;
+  bucketExists(bucket: string): Promise<boolean>;
+  /**
+   * Stores `body` under `key`, replacing any previous object. Atomic: readers see the old object or the new one,
+   * never a partial one; if the body fails (a stream emitting an error), the previous object stays intact and
+   * the body's error is rethrown. Streams are written as they arrive, never buffered whole.
+   */
+  put(bucket: string, key: string, body: Body): Promise<{ size: number }>;
+  /**
+   * Opens the object for reading. `range` is inclusive like HTTP Range; an `end` past the last byte is clamped.
+   * Rejects with {@link NoSuchKeyError} if the key does not exist, {@link InvalidRangeError} if `start` is not
+   * inside the object.
+   */
+  get(bucket: string, key: string, range?: ByteRange): Promise<Readable>;
+  /** The object's info, or `undefined` if the key does not exist. */
+  head(bucket: string, key: string): Promise<ObjectInfo | undefined>;
+  /**
+   * One page of the keys that start with `prefix`, in UTF-8 byte order (as S3). With `delimiter: '/'`, keys with a
+   * `/` after the prefix are rolled up into `commonPrefixes` (each ending in `/`), which count toward `limit` and
+   * are merged into the same order; a common prefix that is not after `startAfter` is skipped whole, so passing
+   * `nextStartAfter` back never repeats an entry.
+   */
+  list(bucket: string, prefix: string, opts?: ListOptions): Promise<ListPage & { commonPrefixes?: string[] }>;
+  /** Deletes the object; no error if it does not exist. */
+  delete(bucket: string, key: string): Promise<void>;
+  /** Deletes every object whose key starts with `prefix` (`''` empties the bucket); returns how many it deleted. */
+  deletePrefix(bucket: string, prefix: string): Promise<number>;
+}
+
+/** The bucket does not exist. */
+export class NoSuchBucketError extends Error {
+  readonly bucket: string;
+  constructor(bucket: string, options?: { cause?: unknown }) {
+    super(`The specified bucket does not exist: ${bucket}`, options);
+    this.name = 'NoSuchBucketError';
+    this.bucket = bucket;
+  }
+}
+
+/** The key does not exist in the bucket. */
+export class NoSuchKeyError extends Error {
+  readonly bucket: string;
+  readonly key: string;
+  constructor(bucket: string, key: string, options?: { cause?: unknown }) {
+    super(`The specified key does not exist: ${bucket}/${key}`, options);
+    this.name = 'NoSuchKeyError';
+    this.bucket = bucket;
+    this.key = key;
+  }
+}
+
+/**
+ * A bucket name or key this store cannot hold: not a valid S3/BOS bucket name, a key outside 1..1024 UTF-8 bytes,
+ * a key with NUL or unpaired surrogates, or a limit of the adapter (the filesystem adapter documents its own).
+ */
+export class InvalidObjectKeyError extends Error {
+  readonly bucket: string | undefined;
+  readonly key: string | undefined;
+  constructor(message: string, where: { bucket?: string; key?: string } = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'InvalidObjectKeyError';
+    this.bucket = where.bucket;
+    this.key = where.key;
+  }
+}
+
+/** A range that does not select any byte of the object (S3's `InvalidRange`, HTTP 416). */
+export class InvalidRangeError extends Error {
+  readonly bucket: string;
+  readonly key: string;
+  readonly range: ByteRange;
+  readonly size: number | undefined;
+  constructor(bucket: string, key: string, range: ByteRange, size?: number) {
+    const shown = `bytes=${range.start}-${range.end ?? ''}`;
+    super(`The requested range ${shown} is not satisfiable for ${bucket}/${key}${size === undefined ? '' : ` (size ${size})`}`);
+    this.name = 'InvalidRangeError';
+    this.bucket = bucket;
+    this.key = key;
+    this.range = range;
+    this.size = size;
+  }
+}
+
+/** Keys at most this many UTF-8 bytes (S3's limit). */
+export const MAX_KEY_BYTES = 1024;
+/** Listing pages at most this many entries (S3's limit), and that is the default. */
+export const MAX_LIST_LIMIT = 1000;
+
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+/**
+ * Throws {@link InvalidObjectKeyError} unless `bucket` is a valid S3/BOS bucket name: 3–63 characters of lowercase
+ * letters, digits, `-` and `.`, starting and ending with a letter or digit, no `..`, not an IPv4 address.
+ */
+export function assertBucketName(bucket: string): void {
+  const valid = BUCKET_NAME.test(bucket) && !bucket.includes('..') && !IPV4.test(bucket);
+  if (!valid) {
+    throw new InvalidObjectKeyError(
+      `Invalid bucket name ${JSON.stringify(bucket)}: use 3-63 lowercase letters, digits, '-' and '.', ` +
+        'starting and ending with a letter or digit',
+      { bucket },
+    );
+  }
+}
+
+/**
+ * Throws {@link InvalidObjectKeyError} unless `key` is a valid S3 key: 1..1024 UTF-8 bytes, no NUL, and well-formed
+ * Unicode (an unpaired surrogate has no UTF-8 form, so two such keys could not be told apart).
+ */
+export function assertObjectKey(bucket: string, key: string): void {
+  const bytes = Buffer.byteLength(key, 'utf8');
+  let problem: string | undefined;
+  if (bytes === 0) problem = 'it is empty';
+  else if (bytes > MAX_KEY_BYTES) problem = `it is ${bytes} UTF-8 bytes long; the limit is ${MAX_KEY_BYTES}`;
+  else if (key.includes('\0')) problem = 'it contains NUL';
+  else if (Buffer.from(key, 'utf8').toString('utf8') !== key) problem = 'it contains an unpaired surrogate';
+  if (problem !== undefined) {
+    throw new InvalidObjectKeyError(`Invalid object key ${JSON.stringify(key)}: ${problem}`, { bucket, key });
+  }
+}
+
+/** Compares two keys in UTF-8 byte order, the order of S3 listings (JS `<` compares UTF-16 units instead). */
+export function compareKeys(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/**
+ * Validates and normalizes list options: `limit` defaults to {@link MAX_LIST_LIMIT}, values above it are treated
+ * as it; a limit that is not a positive integer throws a `RangeError` (a programming error, not user input).
+ */
+export function normalizeListLimit(limit: number | undefined): number {
+  if (limit === undefined) return MAX_LIST_LIMIT;
+  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`list limit must be a positive integer, got ${limit}`);
+  return Math.min(limit, MAX_LIST_LIMIT);
+}
+
+/**
+ * Pages an already filtered and sorted (UTF-8 byte order) list of objects the way S3 does: skips what is not
+ * after `startAfter`, rolls keys up into common prefixes when a delimiter is given, and cuts at `limit`. Adapters
+ * that cannot ask their backend for this (the filesystem) share it, so the semantics live in one place.
+ */
+export function pageSortedObjects(
+  sorted: readonly ObjectInfo[],
+  prefix: string,
+  opts: ListOptions = {},
+): ListPage & { commonPrefixes?: string[] } {
+  const limit = normalizeListLimit(opts.limit);
+  const after = opts.startAfter === undefined ? undefined : Buffer.from(opts.startAfter, 'utf8');
+  const isAfter = (s: string): boolean => after === undefined || Buffer.compare(Buffer.from(s, 'utf8'), after) > 0;
+  const objects: ObjectInfo[] = [];
+  const commonPrefixes: string[] = [];
+  let last: string | undefined;
+  let isTruncated = false;
+  for (const info of sorted) {
+    if (!isAfter(info.key)) continue;
+    const rolledUp = opts.delimiter === undefined ? undefined : commonPrefixOf(info.key, prefix, opts.delimiter);
+    const entry = rolledUp ?? info.key;
+    if (rolledUp !== undefined && (rolledUp === last || !isAfter(rolledUp))) continue;
+    if (objects.length + commonPrefixes.length === limit) {
+      isTruncated = true;
+      break;
+    }
+    if (rolledUp === undefined) objects.push(info);
+    else commonPrefixes.push(rolledUp);
+    last = entry;
+  }
+  const page: ListPage & { commonPrefixes?: string[] } = { objects, isTruncated };
+  if (isTruncated && last !== undefined) page.nextStartAfter = last;
+  if (opts.delimiter !== undefined) page.commonPrefixes = commonPrefixes;
+  return page;
+}
+
+function commonPrefixOf(key: string, prefix: string, delimiter: string): string | undefined {
+  const at = key.indexOf(delimiter, prefix.length);
+  return at < 0 ? undefined : key.slice(0, at + delimiter.length);
+}
