@@ -1,0 +1,73 @@
+/**
+ * The one place that reads `process.env`. Parsed once, at cold start; a bad value fails the function at load time
+ * with the variable's name, not in the middle of a request. The README's configuration table mirrors this schema.
+ */
+import * as z from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', ''])
+  .optional()
+  .transform((v) => v === 'true' || v === '1');
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const schema = z.object({
+  /** DynamoDB table holding all metadata. */
+  QFDATA_TABLE: z.string().min(3).default('qfdata'),
+  /** DynamoDB endpoint; set locally to the dynalite server started by `npm start`. Unset in the cloud. */
+  QFDATA_DYNAMODB_ENDPOINT: z.url().optional(),
+  AWS_REGION: z.string().min(1).default('us-east-1'),
+  /** Object storage: `fs` (files under QFDATA_DATA_DIR, the embedded default) or `s3`. */
+  QFDATA_OBJECT_STORE: z.enum(['fs', 's3']).default('fs'),
+  /** Where local data lives: dynalite's LevelDB, object buckets, temp files. */
+  QFDATA_DATA_DIR: z.string().min(1).default('./.data'),
+  /** Bucket that plays Qianfan's platform storage (`sysBos` / `sysStorage`). */
+  QFDATA_PLATFORM_BUCKET: z.string().min(3).default('qfdata'),
+  /** Region reported in `storageInfo.region` for datasets on the user's own bucket. */
+  QFDATA_BOS_REGION: z.string().min(1).default('bj'),
+  /** Zone of every `YYYY-MM-DD HH:mm:ss` time and of V1 `createTime`'s offset (Qianfan uses Asia/Shanghai). */
+  QFDATA_TIME_ZONE: z
+    .string()
+    .default('Asia/Shanghai')
+    .refine((tz) => isTimeZone(tz), 'must be an IANA time zone such as Asia/Shanghai'),
+  /** Cap on a signature's lifetime, whatever `expirationPeriodInSeconds` the client signed. */
+  QFDATA_AUTH_MAX_LIFETIME_SECONDS: positiveInt(3600),
+  /** How far in the future a signature's timestamp may be. */
+  QFDATA_AUTH_MAX_FUTURE_SKEW_SECONDS: positiveInt(900),
+  /** How long a verified access key stays cached in a warm function. */
+  QFDATA_KEY_CACHE_SECONDS: z.coerce.number().int().min(0).default(60),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** Set by serverless-offline; enables the local-only routes. */
+  IS_OFFLINE: bool,
+});
+
+export type Config = z.infer<typeof schema>;
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Parses an environment; throws an Error naming every bad variable. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  // serverless.yml passes unset settings as empty strings: treat them as unset.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = schema.safeParse(present);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`qfdata configuration is invalid: ${problems}`);
+  }
+  return result.data;
+}
+
+let cached: Config | undefined;
+
+/** The process configuration, parsed on first use (at module load of each function). */
+export function config(): Config {
+  cached ??= parseConfig(process.env);
+  return cached;
+}

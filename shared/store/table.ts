@@ -1,0 +1,45 @@
+/**
+ * The single-table layout. serverless.yml declares the same table for the cloud (a unit test keeps the two in step);
+ * the local launcher and the tests create it from this definition.
+ *
+ * | item            | PK                | SK                  | GSI1PK                    | GSI1SK   |
+ * |-----------------|-------------------|---------------------|---------------------------|----------|
+ * | access key      | `K#<accessKeyId>` | `K`                 |                           |          |
+ * | legacy counter  | `C#legacy`        | `C`                 |                           |          |
+ * | dataset         | `A#<account>`     | `D#<dg-id>`         | `A#<account>#F#<format>`  | `<dg-id>`|
+ * | version         | `A#<account>`     | `V#<ds-id>`         | `A#<account>#D#<dg-id>`   | `<ds-id>`|
+ * | legacy id → ds  | `A#<account>`     | `L#<legacy id>`     |                           |          |
+ *
+ * Ids are time-ordered, so sort keys order datasets and versions by creation time. GSI1 is overloaded: datasets by
+ * format (O(page) format filters), versions by dataset.
+ */
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+
+export const GSI1 = 'GSI1';
+
+export function tableDefinition(tableName: string): CreateTableCommandInput {
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [
+      { AttributeName: 'PK', AttributeType: 'S' },
+      { AttributeName: 'SK', AttributeType: 'S' },
+      { AttributeName: 'GSI1PK', AttributeType: 'S' },
+      { AttributeName: 'GSI1SK', AttributeType: 'S' },
+    ],
+    KeySchema: [
+      { AttributeName: 'PK', KeyType: 'HASH' },
+      { AttributeName: 'SK', KeyType: 'RANGE' },
+    ],
+    GlobalSecondaryIndexes: [
+      {
+        IndexName: GSI1,
+        KeySchema: [
+          { AttributeName: 'GSI1PK', KeyType: 'HASH' },
+          { AttributeName: 'GSI1SK', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+    ],
+  };
+}

@@ -1,0 +1,48 @@
+/**
+ * Builders of store records for tests.
+ */
+import { newId } from '../../shared/datasets/ids.js';
+import { versionStorage } from '../../shared/datasets/service.js';
+import type { DataFormat, NewDataset } from '../../shared/store/index.js';
+
+let legacy = 1000;
+
+export function newDatasetInput(account: string, name: string, dataFormat: DataFormat = 'PromptResponse'): NewDataset {
+  const datasetId = newId('dataset');
+  const versionId = newId('version');
+  const now = new Date().toISOString();
+  legacy += 2;
+  return {
+    dataset: {
+      account,
+      datasetId,
+      legacyId: legacy,
+      name,
+      dataFormat,
+      storageType: 'sysStorage',
+      storageBucket: 'qfdata',
+      storageDir: '/',
+      projectType: 20,
+      templateType: 2000,
+      dataType: 4,
+      createdAt: now,
+      modifiedAt: now,
+    },
+    firstVersion: {
+      account,
+      versionId,
+      datasetId,
+      legacyId: legacy + 1,
+      description: '',
+      storage: versionStorage('qfdata', '/', versionId, dataFormat),
+      importStatus: 'Created',
+      publishStatus: 'Unpublished',
+      exportStatus: 'None',
+      sampleCount: 0,
+      characterCount: 0,
+      sizeBytes: 0,
+      createdAt: now,
+      modifiedAt: now,
+    },
+  };
+}
