@@ -1,0 +1,77 @@
+/**
+ * The one Middy chain every HTTP function uses. An operation file declares its wire name, its zod input schema and
+ * a `run` function; `httpHandler` wraps it:
+ *
+ *   requestContext → header normaliser → authenticate → jsonBody → validate → envelope → errorMapper
+ *
+ * `before` runs in that order; `after` and `onError` run in reverse, so the error mapper (last) sees errors first
+ * and the request context (first) logs the final response. Operations hold no try/catch and no status codes.
+ */
+import middy from '@middy/core';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type * as z from 'zod';
+import { authenticate, type AuthenticateOptions } from './authenticate.js';
+import { jsonBody } from './body.js';
+import { successResponse } from './envelope.js';
+import { errorMapper } from './errors.js';
+import { requestContext } from './requestContext.js';
+import { stateOf, type ApiVersion, type Caller } from './state.js';
+import { validate } from './validate.js';
+
+export type { ApiVersion, Caller } from './state.js';
+
+export interface OperationContext {
+  caller: Caller;
+  requestId: string;
+}
+
+export interface Operation<S extends z.ZodType = z.ZodType, R = unknown> {
+  api: ApiVersion;
+  /** Wire name: the V1 path's last segment (`create`) or the V2 Action (`DescribeDatasets`). */
+  name: string;
+  input: S;
+  run(input: z.output<S>, ctx: OperationContext): Promise<R>;
+}
+
+/** Declares an operation (an identity function that lets TypeScript infer `run`'s input from the schema). */
+export function defineOperation<S extends z.ZodType, R>(operation: Operation<S, R>): Operation<S, R> {
+  return operation;
+}
+
+export type HttpHandler = middy.MiddyfiedHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>;
+
+type Request = middy.Request<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
+
+function envelope(): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
+  const envelopeAfter = (request: Request): void => {
+    const state = stateOf(request.event);
+    request.response = successResponse(state.api, state.requestId, request.response);
+  };
+  return { after: envelopeAfter };
+}
+
+export interface HttpHandlerOptions {
+  auth?: AuthenticateOptions;
+}
+
+/** Wraps an operation into the HTTP chain. */
+export function httpHandler<S extends z.ZodType, R>(operation: Operation<S, R>, options: HttpHandlerOptions = {}): HttpHandler {
+  const run = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+    const state = stateOf(event);
+    // The envelope middleware turns the bare result into the response.
+    return (await operation.run(state.input as z.output<S>, {
+      caller: state.caller as Caller,
+      requestId: state.requestId,
+    })) as APIGatewayProxyStructuredResultV2;
+  };
+  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>()
+    .use(requestContext({ api: operation.api, operation: operation.name }))
+    .use(httpHeaderNormalizer())
+    .use(authenticate(options.auth))
+    .use(jsonBody())
+    .use(validate(operation.input))
+    .use(envelope())
+    .use(errorMapper())
+    .handler(run);
+}
