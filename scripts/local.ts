@@ -1,0 +1,267 @@
+/**
+ * The local stack: dynalite (persisted under the data directory), the table, the platform bucket, the root access
+ * key, and serverless-offline serving the functions. `npm start` runs it (through `scripts/start.mjs`); the
+ * integration tests and the bench start their own copies on free ports and data directories.
+ *
+ * Credentials never travel through serverless.yml: the root key is written into the local store, where the
+ * functions look keys up like any other.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
+import dynalite from 'dynalite';
+import { createObjectStore } from '../shared/objects/index.js';
+import { DynamoMetadataStore, tableDefinition } from '../shared/store/index.js';
+
+/** The project root: the nearest directory above this file (bundled or not) that holds serverless.yml. */
+export const ROOT = findRoot(path.dirname(fileURLToPath(import.meta.url)));
+
+function findRoot(dir: string): string {
+  for (let d = dir; ; d = path.dirname(d)) {
+    if (existsSync(path.join(d, 'serverless.yml'))) return d;
+    if (path.dirname(d) === d) throw new Error(`serverless.yml not found above ${dir}`);
+  }
+}
+
+/** Local defaults, printed at start-up; override with QIANFAN_ACCESS_KEY / QIANFAN_SECRET_KEY. */
+export const LOCAL_ACCESS_KEY = 'qfdata-local-ak';
+export const LOCAL_SECRET_KEY = 'qfdata-local-sk';
+export const ROOT_ACCOUNT = 'root';
+
+export interface StackOptions {
+  /** Data directory; everything persists below it. */
+  dataDir: string;
+  /** API port (serverless-offline httpPort). 0 picks a free port. */
+  port?: number;
+  lambdaPort?: number;
+  dynamoPort?: number;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  tableName?: string;
+  platformBucket?: string;
+  /** Extra environment for serverless-offline (its handlers see only what serverless.yml passes). */
+  env?: Record<string, string>;
+  /** Echo serverless-offline's output. */
+  verbose?: boolean;
+}
+
+export interface Dynamo {
+  endpoint: string;
+  close(): Promise<void>;
+}
+
+export interface Stack {
+  url: string;
+  lambdaUrl: string;
+  dynamoEndpoint: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  tableName: string;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server: Server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Starts dynalite on 127.0.0.1; persisted under `dir` when given, in memory otherwise. */
+export async function startDynamo(options: { dir?: string; port?: number }): Promise<Dynamo> {
+  if (options.dir) await mkdir(options.dir, { recursive: true });
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(options.dir ? { path: options.dir } : {}) });
+  const port = options.port || (await freePort());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new Error(`port ${port} is in use: is another qfdata running? Set QFDATA_DYNAMO_PORT to use another port.`)
+          : error,
+      ),
+    );
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** Creates the table if it does not exist yet, and waits until it is ACTIVE (writes to a CREATING table fail). */
+export async function ensureTable(endpoint: string, tableName: string): Promise<void> {
+  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const status = async () => {
+    try {
+      return (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table?.TableStatus;
+    } catch (error) {
+      if (error instanceof ResourceNotFoundException) return undefined;
+      throw error;
+    }
+  };
+  try {
+    if ((await status()) === undefined) await client.send(new CreateTableCommand(tableDefinition(tableName)));
+    for (let waited = 0; (await status()) !== 'ACTIVE'; waited += 50) {
+      if (waited > 30_000) throw new Error(`table ${tableName} did not become ACTIVE`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally {
+    client.destroy();
+  }
+}
+
+async function waitForHttp(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`serverless-offline exited with code ${child.exitCode} before it was ready`);
+    try {
+      await fetch(url, { method: 'POST', body: '{}', signal: AbortSignal.timeout(2000) });
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  throw new Error(`serverless-offline did not answer at ${url} within ${timeoutMs} ms`);
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.pid === undefined) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }, 5000);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    try {
+      process.kill(-child.pid!, 'SIGINT');
+    } catch {
+      clearTimeout(kill);
+      resolve();
+    }
+  });
+}
+
+/** Starts the whole local stack and resolves once the API answers. */
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const dataDir = path.resolve(options.dataDir);
+  const tableName = options.tableName ?? 'qfdata';
+  const accessKeyId = options.accessKeyId ?? LOCAL_ACCESS_KEY;
+  const secretAccessKey = options.secretAccessKey ?? LOCAL_SECRET_KEY;
+  const platformBucket = options.platformBucket ?? 'qfdata';
+  const port = options.port || (await freePort());
+  const lambdaPort = options.lambdaPort || (await freePort());
+
+  const dynamo = await startDynamo({ dir: path.join(dataDir, 'dynamo'), ...(options.dynamoPort ? { port: options.dynamoPort } : {}) });
+  let child: ChildProcess | undefined;
+  try {
+    await ensureTable(dynamo.endpoint, tableName);
+    const store = new DynamoMetadataStore({ tableName, region: 'us-east-1', endpoint: dynamo.endpoint });
+    await store.putAccessKey({ accessKeyId, secretAccessKey, account: ROOT_ACCOUNT, enabled: true, createdAt: new Date().toISOString() });
+    await createObjectStore({ kind: 'fs', dataDir }).createBucket(platformBucket);
+
+    child = spawn(
+      process.execPath,
+      [path.join(ROOT, 'node_modules/serverless/bin/serverless.js'), 'offline', 'start', '--stage', 'local', '--httpPort', String(port), '--lambdaPort', String(lambdaPort)],
+      {
+        cwd: ROOT,
+        detached: true,
+        stdio: ['ignore', options.verbose ? 'inherit' : 'pipe', options.verbose ? 'inherit' : 'pipe'],
+        env: {
+          ...process.env,
+          SLS_TELEMETRY_DISABLED: '1',
+          SLS_NOTIFICATIONS_MODE: 'off',
+          QFDATA_DYNAMODB_ENDPOINT: dynamo.endpoint,
+          QFDATA_DATA_DIR: dataDir,
+          QFDATA_TABLE: tableName,
+          QFDATA_PLATFORM_BUCKET: platformBucket,
+          ...options.env,
+        },
+      },
+    );
+    let output = '';
+    const keep = (chunk: Buffer) => {
+      output = (output + chunk.toString()).slice(-20_000);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    const url = `http://127.0.0.1:${port}`;
+    await waitForHttp(url, child, 120_000).catch((error: Error) => {
+      throw new Error(`${error.message}\n${output}`);
+    });
+    const started = child;
+    return {
+      url,
+      lambdaUrl: `http://127.0.0.1:${lambdaPort}`,
+      dynamoEndpoint: dynamo.endpoint,
+      accessKeyId,
+      secretAccessKey,
+      tableName,
+      dataDir,
+      async stop() {
+        await stopChild(started);
+        await dynamo.close();
+      },
+    };
+  } catch (error) {
+    if (child) await stopChild(child);
+    await dynamo.close();
+    throw error;
+  }
+}
+
+/** `npm start`. */
+export async function main(): Promise<void> {
+  const env = process.env;
+  const dataDir = env.QFDATA_DATA_DIR || './.data';
+  const port = Number(env.QFDATA_PORT || 8866);
+  const usingDefaults = !env.QIANFAN_ACCESS_KEY || !env.QIANFAN_SECRET_KEY;
+  const stack = await startStack({
+    dataDir,
+    port,
+    lambdaPort: Number(env.QFDATA_LAMBDA_PORT || port + 1),
+    dynamoPort: Number(env.QFDATA_DYNAMO_PORT || port + 2),
+    accessKeyId: env.QIANFAN_ACCESS_KEY || LOCAL_ACCESS_KEY,
+    secretAccessKey: env.QIANFAN_SECRET_KEY || LOCAL_SECRET_KEY,
+    verbose: env.QFDATA_VERBOSE === '1',
+  });
+  const lines = [
+    '',
+    `qfdata is running at ${stack.url}  (data in ${stack.dataDir})`,
+    '',
+    'Point the official SDKs at it:',
+    `  export QIANFAN_CONSOLE_API_BASE_URL=${stack.url}   # JS, Python, Java`,
+    `  export QIANFAN_CONSOLE_BASE_URL=${stack.url}       # Go`,
+    `  export QIANFAN_ACCESS_KEY=${stack.accessKeyId}`,
+    usingDefaults ? `  export QIANFAN_SECRET_KEY=${stack.secretAccessKey}   # local default credentials` : '  (secret key: the QIANFAN_SECRET_KEY you set)',
+    '',
+    'Ctrl-C stops everything.',
+    '',
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+  let stopping = false;
+  const shutdown = async () => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write('\nstopping qfdata…\n');
+    await stack.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+}

@@ -1,0 +1,52 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from '../../scripts/local.js';
+import { readServerlessYml } from '../../scripts/serverless-yml.js';
+import { tableDefinition } from '../../shared/store/table.js';
+
+const serverlessYml = () => readServerlessYml(ROOT);
+
+describe('Toolchain', () => {
+  it('resolves the serverless CLI to osls 4.3.1 (the offline-capable fork), never the downloader', () => {
+    // Act
+    const tree = JSON.parse(execFileSync('npm', ['ls', 'serverless', '--json', '--all'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+    // Assess: every copy of "serverless" in the tree is osls 4.3.1
+    const found: { version: string; resolved?: string }[] = [];
+    const walk = (deps: Record<string, any> = {}) => {
+      for (const [name, dep] of Object.entries(deps)) {
+        if (name === 'serverless') found.push(dep);
+        walk(dep.dependencies);
+      }
+    };
+    walk(tree.dependencies);
+    expect(found.length).toBeGreaterThan(0);
+    for (const dep of found) expect(dep.version).toBe('4.3.1');
+    const manifest = JSON.parse(readFileSync(path.join(ROOT, 'node_modules/serverless/package.json'), 'utf8'));
+    expect(manifest.name).toBe('osls');
+  });
+
+  it('declares the same DynamoDB table in serverless.yml as shared/store/table.ts', () => {
+    // Prepare
+    const declared = serverlessYml().resources.Resources.MetadataTable.Properties;
+    const expected = tableDefinition('x');
+    // Assess
+    expect(declared.BillingMode).toBe(expected.BillingMode);
+    expect(declared.KeySchema).toEqual(expected.KeySchema);
+    expect(declared.AttributeDefinitions).toEqual(expected.AttributeDefinitions);
+    expect(declared.GlobalSecondaryIndexes).toEqual(expected.GlobalSecondaryIndexes);
+  });
+
+  it('routes every function file that exists and passes no secret through serverless.yml', () => {
+    // Prepare
+    const doc = serverlessYml();
+    // Assess
+    for (const fn of Object.values<any>(doc.functions)) {
+      const file = path.join(ROOT, String(fn.handler).replace(/\.handler$/, '.ts'));
+      expect(() => readFileSync(file)).not.toThrow();
+    }
+    const env = JSON.stringify(doc.provider.environment) + JSON.stringify(doc.params);
+    expect(env).not.toMatch(/SECRET|ACCESS_KEY/i);
+  });
+});
