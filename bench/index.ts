@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build, type BuildOptions } from 'esbuild';
 import { ROOT, ensureTable, startDynamo } from '../scripts/local.js';
-import { readServerlessYml } from '../scripts/serverless-yml.js';
+import { functionsOf, readServerlessYml } from '../scripts/serverless-yml.js';
 import type { Operation } from '../shared/http/index.js';
 import { progress, round, summarize, timeEach } from './stats.js';
 
@@ -21,7 +21,7 @@ async function serverlessEsbuildOptions(): Promise<BuildOptions & { functions: R
   const doc = readServerlessYml(ROOT);
   const { bundle, minify, target, platform, format, banner, mainFields } = doc.custom.esbuild;
   const functions: Record<string, string> = {};
-  for (const [name, fn] of Object.entries<any>(doc.functions)) functions[name] = String(fn.handler).replace(/\.handler$/, '.ts');
+  for (const [name, fn] of Object.entries(functionsOf(ROOT))) functions[name] = fn.handler.replace(/\.handler$/, '.ts');
   return { bundle, minify, target, platform, format, banner, mainFields, functions };
 }
 

@@ -50,9 +50,9 @@ export const create = defineOperation({
   api: 'v1',
   name: 'create',
   input,
-  async run(body, { caller }) {
+  async run(body, { caller, clientToken }) {
     const template = V1_TEMPLATES[body.templateType as V1TemplateType];
-    const { dataset, version } = await datasets().createDataset(caller, {
+    const created = await datasets().createDataset(caller, {
       name: body.name,
       dataFormat: template.dataFormat,
       storageType: V1_STORAGE[body.storageType],
@@ -60,8 +60,8 @@ export const create = defineOperation({
       projectType: body.projectType,
       templateType: body.templateType,
       dataType: body.dataType,
-    });
-    return v1CreateResult(dataset, version, viewSettings());
+    }, clientToken);
+    return v1CreateResult(created, viewSettings());
   },
 });
 

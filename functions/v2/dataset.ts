@@ -5,51 +5,41 @@
  * answers `InvalidAction`. Both still pass authentication first, like every other request.
  */
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import * as z from 'zod';
 import { InvalidActionError, NotSupportedError } from '../../shared/errors.js';
-import { defineOperation, httpHandler, type HttpHandler } from '../../shared/http/index.js';
+import { printableName, refusingHandler, type HttpHandler } from '../../shared/http/index.js';
+import { handler as createDataset } from './createDataset.js';
+import { handler as createDatasetVersion } from './createDatasetVersion.js';
+import { handler as deleteDataset } from './deleteDataset.js';
+import { handler as deleteDatasetVersion } from './deleteDatasetVersion.js';
 import { handler as describeDatasets } from './describeDatasets.js';
+import { handler as describeDatasetVersion } from './describeDatasetVersion.js';
+import { handler as describeDatasetVersions } from './describeDatasetVersions.js';
+import { handler as publishDatasetVersion } from './publishDatasetVersion.js';
 
 const actions: Record<string, HttpHandler> = {
+  CreateDataset: createDataset,
   DescribeDatasets: describeDatasets,
+  DeleteDataset: deleteDataset,
+  CreateDatasetVersion: createDatasetVersion,
+  DescribeDatasetVersion: describeDatasetVersion,
+  DescribeDatasetVersions: describeDatasetVersions,
+  DeleteDatasetVersion: deleteDatasetVersion,
+  PublishDatasetVersion: publishDatasetVersion,
 };
 
 /** Qianfan's V2 dataset actions (spec §2) that qfdata does not serve yet. */
-const NOT_YET = new Set([
-  'CreateDataset',
-  'DeleteDataset',
-  'CreateDatasetVersion',
-  'DescribeDatasetVersion',
-  'DescribeDatasetVersions',
-  'DeleteDatasetVersion',
-  'PublishDatasetVersion',
-  'CreateImportTask',
-  'DescribeImportTask',
-  'CreateExportTask',
-  'DescribeExportTask',
-]);
+const NOT_YET = new Set(['CreateImportTask', 'DescribeImportTask', 'CreateExportTask', 'DescribeExportTask']);
 
-function refusal(action: string): HttpHandler {
-  const printable = action.replace(/[^\x20-\x7e]/g, '?').slice(0, 64);
-  return httpHandler(
-    defineOperation({
-      api: 'v2',
-      name: printable || '(none)',
-      input: z.unknown(),
-      async run() {
-        if (NOT_YET.has(action)) throw new NotSupportedError(`qfdata does not support the action ${printable} yet.`);
-        throw new InvalidActionError(
-          action === ''
-            ? 'The query parameter Action is required, e.g. POST /v2/dataset?Action=DescribeDatasets.'
-            : `${printable} is not an action of /v2/dataset.`,
-        );
-      },
-    }),
+function refusal(action: string): Error {
+  const shown = printableName(action);
+  if (NOT_YET.has(action)) return new NotSupportedError(`qfdata does not support the action ${shown} yet.`);
+  return new InvalidActionError(
+    action === '' ? 'The query parameter Action is required, e.g. POST /v2/dataset?Action=DescribeDatasets.' : `${shown} is not an action of /v2/dataset.`,
   );
 }
 
 export function handler(event: APIGatewayProxyEventV2, context: Context) {
   const action = event.queryStringParameters?.Action ?? '';
-  const target = Object.hasOwn(actions, action) ? actions[action]! : refusal(action);
+  const target = Object.hasOwn(actions, action) ? actions[action]! : refusingHandler('v2', action || '(none)', () => refusal(action));
   return target(event, context);
 }

@@ -26,3 +26,16 @@ export const bucketName = z
   .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a bucket name: 3–63 lowercase letters, digits, "-" or "."');
 
 export const dataFormat = z.enum(DATA_FORMATS);
+
+/**
+ * V1 `datasetId`: the version's `ds-` string, or (deprecated, still accepted: seed 000) its legacy integer id.
+ */
+export const versionRef = z.union([z.string().min(1).max(64), z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)], {
+  error: 'must be the version id string (ds-…) or its legacy integer id',
+});
+
+/** A V2 dataset id (`dg-…`). Malformed ids are refused here; well-formed unknown ones are not found later. */
+export const datasetIdField = z.string().regex(/^dg-[0-9a-z]{16}$/, 'must be a dataset id like dg-0123456789abcdef');
+
+/** A V2 version id (`ds-…`). */
+export const versionIdField = z.string().regex(/^ds-[0-9a-z]{16}$/, 'must be a version id like ds-0123456789abcdef');

@@ -1,13 +1,25 @@
 /**
- * The dataset service: what the functions call. It owns the rules of the model (ids, storage layout, versions) and
- * talks to the metadata and object ports; it knows nothing of HTTP, envelopes or AWS types. A later backend (an
- * upstream Qianfan) can stand behind the same methods without the functions noticing.
+ * The dataset service: what the functions call. It owns the rules of the model (ids, storage layout, versions,
+ * publishing, deletion, clientToken retries) and talks to the metadata and object ports; it knows nothing of HTTP,
+ * envelopes or AWS types. A later backend (an upstream Qianfan) can stand behind the same methods without the
+ * functions noticing.
  */
-import { InappropriateJSONError } from '../errors.js';
-import type { ObjectStore } from '../objects/index.js';
-import type { DatasetRecord, MetadataStore, StorageType, VersionRecord, DataFormat } from '../store/index.js';
+import { InappropriateJSONError, PreconditionFailedError, ResourceNotFoundError } from '../errors.js';
+import { NoSuchBucketError, type ObjectStore } from '../objects/index.js';
+import {
+  ConditionFailedError,
+  type DataFormat,
+  type DatasetRecord,
+  type ImportStatus,
+  type MetadataStore,
+  type PublishStatus,
+  type StorageType,
+  type Tombstone,
+  type VersionRecord,
+} from '../store/index.js';
 import { isMultimodal } from './formats.js';
-import { newId } from './ids.js';
+import { isId, newId } from './ids.js';
+import { idempotent, type ClientToken } from './idempotency.js';
 import { pageInfo, pageQuery, type PageInfo, type PageRequest } from './pagination.js';
 
 export interface DatasetSettings {
@@ -37,6 +49,20 @@ export interface DatasetListRequest extends PageRequest {
   nameContains?: string;
 }
 
+export interface VersionListRequest extends PageRequest {
+  importStatuses?: readonly ImportStatus[];
+  publishStatuses?: readonly PublishStatus[];
+}
+
+/** A version together with the dataset it belongs to: the unit every version read returns. */
+export interface VersionView {
+  dataset: DatasetRecord;
+  version: VersionRecord;
+}
+
+/** A version as V1 names it: the `ds-` string, or the legacy integer id (deprecated, still accepted). */
+export type VersionRef = string | number;
+
 export interface Deps {
   store: MetadataStore;
   objects: ObjectStore;
@@ -57,51 +83,52 @@ export class DatasetService {
     this.#now = deps.now ?? (() => new Date());
   }
 
-  /** Creates a dataset with its first (empty) version. */
-  async createDataset(caller: Caller, input: NewDatasetInput): Promise<{ dataset: DatasetRecord; version: VersionRecord }> {
-    const bucket = input.storageType === 'BOS' ? input.bucket ?? '' : this.#settings.platformBucket;
-    const dir = input.storageType === 'BOS' ? input.dir ?? '/' : '/';
+  // ----- datasets --------------------------------------------------------------------------------------------
+
+  /** Creates a dataset with its first (empty) version. Safe to repeat with the same `clientToken`. */
+  async createDataset(caller: Caller, input: NewDatasetInput, token?: ClientToken): Promise<VersionView> {
+    const bucket = input.storageType === 'BOS' ? (input.bucket ?? '') : this.#settings.platformBucket;
+    const dir = input.storageType === 'BOS' ? (input.dir ?? '/') : '/';
     if (input.storageType === 'BOS' && !(await this.#objects.bucketExists(bucket))) {
       throw new InappropriateJSONError(`The bucket "${bucket}" does not exist or is not reachable by qfdata.`);
     }
-    const legacy = await this.#store.allocateLegacyIds(2);
-    const datasetId = newId('dataset');
-    const versionId = newId('version');
-    const now = this.#now().toISOString();
-    const { dataset, firstVersion } = await this.#store.createDataset({
-      dataset: {
-        account: caller.account,
-        datasetId,
-        legacyId: legacy,
-        name: input.name,
-        dataFormat: input.dataFormat,
-        storageType: input.storageType,
-        storageBucket: bucket,
-        storageDir: dir,
-        projectType: input.projectType,
-        templateType: input.templateType,
-        dataType: input.dataType,
-        createdAt: now,
-        modifiedAt: now,
-      },
-      firstVersion: {
-        account: caller.account,
-        versionId,
-        datasetId,
-        legacyId: legacy + 1,
-        description: '',
-        storage: versionStorage(bucket, dir, versionId, input.dataFormat),
-        importStatus: 'Created',
-        publishStatus: 'Unpublished',
-        exportStatus: 'None',
-        sampleCount: 0,
-        characterCount: 0,
-        sizeBytes: 0,
-        createdAt: now,
-        modifiedAt: now,
+    return idempotent(this.#store, caller.account, token, input, {
+      plan: async () => ({
+        datasetId: newId('dataset'),
+        versionId: newId('version'),
+        legacyId: await this.#store.allocateLegacyIds(2),
+        at: this.#now().toISOString(),
+      }),
+      run: async (plan) => {
+        const done = await this.#store.getDataset(caller.account, plan.datasetId);
+        if (done) return { dataset: done, version: await this.#mustGetVersion(caller, plan.versionId) };
+        const { dataset, firstVersion } = await this.#store.createDataset({
+          dataset: {
+            account: caller.account,
+            datasetId: plan.datasetId,
+            legacyId: plan.legacyId,
+            name: input.name,
+            dataFormat: input.dataFormat,
+            storageType: input.storageType,
+            storageBucket: bucket,
+            storageDir: dir,
+            projectType: input.projectType,
+            templateType: input.templateType,
+            dataType: input.dataType,
+            createdAt: plan.at,
+            modifiedAt: plan.at,
+          },
+          firstVersion: this.#newVersion(caller, plan.datasetId, { bucket, dir, format: input.dataFormat }, plan.versionId, plan.legacyId + 1, '', plan.at),
+        });
+        return { dataset, version: firstVersion };
       },
     });
-    return { dataset, version: firstVersion };
+  }
+
+  async getDataset(caller: Caller, datasetId: string): Promise<DatasetRecord> {
+    const dataset = isId('dataset', datasetId) ? await this.#store.getDataset(caller.account, datasetId) : undefined;
+    if (!dataset) throw datasetNotFound(datasetId);
+    return dataset;
   }
 
   /** One page of the caller's datasets, in creation order (or reversed). */
@@ -116,6 +143,240 @@ export class DatasetService {
       datasets: page.items,
     };
   }
+
+  /**
+   * Deletes a dataset with all its versions and everything stored for them. A tombstone is written first and the
+   * dataset item removed next, so from then on nothing of it is visible (versions are only visible through their
+   * dataset); then each version's metadata and objects go, and the tombstone last. Repeating the call after a
+   * crash finds the tombstone and finishes the job.
+   */
+  async deleteDataset(caller: Caller, datasetId: string): Promise<void> {
+    const account = caller.account;
+    let tombstone = isId('dataset', datasetId) ? await this.#store.getTombstone(account, datasetId) : undefined;
+    if (!tombstone) {
+      const dataset = await this.getDataset(caller, datasetId);
+      const versions = await this.#store.allVersions(account, dataset.datasetId);
+      tombstone = {
+        account,
+        id: dataset.datasetId,
+        kind: 'dataset',
+        datasetId: dataset.datasetId,
+        versions: versions.map(({ versionId, legacyId, storage }) => ({ versionId, legacyId, storage })),
+        createdAt: this.#now().toISOString(),
+      };
+      await this.#store.putTombstone(tombstone);
+    }
+    await this.#finishDeletion(tombstone);
+  }
+
+  // ----- versions --------------------------------------------------------------------------------------------
+
+  /** A new, empty version of a dataset. Numbers increase and never repeat. Safe to repeat with a `clientToken`. */
+  async createVersion(caller: Caller, datasetId: string, description: string, token?: ClientToken): Promise<VersionView> {
+    const dataset = await this.getDataset(caller, datasetId);
+    return idempotent(this.#store, caller.account, token, { datasetId, description }, {
+      plan: async () => {
+        const at = this.#now().toISOString();
+        const versionNumber = await this.#store
+          .nextVersionNumber(caller.account, dataset.datasetId, at)
+          .catch(rethrowCondition(() => datasetNotFound(datasetId)));
+        return { versionId: newId('version'), legacyId: await this.#store.allocateLegacyIds(1), versionNumber, at };
+      },
+      run: async (plan) => {
+        const done = await this.#store.getVersion(caller.account, plan.versionId);
+        if (done) return { dataset, version: done };
+        const version: VersionRecord = {
+          ...this.#newVersion(
+            caller,
+            dataset.datasetId,
+            { bucket: dataset.storageBucket, dir: dataset.storageDir, format: dataset.dataFormat },
+            plan.versionId,
+            plan.legacyId,
+            description,
+            plan.at,
+          ),
+          versionNumber: plan.versionNumber,
+        };
+        await this.#store.putVersion(version);
+        return { dataset, version };
+      },
+    });
+  }
+
+  /** A version and its dataset, by `ds-` id or legacy integer id. */
+  async getVersion(caller: Caller, ref: VersionRef): Promise<VersionView> {
+    const versionId = await this.#versionIdOf(caller, ref);
+    const version = versionId ? await this.#store.getVersion(caller.account, versionId) : undefined;
+    const dataset = version ? await this.#store.getDataset(caller.account, version.datasetId) : undefined;
+    if (!version || !dataset) throw versionNotFound(ref);
+    return { dataset, version };
+  }
+
+  /** Several versions at once (V1 `statusList`); every id must exist. */
+  async getVersions(caller: Caller, refs: readonly VersionRef[]): Promise<VersionView[]> {
+    return Promise.all(refs.map((ref) => this.getVersion(caller, ref)));
+  }
+
+  async listVersions(caller: Caller, datasetId: string, request: VersionListRequest): Promise<{ pageInfo: PageInfo; dataset: DatasetRecord; versions: VersionRecord[] }> {
+    const dataset = await this.getDataset(caller, datasetId);
+    const page = await this.#store.listVersions(caller.account, dataset.datasetId, {
+      ...pageQuery(request, 'version'),
+      ...(request.importStatuses?.length ? { importStatuses: request.importStatuses } : {}),
+      ...(request.publishStatuses?.length ? { publishStatuses: request.publishStatuses } : {}),
+    });
+    return { pageInfo: pageInfo(request, { more: page.more, lastId: page.items.at(-1)?.versionId }), dataset, versions: page.items };
+  }
+
+  /**
+   * Publishes (V1: releases) a version; from then on its content is read-only. Publishing a published version
+   * again is a no-op. A version whose import is running cannot be published.
+   */
+  async publishVersion(caller: Caller, ref: VersionRef): Promise<VersionView> {
+    const { dataset, version } = await this.getVersion(caller, ref);
+    if (version.publishStatus === 'Published') return { dataset, version };
+    try {
+      const published = await this.#store.updateVersion(
+        caller.account,
+        version.versionId,
+        { publishStatus: 'Published', modifiedAt: this.#now().toISOString() },
+        { importStatus: ['Created', 'ImportFinished', 'ImportFailed'], publishStatus: ['Unpublished', 'PublishFailed', 'Published'] },
+      );
+      return { dataset, version: published };
+    } catch (error) {
+      if (!(error instanceof ConditionFailedError)) throw error;
+      const now = await this.getVersion(caller, version.versionId);
+      if (now.version.importStatus === 'Importing') {
+        throw new PreconditionFailedError(`Version ${version.versionId} cannot be published while an import is running; wait until it has finished.`);
+      }
+      return now;
+    }
+  }
+
+  /**
+   * Deletes one version: its metadata and everything stored under its storage path, ordered as for datasets
+   * (tombstone, visible record, objects, lookups, tombstone). Returns how many versions its dataset still has.
+   */
+  async deleteVersion(caller: Caller, ref: VersionRef): Promise<{ datasetId: string; remaining: number }> {
+    const account = caller.account;
+    const versionId = await this.#versionIdOf(caller, ref);
+    let tombstone = versionId ? await this.#store.getTombstone(account, versionId) : undefined;
+    if (!tombstone) {
+      const { version } = await this.getVersion(caller, ref);
+      tombstone = {
+        account,
+        id: version.versionId,
+        kind: 'version',
+        datasetId: version.datasetId,
+        versions: [{ versionId: version.versionId, legacyId: version.legacyId, storage: version.storage }],
+        createdAt: this.#now().toISOString(),
+      };
+      await this.#store.putTombstone(tombstone);
+    }
+    await this.#finishDeletion(tombstone);
+    const remaining = (await this.#store.allVersions(account, tombstone.datasetId)).filter((v) => v.versionId !== tombstone.id);
+    return { datasetId: tombstone.datasetId, remaining: remaining.length };
+  }
+
+  /** Local reset: deletes every dataset of every account (their objects included) and all other data but keys. */
+  async resetAll(): Promise<void> {
+    for (const account of await this.#store.listAccounts()) {
+      const caller = { account };
+      for (let page = await this.#store.listDatasets(account, { limit: 100, reverse: false }); page.items.length > 0; page = await this.#store.listDatasets(account, { limit: 100, reverse: false })) {
+        for (const dataset of page.items) await this.deleteDataset(caller, dataset.datasetId);
+      }
+      await this.#store.deleteAccountData(account);
+    }
+    if (await this.#objects.bucketExists(this.#settings.platformBucket)) {
+      await this.#objects.deletePrefix(this.#settings.platformBucket, '');
+    }
+  }
+
+  // ----- internals -------------------------------------------------------------------------------------------
+
+  #newVersion(
+    caller: Caller,
+    datasetId: string,
+    where: { bucket: string; dir: string; format: DataFormat },
+    versionId: string,
+    legacyId: number,
+    description: string,
+    at: string,
+  ): Omit<VersionRecord, 'versionNumber'> & { versionNumber: number } {
+    return {
+      account: caller.account,
+      versionId,
+      datasetId,
+      legacyId,
+      versionNumber: 1,
+      description,
+      storage: versionStorage(where.bucket, where.dir, versionId, where.format),
+      importStatus: 'Created',
+      publishStatus: 'Unpublished',
+      exportStatus: 'None',
+      sampleCount: 0,
+      characterCount: 0,
+      sizeBytes: 0,
+      createdAt: at,
+      modifiedAt: at,
+    };
+  }
+
+  async #mustGetVersion(caller: Caller, versionId: string): Promise<VersionRecord> {
+    const version = await this.#store.getVersion(caller.account, versionId);
+    if (!version) throw versionNotFound(versionId);
+    return version;
+  }
+
+  /** `ds-` ids as they are; legacy integers (number or digit string) through their lookup entry. */
+  async #versionIdOf(caller: Caller, ref: VersionRef): Promise<string | undefined> {
+    if (typeof ref === 'number' || /^\d{1,15}$/.test(ref)) {
+      return this.#store.versionIdOfLegacy(caller.account, Number(ref));
+    }
+    return isId('version', ref) ? ref : undefined;
+  }
+
+  /**
+   * Removes what a tombstone lists, each step idempotent, the visible record first and the tombstone last: the
+   * dataset item (for a dataset), then per version its item, objects and lookup.
+   */
+  async #finishDeletion(tombstone: Tombstone): Promise<void> {
+    const { account } = tombstone;
+    if (tombstone.kind === 'dataset') await this.#store.deleteDatasetItem(account, tombstone.datasetId);
+    // Per version: the visible record, then the objects, then the legacy-id lookup (so a repeat by legacy id still
+    // finds the tombstone until the very end).
+    const deleteOne = async (v: Tombstone['versions'][number]) => {
+      await this.#store.deleteVersionItem(account, v.versionId);
+      await this.#objects.deletePrefix(v.storage.bucket, v.storage.prefix).catch((error: unknown) => {
+        // The user's bucket may be gone: then so are the objects.
+        if (!(error instanceof NoSuchBucketError) && (error as Error).name !== 'NoSuchBucketError') throw error;
+      });
+      await this.#store.deleteLegacyLookup(account, v.legacyId);
+    };
+    for (const v of tombstone.versions) await deleteOne(v);
+    if (tombstone.kind === 'dataset') {
+      // Versions created in the instant before the dataset item went (the index is eventually consistent).
+      for (const straggler of await this.#store.allVersions(account, tombstone.datasetId)) await deleteOne(straggler);
+    }
+    await this.#store.deleteTombstone(account, tombstone.id);
+  }
+}
+
+function datasetNotFound(datasetId: string): ResourceNotFoundError {
+  return new ResourceNotFoundError(`The dataset ${printable(datasetId)} does not exist.`);
+}
+
+function versionNotFound(ref: VersionRef): ResourceNotFoundError {
+  return new ResourceNotFoundError(`The dataset version ${printable(String(ref))} does not exist.`);
+}
+
+function printable(id: string): string {
+  return JSON.stringify(id.slice(0, 64));
+}
+
+function rethrowCondition(make: () => Error) {
+  return (error: unknown): never => {
+    throw error instanceof ConditionFailedError ? make() : error;
+  };
 }
 
 /**

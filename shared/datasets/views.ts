@@ -4,8 +4,8 @@
  */
 import type { DatasetRecord, ExportStatus, ImportStatus, PublishStatus, VersionRecord } from '../store/index.js';
 import { v1StorageType } from './formats.js';
-import { storagePathOf } from './service.js';
-import { rfc3339 } from './time.js';
+import { storagePathOf, type VersionView } from './service.js';
+import { rfc3339, wallClock } from './time.js';
 
 export interface ViewSettings {
   timeZone: string;
@@ -22,19 +22,88 @@ function importProgress(status: ImportStatus): number {
   return status === 'ImportFinished' ? 100 : 0;
 }
 
-/** V1 `storageInfo`: `region` and `rawStoragePath` are the user's-bucket extras the Python SDK reads. */
-export function v1StorageInfo(dataset: DatasetRecord, version: VersionRecord, settings: ViewSettings) {
+/**
+ * V1 storage of a version. `create` carries `region` only for the user's bucket (seed 002); `info` always carries
+ * it, because the Python SDK reads `storage.region` of every dataset it loads (spec §1.2).
+ */
+export function v1StorageInfo(dataset: DatasetRecord, version: VersionRecord, settings: ViewSettings, alwaysRegion = false) {
   return {
     storageId: version.storage.bucket,
     storageName: version.storage.bucket,
     storagePath: storagePathOf(version.storage),
     rawStoragePath: dataset.storageType === 'BOS' ? dataset.storageDir : '',
-    ...(dataset.storageType === 'BOS' ? { region: settings.bosRegion } : {}),
+    ...(dataset.storageType === 'BOS' || alwaysRegion ? { region: settings.bosRegion } : {}),
+  };
+}
+
+const MB = 1024 * 1024;
+
+function megabytes(bytes: number): number {
+  return Math.round((bytes / MB) * 100) / 100;
+}
+
+/** The status fields V1 `info` and `statusList` share. */
+function v1Statuses(version: VersionRecord) {
+  return {
+    importStatus: V1_IMPORT_STATUS[version.importStatus],
+    importProgress: importProgress(version.importStatus),
+    exportStatus: V1_EXPORT_STATUS[version.exportStatus],
+    exportProgress: version.exportStatus === 'ExportFinished' ? 100 : 0,
+    releaseStatus: V1_RELEASE_STATUS[version.publishStatus],
+    releaseProgress: version.publishStatus === 'Published' ? 100 : 0,
+    entityCount: version.sampleCount,
+    annotatedEntityCount: version.sampleCount,
+    characterCount: version.characterCount,
+    importErrorInfo: null,
+  };
+}
+
+/** V1 `/dataset/info` result (spec §1.2): every field the Python SDK reads. */
+export function v1Info({ dataset, version }: VersionView, settings: ViewSettings) {
+  return {
+    groupPK: dataset.datasetId,
+    name: dataset.name,
+    dataType: dataset.dataType,
+    versionInfo: {
+      id: version.legacyId,
+      groupId: dataset.legacyId,
+      datasetId: version.legacyId,
+      datasetPK: version.versionId,
+      versionId: version.versionNumber,
+      dataType: dataset.dataType,
+      projectType: dataset.projectType,
+      templateType: dataset.templateType,
+      storageType: v1StorageType(dataset.storageType),
+      storage: v1StorageInfo(dataset, version, settings, true),
+      ...v1Statuses(version),
+      releaseErrCode: 0,
+      releaseStoragePath: version.publishStatus === 'Published' ? storagePathOf(version.storage) : '',
+      importRecordCount: 0,
+      exportRecordCount: 0,
+      labelCount: 0,
+      memorySize: megabytes(version.sizeBytes),
+      errCode: null,
+      createTime: wallClock(new Date(version.createdAt), settings.timeZone),
+      modifyTime: wallClock(new Date(version.modifiedAt), settings.timeZone),
+      remark: '',
+      description: version.description,
+    },
+  };
+}
+
+/** One entry of V1 `/dataset/statusList` (spec §1.2). */
+export function v1Status({ version }: VersionView, settings: ViewSettings) {
+  return {
+    ...v1Statuses(version),
+    enhanceStatus: -1,
+    etlStatus: 0,
+    labelCount: 0,
+    modifyTime: wallClock(new Date(version.modifiedAt), settings.timeZone),
   };
 }
 
 /** V1 `/dataset/create` result (seed 002, spec §1.2). */
-export function v1CreateResult(dataset: DatasetRecord, version: VersionRecord, settings: ViewSettings) {
+export function v1CreateResult({ dataset, version }: VersionView, settings: ViewSettings) {
   return {
     id: version.legacyId,
     groupId: dataset.legacyId,
@@ -61,4 +130,47 @@ export function v1CreateResult(dataset: DatasetRecord, version: VersionRecord, s
 /** V2 `DescribeDatasets` entry (seed 003). */
 export function v2DatasetSummary(dataset: DatasetRecord) {
   return { datasetId: dataset.datasetId, datasetName: dataset.name, dataFormat: dataset.dataFormat };
+}
+
+/** V2 `storagePath` of a dataset: `bos:/bucket/dir/` on the user's bucket, empty on platform storage. */
+export function v2StoragePath(dataset: DatasetRecord): string {
+  return dataset.storageType === 'BOS' ? `bos:/${dataset.storageBucket}${dataset.storageDir}` : '';
+}
+
+/** V2 version (`CreateDatasetVersion`, `DescribeDatasetVersion`, `DescribeDatasetVersions` entries; spec §2). */
+export function v2Version({ dataset, version }: VersionView, settings: ViewSettings) {
+  return {
+    datasetId: dataset.datasetId,
+    datasetName: dataset.name,
+    dataFormat: dataset.dataFormat,
+    versionId: version.versionId,
+    versionNumber: version.versionNumber,
+    description: version.description,
+    storageType: dataset.storageType,
+    storagePath: v2StoragePath(dataset),
+    importStatus: version.importStatus,
+    publishStatus: version.publishStatus,
+    sampleCount: version.sampleCount,
+    characterCount: version.characterCount,
+    sizeMB: megabytes(version.sizeBytes),
+    creator: version.account,
+    createTime: wallClock(new Date(version.createdAt), settings.timeZone),
+    modifyTime: wallClock(new Date(version.modifiedAt), settings.timeZone),
+  };
+}
+
+/** V2 `CreateDataset` result: the dataset and its first version. */
+export function v2CreatedDataset(view: VersionView, settings: ViewSettings) {
+  const { dataset, version } = view;
+  return {
+    datasetId: dataset.datasetId,
+    datasetName: dataset.name,
+    dataFormat: dataset.dataFormat,
+    storageType: dataset.storageType,
+    storagePath: v2StoragePath(dataset),
+    versionId: version.versionId,
+    versionNumber: version.versionNumber,
+    creator: dataset.account,
+    createTime: wallClock(new Date(dataset.createdAt), settings.timeZone),
+  };
 }

@@ -10,20 +10,22 @@
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type * as z from 'zod';
+import * as z from 'zod';
 import { authenticate, type AuthenticateOptions } from './authenticate.js';
 import { jsonBody } from './body.js';
 import { successResponse } from './envelope.js';
 import { errorMapper } from './errors.js';
 import { requestContext } from './requestContext.js';
 import { stateOf, type ApiVersion, type Caller } from './state.js';
-import { validate } from './validate.js';
+import { validate, validateInput } from './validate.js';
 
 export type { ApiVersion, Caller } from './state.js';
 
 export interface OperationContext {
   caller: Caller;
   requestId: string;
+  /** BCE's `clientToken` query parameter, scoped to this operation (`v2.CreateDataset`), when the client sent one. */
+  clientToken?: { operation: string; token: string };
 }
 
 export interface Operation<S extends z.ZodType = z.ZodType, R = unknown> {
@@ -56,13 +58,20 @@ export interface HttpHandlerOptions {
 }
 
 /** Wraps an operation into the HTTP chain. */
+/** BCE's clientToken: at most 64 printable ASCII characters. */
+const clientTokenQuery = z.object({
+  clientToken: z.string().regex(/^[\x21-\x7e]{1,64}$/, 'must be 1 to 64 printable ASCII characters').optional(),
+});
+
 export function httpHandler<S extends z.ZodType, R>(operation: Operation<S, R>, options: HttpHandlerOptions = {}): HttpHandler {
   const run = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     const state = stateOf(event);
+    const { clientToken } = validateInput(clientTokenQuery, { clientToken: event.queryStringParameters?.clientToken }) as z.infer<typeof clientTokenQuery>;
     // The envelope middleware turns the bare result into the response.
     return (await operation.run(state.input as z.output<S>, {
       caller: state.caller as Caller,
       requestId: state.requestId,
+      ...(clientToken ? { clientToken: { operation: `${operation.api}.${operation.name}`, token: clientToken } } : {}),
     })) as APIGatewayProxyStructuredResultV2;
   };
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>()
@@ -74,4 +83,26 @@ export function httpHandler<S extends z.ZodType, R>(operation: Operation<S, R>, 
     .use(envelope())
     .use(errorMapper())
     .handler(run);
+}
+
+/**
+ * A handler for a route qfdata refuses: it authenticates like every other request (so an unauthenticated caller
+ * learns nothing) and then answers `refuse()`'s error in the route's envelope.
+ */
+export function refusingHandler(api: ApiVersion, name: string, refuse: () => Error): HttpHandler {
+  return httpHandler(
+    defineOperation({
+      api,
+      name: printableName(name),
+      input: z.unknown(),
+      async run() {
+        throw refuse();
+      },
+    }),
+  );
+}
+
+/** A wire name as it may appear in a message or log: printable ASCII, bounded. */
+export function printableName(name: string): string {
+  return name.replace(/[^\x20-\x7e]/g, '?').slice(0, 128);
 }

@@ -3,25 +3,33 @@
  * in tests. dynalite has no transactions, so every state change is one conditional write on one item, and changes
  * that span items are ordered children first, visible record last (see `./table.ts` for the layout).
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
+  BatchWriteCommand,
+  DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
+  ScanCommand,
   UpdateCommand,
-  BatchWriteCommand,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { GSI1 } from './table.js';
-import type {
-  AccessKeyRecord,
-  DatasetListQuery,
-  DatasetPage,
-  DatasetRecord,
-  MetadataStore,
-  NewDataset,
-  VersionRecord,
+import {
+  ConditionFailedError,
+  type AccessKeyRecord,
+  type DatasetListQuery,
+  type DatasetPage,
+  type DatasetRecord,
+  type MetadataStore,
+  type NewDataset,
+  type Tombstone,
+  type TokenRecord,
+  type VersionChanges,
+  type VersionListQuery,
+  type VersionPage,
+  type VersionRecord,
 } from './port.js';
 
 export interface DynamoStoreOptions {
@@ -42,12 +50,49 @@ const keys = {
   dataset: (account: string, datasetId: string) => ({ PK: `A#${account}`, SK: `D#${datasetId}` }),
   version: (account: string, versionId: string) => ({ PK: `A#${account}`, SK: `V#${versionId}` }),
   legacy: (account: string, legacyId: number) => ({ PK: `A#${account}`, SK: `L#${legacyId}` }),
+  tombstone: (account: string, id: string) => ({ PK: `A#${account}`, SK: `X#${id}` }),
+  token: (account: string, scope: string) => ({ PK: `A#${account}`, SK: `T#${scope}` }),
   byFormat: (account: string, format: string) => `A#${account}#F#${format}`,
   byDataset: (account: string, datasetId: string) => `A#${account}#D#${datasetId}`,
 };
 
 /** Query page size when a filter may drop items: large enough to fill a page in few round trips. */
 const FILTERED_BATCH = 100;
+
+/** A FilterExpression with its values, applied while collecting a page. */
+interface Filter {
+  expression: string;
+  values: Record<string, unknown>;
+  names?: Record<string, string>;
+}
+
+/** `#attr IN (:p0, :p1, …)` for a list of allowed values. */
+function inFilter(attribute: string, allowed: readonly string[], tag: string): Filter {
+  const values = Object.fromEntries(allowed.map((v, i) => [`:${tag}${i}`, v]));
+  return { expression: `#${tag} IN (${Object.keys(values).join(', ')})`, values, names: { [`#${tag}`]: attribute } };
+}
+
+function andFilters(filters: (Filter | undefined)[]): Filter | undefined {
+  const present = filters.filter((f): f is Filter => f !== undefined);
+  if (present.length === 0) return undefined;
+  return {
+    expression: present.map((f) => `(${f.expression})`).join(' AND '),
+    values: Object.assign({}, ...present.map((f) => f.values)),
+    names: Object.assign({}, ...present.map((f) => f.names ?? {})),
+  };
+}
+
+/** Runs a conditional write, turning DynamoDB's condition failure into the port's. */
+async function conditional<T>(write: Promise<T>, message: string): Promise<T> {
+  try {
+    return await write;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException') {
+      throw new ConditionFailedError(message, { cause: error });
+    }
+    throw error;
+  }
+}
 
 export function createDocumentClient(options: Omit<DynamoStoreOptions, 'tableName'>): DynamoDBDocumentClient {
   const client = new DynamoDBClient({
@@ -104,12 +149,10 @@ export class DynamoMetadataStore implements MetadataStore {
     const dataset: DatasetRecord = { ...input.dataset, lastVersionNumber: 1 };
     const firstVersion: VersionRecord = { ...input.firstVersion, versionNumber: 1 };
     const { account } = dataset;
-    // Children first: the version and its legacy-id lookup are invisible until the dataset item exists.
-    await Promise.all([
-      this.#putNew({ ...keys.version(account, firstVersion.versionId), ...this.#versionIndex(firstVersion), ...firstVersion }),
-      this.#putNew({ ...keys.legacy(account, firstVersion.legacyId), versionId: firstVersion.versionId }),
-    ]);
-    await this.#putNew(this.#datasetItem(dataset));
+    // Children first: the version and its legacy-id lookup are invisible until the dataset item exists. They are
+    // plain puts of fresh ids, so a retry with the same records (clientToken) rewrites them harmlessly.
+    await this.putVersion(firstVersion);
+    await conditional(this.#putNew(this.#datasetItem(dataset)), `dataset ${dataset.datasetId} already exists`);
     return { dataset, firstVersion };
   }
 
@@ -122,7 +165,9 @@ export class DynamoMetadataStore implements MetadataStore {
 
   async listDatasets(account: string, query: DatasetListQuery): Promise<DatasetPage> {
     const want = query.limit + 1;
-    const nameFilter = query.nameContains ? query.nameContains.toLowerCase() : undefined;
+    const nameFilter: Filter | undefined = query.nameContains
+      ? { expression: 'contains(nameLower, :name)', values: { ':name': query.nameContains.toLowerCase() } }
+      : undefined;
     let items: Item[];
     if (query.formats && query.formats.length > 0) {
       // One index query per format, each bounded by the page size, merged by id: O(page × formats), whatever
@@ -166,6 +211,192 @@ export class DynamoMetadataStore implements MetadataStore {
     return { items: items.slice(0, query.limit).map((i) => strip<DatasetRecord>(i)), more: items.length > query.limit };
   }
 
+  async nextVersionNumber(account: string, datasetId: string, now: string): Promise<number> {
+    const out = await conditional(
+      this.#db.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: keys.dataset(account, datasetId),
+          UpdateExpression: 'SET lastVersionNumber = lastVersionNumber + :one, modifiedAt = :now',
+          ConditionExpression: 'attribute_exists(PK)',
+          ExpressionAttributeValues: { ':one': 1, ':now': now },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      ),
+      `dataset ${datasetId} does not exist`,
+    );
+    return Number(out.Attributes?.lastVersionNumber);
+  }
+
+  async putVersion(version: VersionRecord): Promise<void> {
+    const { account } = version;
+    await this.#db.send(new PutCommand({ TableName: this.#table, Item: { ...keys.legacy(account, version.legacyId), versionId: version.versionId } }));
+    await this.#db.send(
+      new PutCommand({ TableName: this.#table, Item: { ...keys.version(account, version.versionId), ...this.#versionIndex(version), ...version } }),
+    );
+  }
+
+  async getVersion(account: string, versionId: string): Promise<VersionRecord | undefined> {
+    const out = await this.#db.send(
+      new GetCommand({ TableName: this.#table, Key: keys.version(account, versionId), ConsistentRead: true }),
+    );
+    return out.Item ? strip<VersionRecord>(out.Item) : undefined;
+  }
+
+  async versionIdOfLegacy(account: string, legacyId: number): Promise<string | undefined> {
+    const out = await this.#db.send(
+      new GetCommand({ TableName: this.#table, Key: keys.legacy(account, legacyId), ConsistentRead: true }),
+    );
+    return typeof out.Item?.versionId === 'string' ? out.Item.versionId : undefined;
+  }
+
+  async listVersions(account: string, datasetId: string, query: VersionListQuery): Promise<VersionPage> {
+    const pk = keys.byDataset(account, datasetId);
+    const filter = andFilters([
+      query.importStatuses && query.importStatuses.length > 0 ? inFilter('importStatus', query.importStatuses, 'is') : undefined,
+      query.publishStatuses && query.publishStatuses.length > 0 ? inFilter('publishStatus', query.publishStatuses, 'ps') : undefined,
+    ]);
+    const items = await this.#collect(
+      {
+        IndexName: GSI1,
+        KeyConditionExpression: 'GSI1PK = :pk',
+        ExpressionAttributeValues: { ':pk': pk },
+        ...(query.after ? { ExclusiveStartKey: { GSI1PK: pk, GSI1SK: query.after, ...keys.version(account, query.after) } } : {}),
+      },
+      query.limit + 1,
+      query.reverse,
+      filter,
+    );
+    return { items: items.slice(0, query.limit).map((i) => strip<VersionRecord>(i)), more: items.length > query.limit };
+  }
+
+  async allVersions(account: string, datasetId: string): Promise<VersionRecord[]> {
+    const items = await this.#collect(
+      { IndexName: GSI1, KeyConditionExpression: 'GSI1PK = :pk', ExpressionAttributeValues: { ':pk': keys.byDataset(account, datasetId) } },
+      Number.MAX_SAFE_INTEGER,
+      false,
+      undefined,
+    );
+    return items.map((i) => strip<VersionRecord>(i));
+  }
+
+  async updateVersion(
+    account: string,
+    versionId: string,
+    changes: VersionChanges,
+    expect: Partial<Record<'importStatus' | 'publishStatus', readonly string[]>> = {},
+  ): Promise<VersionRecord> {
+    const entries = Object.entries(changes).filter(([, v]) => v !== undefined);
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const sets = entries.map(([k, v], i) => {
+      names[`#u${i}`] = k;
+      values[`:u${i}`] = v;
+      return `#u${i} = :u${i}`;
+    });
+    const conditions = ['attribute_exists(PK)'];
+    for (const [attribute, allowed] of Object.entries(expect)) {
+      if (!allowed) continue;
+      const f = inFilter(attribute, allowed, attribute === 'importStatus' ? 'ci' : 'cp');
+      conditions.push(f.expression);
+      Object.assign(names, f.names);
+      Object.assign(values, f.values);
+    }
+    const out = await conditional(
+      this.#db.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: keys.version(account, versionId),
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: conditions.join(' AND '),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      ),
+      `version ${versionId} is missing or not in the expected state`,
+    );
+    return strip<VersionRecord>(out.Attributes ?? {});
+  }
+
+  async putTombstone(tombstone: Tombstone): Promise<void> {
+    await this.#db.send(new PutCommand({ TableName: this.#table, Item: { ...keys.tombstone(tombstone.account, tombstone.id), ...tombstone } }));
+  }
+
+  async getTombstone(account: string, id: string): Promise<Tombstone | undefined> {
+    const out = await this.#db.send(new GetCommand({ TableName: this.#table, Key: keys.tombstone(account, id), ConsistentRead: true }));
+    return out.Item ? strip<Tombstone>(out.Item) : undefined;
+  }
+
+  async deleteTombstone(account: string, id: string): Promise<void> {
+    await this.#db.send(new DeleteCommand({ TableName: this.#table, Key: keys.tombstone(account, id) }));
+  }
+
+  async deleteDatasetItem(account: string, datasetId: string): Promise<void> {
+    await this.#db.send(new DeleteCommand({ TableName: this.#table, Key: keys.dataset(account, datasetId) }));
+  }
+
+  async deleteVersionItem(account: string, versionId: string): Promise<void> {
+    await this.#db.send(new DeleteCommand({ TableName: this.#table, Key: keys.version(account, versionId) }));
+  }
+
+  async deleteLegacyLookup(account: string, legacyId: number): Promise<void> {
+    await this.#db.send(new DeleteCommand({ TableName: this.#table, Key: keys.legacy(account, legacyId) }));
+  }
+
+  async claimToken(record: TokenRecord): Promise<TokenRecord> {
+    const key = keys.token(record.account, record.scope);
+    try {
+      await conditional(
+        this.#db.send(
+          new PutCommand({
+            TableName: this.#table,
+            Item: { ...key, ...record },
+            ConditionExpression: 'attribute_not_exists(PK) OR expiresAt < :now',
+            ExpressionAttributeValues: { ':now': Math.floor(Date.now() / 1000) },
+          }),
+        ),
+        'token in use',
+      );
+      return record;
+    } catch (error) {
+      if (!(error instanceof ConditionFailedError)) throw error;
+      const out = await this.#db.send(new GetCommand({ TableName: this.#table, Key: key, ConsistentRead: true }));
+      return strip<TokenRecord>(out.Item ?? {});
+    }
+  }
+
+  async completeToken(account: string, scope: string, result: unknown): Promise<void> {
+    await this.#db.send(
+      new UpdateCommand({
+        TableName: this.#table,
+        Key: keys.token(account, scope),
+        UpdateExpression: 'SET #r = :r',
+        ExpressionAttributeNames: { '#r': 'result' },
+        ExpressionAttributeValues: { ':r': result },
+      }),
+    );
+  }
+
+  async listAccounts(): Promise<string[]> {
+    const accounts = new Set<string>();
+    let startKey: Item | undefined;
+    do {
+      const page = await this.#db.send(
+        new ScanCommand({
+          TableName: this.#table,
+          ProjectionExpression: 'PK',
+          FilterExpression: 'begins_with(PK, :a)',
+          ExpressionAttributeValues: { ':a': 'A#' },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) accounts.add(String(item.PK).slice(2));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return [...accounts];
+  }
+
   async deleteAccountData(account: string): Promise<void> {
     let startKey: Item | undefined;
     do {
@@ -183,15 +414,17 @@ export class DynamoMetadataStore implements MetadataStore {
     } while (startKey);
   }
 
-  /** Runs a query page after page until `want` items passed the optional name filter or the range is exhausted. */
+  /** Runs a query page after page until `want` items passed the optional filter or the range is exhausted. */
   async #collect(
     input: Omit<QueryCommandInput, 'TableName'>,
     want: number,
     reverse: boolean,
-    nameFilter: string | undefined,
+    filter: Filter | undefined,
   ): Promise<Item[]> {
     const found: Item[] = [];
     let startKey = input.ExclusiveStartKey;
+    const limit = (remaining: number) =>
+      filter ? Math.max(Math.min(remaining, 1000), FILTERED_BATCH) : Math.min(remaining, 1000);
     do {
       const out = await this.#db.send(
         new QueryCommand({
@@ -199,11 +432,12 @@ export class DynamoMetadataStore implements MetadataStore {
           TableName: this.#table,
           ScanIndexForward: !reverse,
           ExclusiveStartKey: startKey,
-          Limit: nameFilter ? Math.max(want, FILTERED_BATCH) : want - found.length,
-          ...(nameFilter
+          Limit: limit(want - found.length),
+          ...(filter
             ? {
-                FilterExpression: 'contains(nameLower, :name)',
-                ExpressionAttributeValues: { ...input.ExpressionAttributeValues, ':name': nameFilter },
+                FilterExpression: filter.expression,
+                ExpressionAttributeValues: { ...input.ExpressionAttributeValues, ...filter.values },
+                ...(filter.names ? { ExpressionAttributeNames: { ...input.ExpressionAttributeNames, ...filter.names } } : {}),
               }
             : {}),
         }),

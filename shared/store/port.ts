@@ -102,9 +102,62 @@ export interface DatasetPage {
   more: boolean;
 }
 
+export interface VersionListQuery {
+  after?: string;
+  limit: number;
+  reverse: boolean;
+  importStatuses?: readonly ImportStatus[];
+  publishStatuses?: readonly PublishStatus[];
+}
+
+export interface VersionPage {
+  items: VersionRecord[];
+  more: boolean;
+}
+
+/**
+ * A deletion in progress. Written before the visible record goes, removed after the last child: a crash in between
+ * leaves the tombstone, and whoever repeats the delete finds it and finishes the job.
+ */
+export interface Tombstone {
+  account: string;
+  /** The `dg-` or `ds-` id being deleted. */
+  id: string;
+  kind: 'dataset' | 'version';
+  /** For a dataset: its id; for a version: the dataset it belongs to. */
+  datasetId: string;
+  /** The versions still to delete (for a version: itself). */
+  versions: { versionId: string; legacyId: number; storage: StorageLocation }[];
+  createdAt: string;
+}
+
+/** A `clientToken` of a create: the request it was first used with, and the result once there is one. */
+export interface TokenRecord {
+  account: string;
+  /** `<operation>#<token>` */
+  scope: string;
+  requestHash: string;
+  /** What the first request decided before doing any work (ids, legacy ids), so a retry repeats the same work. */
+  plan: Record<string, unknown>;
+  result?: unknown;
+  createdAt: string;
+  /** Epoch seconds after which the token may be reused (DynamoDB TTL attribute). */
+  expiresAt: number;
+}
+
+/** Fields of a version that change after creation. */
+export type VersionChanges = Partial<
+  Pick<VersionRecord, 'importStatus' | 'publishStatus' | 'exportStatus' | 'sampleCount' | 'characterCount' | 'sizeBytes' | 'modifiedAt'>
+>;
+
 export interface NewDataset {
   dataset: Omit<DatasetRecord, 'lastVersionNumber'>;
   firstVersion: Omit<VersionRecord, 'versionNumber'>;
+}
+
+/** Thrown when a conditional write finds the item in another state than required. */
+export class ConditionFailedError extends Error {
+  override readonly name = 'ConditionFailedError';
 }
 
 export interface MetadataStore {
@@ -118,13 +171,48 @@ export interface MetadataStore {
   /**
    * Stores a new dataset together with its version 1. The version (and its lookup entries) are written first and
    * the dataset last, so a crash in between leaves nothing visible: a version whose dataset does not exist is
-   * treated as absent by every read.
+   * treated as absent by every read. Repeating it with the same records (a clientToken retry) completes it.
    */
   createDataset(input: NewDataset): Promise<{ dataset: DatasetRecord; firstVersion: VersionRecord }>;
 
   getDataset(account: string, datasetId: string): Promise<DatasetRecord | undefined>;
   listDatasets(account: string, query: DatasetListQuery): Promise<DatasetPage>;
 
+  /**
+   * Hands out the dataset's next version number (one conditional update: numbers never repeat, even under
+   * concurrent creates). Throws {@link ConditionFailedError} if the dataset does not exist.
+   */
+  nextVersionNumber(account: string, datasetId: string, now: string): Promise<number>;
+  /** Stores a new version (its legacy-id lookup first, the version last). Repeatable with the same record. */
+  putVersion(version: VersionRecord): Promise<void>;
+  getVersion(account: string, versionId: string): Promise<VersionRecord | undefined>;
+  /** The `ds-` id behind a legacy integer version id. */
+  versionIdOfLegacy(account: string, legacyId: number): Promise<string | undefined>;
+  listVersions(account: string, datasetId: string, query: VersionListQuery): Promise<VersionPage>;
+  /** Every version of a dataset (for deletion and counts). */
+  allVersions(account: string, datasetId: string): Promise<VersionRecord[]>;
+  /**
+   * Applies `changes` to an existing version. `expect` lists attribute values the version must have (a state
+   * move); otherwise, or if the version is missing, throws {@link ConditionFailedError}.
+   */
+  updateVersion(account: string, versionId: string, changes: VersionChanges, expect?: Partial<Record<'importStatus' | 'publishStatus', readonly string[]>>): Promise<VersionRecord>;
+
+  putTombstone(tombstone: Tombstone): Promise<void>;
+  getTombstone(account: string, id: string): Promise<Tombstone | undefined>;
+  deleteTombstone(account: string, id: string): Promise<void>;
+  /** Removes the dataset's own item (its versions are removed one by one). */
+  deleteDatasetItem(account: string, datasetId: string): Promise<void>;
+  /** Removes a version's item (the visible record). */
+  deleteVersionItem(account: string, versionId: string): Promise<void>;
+  /** Removes a legacy integer id's lookup entry. */
+  deleteLegacyLookup(account: string, legacyId: number): Promise<void>;
+
+  /** Stores the token record unless one exists; returns the record that is stored now (ours or the earlier one). */
+  claimToken(record: TokenRecord): Promise<TokenRecord>;
+  completeToken(account: string, scope: string, result: unknown): Promise<void>;
+
+  /** Local reset: the accounts that hold any data. */
+  listAccounts(): Promise<string[]>;
   /** Deletes every item of one account (local reset, tests). */
-  deleteAccountData?(account: string): Promise<void>;
+  deleteAccountData(account: string): Promise<void>;
 }

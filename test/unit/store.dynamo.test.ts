@@ -1,6 +1,6 @@
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DatasetRecord, DataFormat } from '../../shared/store/index.js';
+import { ConditionFailedError, type DatasetRecord, type DataFormat } from '../../shared/store/index.js';
 import { startTestDynamo, type TestDynamo } from '../support/dynamo.js';
 import { newDatasetInput } from '../support/records.js';
 
@@ -70,7 +70,7 @@ describe('Store: DynamoDB adapter (against dynalite)', () => {
     const input = newDatasetInput('acct-dup', 'dup');
     await t.store.createDataset(input);
     // Act + Assess
-    await expect(t.store.createDataset(input)).rejects.toThrow(/conditional/i);
+    await expect(t.store.createDataset(input)).rejects.toBeInstanceOf(ConditionFailedError);
   });
 
   it('pages forward and backward without gaps or duplicates', async () => {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../../scripts/local.js';
-import { readServerlessYml } from '../../scripts/serverless-yml.js';
+import { functionsOf, readServerlessYml } from '../../scripts/serverless-yml.js';
 import { tableDefinition } from '../../shared/store/table.js';
 
 const serverlessYml = () => readServerlessYml(ROOT);
@@ -42,7 +42,7 @@ describe('Toolchain', () => {
     // Prepare
     const doc = serverlessYml();
     // Assess
-    for (const fn of Object.values<any>(doc.functions)) {
+    for (const fn of Object.values(functionsOf(ROOT, { local: true }))) {
       const file = path.join(ROOT, String(fn.handler).replace(/\.handler$/, '.ts'));
       expect(() => readFileSync(file)).not.toThrow();
     }

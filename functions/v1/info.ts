@@ -1,0 +1,22 @@
+/**
+ * V1 `POST /wenxinworkshop/dataset/info` (spec §1.1–1.2): one version with its dataset, every field the Python
+ * SDK reads.
+ */
+import * as z from 'zod';
+import { datasets, viewSettings } from '../../shared/datasets/index.js';
+import { versionRef } from '../../shared/datasets/fields.js';
+import { v1Info } from '../../shared/datasets/views.js';
+import { defineOperation, httpHandler } from '../../shared/http/index.js';
+
+export const input = z.object({ datasetId: versionRef });
+
+export const info = defineOperation({
+  api: 'v1',
+  name: 'info',
+  input,
+  async run(body, { caller }) {
+    return v1Info(await datasets().getVersion(caller, body.datasetId), viewSettings());
+  },
+});
+
+export const handler = httpHandler(info);

@@ -1,0 +1,52 @@
+/**
+ * V2 `CreateDataset` (spec §2): a dataset and its first, empty version. `storageType` `BOS` stores it under the
+ * user's `bos:/bucket/dir/`; `sysStorage` on platform storage. Safe to repeat with `clientToken`.
+ */
+import * as z from 'zod';
+import { datasets, viewSettings } from '../../shared/datasets/index.js';
+import { bucketName, dataFormat, datasetName } from '../../shared/datasets/fields.js';
+import { v1TypesOf } from '../../shared/datasets/formats.js';
+import { v2CreatedDataset } from '../../shared/datasets/views.js';
+import { defineOperation, httpHandler } from '../../shared/http/index.js';
+
+/** `bos:/bucket/dir/` (the SDK appends the trailing slash): the bucket and the directory, `/dir/`. */
+const BOS_DIR = /^bos:\/([^/]+)(\/(?:[^/]+\/)*)$/;
+
+export const input = z
+  .object({
+    datasetName,
+    dataFormat,
+    storageType: z.enum(['BOS', 'sysStorage']),
+    storagePath: z.string().max(1024).nullish(),
+  })
+  .superRefine((body, ctx) => {
+    if (body.storageType !== 'BOS') return;
+    const m = BOS_DIR.exec(body.storagePath ?? '');
+    const bucket = m ? bucketName.safeParse(m[1]) : undefined;
+    if (!m || !bucket?.success) {
+      ctx.addIssue({ code: 'custom', path: ['storagePath'], message: 'is required with storageType BOS and must be a directory like bos:/yourbucket/yourDir/' });
+    }
+  });
+
+export const createDataset = defineOperation({
+  api: 'v2',
+  name: 'CreateDataset',
+  input,
+  async run(body, { caller, clientToken }) {
+    const bos = body.storageType === 'BOS' ? BOS_DIR.exec(body.storagePath ?? '') : null;
+    const created = await datasets().createDataset(
+      caller,
+      {
+        name: body.datasetName,
+        dataFormat: body.dataFormat,
+        storageType: body.storageType,
+        ...(bos ? { bucket: bos[1], dir: bos[2] } : {}),
+        ...v1TypesOf(body.dataFormat),
+      },
+      clientToken,
+    );
+    return v2CreatedDataset(created, viewSettings());
+  },
+});
+
+export const handler = httpHandler(createDataset);

@@ -1,0 +1,22 @@
+/**
+ * V2 `DeleteDatasetVersion` (spec §2): one version and everything stored for it. Its dataset stays, even with no
+ * versions left (V2 deletes datasets with `DeleteDataset`).
+ */
+import * as z from 'zod';
+import { datasets } from '../../shared/datasets/index.js';
+import { versionIdField } from '../../shared/datasets/fields.js';
+import { defineOperation, httpHandler } from '../../shared/http/index.js';
+
+export const input = z.object({ versionId: versionIdField });
+
+export const deleteDatasetVersion = defineOperation({
+  api: 'v2',
+  name: 'DeleteDatasetVersion',
+  input,
+  async run(body, { caller }) {
+    await datasets().deleteVersion(caller, body.versionId);
+    return true;
+  },
+});
+
+export const handler = httpHandler(deleteDatasetVersion);

@@ -1,0 +1,21 @@
+/**
+ * V2 `DescribeDatasetVersion` (spec §2): one version with its dataset's name and format.
+ */
+import * as z from 'zod';
+import { datasets, viewSettings } from '../../shared/datasets/index.js';
+import { versionIdField } from '../../shared/datasets/fields.js';
+import { v2Version } from '../../shared/datasets/views.js';
+import { defineOperation, httpHandler } from '../../shared/http/index.js';
+
+export const input = z.object({ versionId: versionIdField });
+
+export const describeDatasetVersion = defineOperation({
+  api: 'v2',
+  name: 'DescribeDatasetVersion',
+  input,
+  async run(body, { caller }) {
+    return v2Version(await datasets().getVersion(caller, body.versionId), viewSettings());
+  },
+});
+
+export const handler = httpHandler(describeDatasetVersion);

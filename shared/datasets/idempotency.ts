@@ -1,0 +1,57 @@
+/**
+ * BCE's `clientToken`: a create repeated with the same token and the same request returns the first result; the
+ * same token with a different request is `IdempotentParameterMismatch`. The first request stores its plan (the
+ * ids it chose) before doing any work, so a retry after a crash repeats exactly the same work and finishes it.
+ * Tokens are remembered for 24 hours.
+ */
+import { createHash } from 'node:crypto';
+import { IdempotentParameterMismatchError } from '../errors.js';
+import type { MetadataStore } from '../store/index.js';
+
+export interface ClientToken {
+  /** The wire operation, so one token can serve different operations independently. */
+  operation: string;
+  token: string;
+}
+
+export const TOKEN_TTL_SECONDS = 24 * 3600;
+
+/** The steps of a create: decide (ids) once, then do the work; `run` must be repeatable with the same plan. */
+export interface IdempotentWork<P extends Record<string, unknown>, R> {
+  plan: () => Promise<P>;
+  run: (plan: P) => Promise<R>;
+}
+
+function hashOf(request: unknown): string {
+  return createHash('sha256').update(JSON.stringify(request)).digest('hex');
+}
+
+export async function idempotent<P extends Record<string, unknown>, R>(
+  store: MetadataStore,
+  account: string,
+  token: ClientToken | undefined,
+  request: unknown,
+  work: IdempotentWork<P, R>,
+): Promise<R> {
+  if (!token) return work.run(await work.plan());
+  const scope = `${token.operation}#${token.token}`;
+  const requestHash = hashOf({ operation: token.operation, request });
+  const now = Date.now();
+  const claimed = await store.claimToken({
+    account,
+    scope,
+    requestHash,
+    plan: await work.plan(),
+    createdAt: new Date(now).toISOString(),
+    expiresAt: Math.floor(now / 1000) + TOKEN_TTL_SECONDS,
+  });
+  if (claimed.requestHash !== requestHash) {
+    throw new IdempotentParameterMismatchError(
+      `The clientToken ${JSON.stringify(token.token)} was already used with different parameters; use a new clientToken for a different request.`,
+    );
+  }
+  if (claimed.result !== undefined) return claimed.result as R;
+  const result = await work.run(claimed.plan as P);
+  await store.completeToken(account, scope, result);
+  return result;
+}
