@@ -337,27 +337,28 @@ export class DatasetService {
 
   /**
    * Removes what a tombstone lists, each step idempotent, the visible record first and the tombstone last: the
-   * dataset item (for a dataset), then per version its item, objects and lookup.
+   * dataset item (for a dataset), then per version its item, its objects and its legacy-id lookup. Deleting a
+   * single version removes its lookup together with the tombstone (one request), so a repeat by legacy id finds
+   * the tombstone until the very end.
    */
   async #finishDeletion(tombstone: Tombstone): Promise<void> {
     const { account } = tombstone;
-    if (tombstone.kind === 'dataset') await this.#store.deleteDatasetItem(account, tombstone.datasetId);
-    // Per version: the visible record, then the objects, then the legacy-id lookup (so a repeat by legacy id still
-    // finds the tombstone until the very end).
+    const single = tombstone.kind === 'version';
     const deleteOne = async (v: Tombstone['versions'][number]) => {
       await this.#store.deleteVersionItem(account, v.versionId);
       await this.#objects.deletePrefix(v.storage.bucket, v.storage.prefix).catch((error: unknown) => {
         // The user's bucket may be gone: then so are the objects.
         if (!(error instanceof NoSuchBucketError) && (error as Error).name !== 'NoSuchBucketError') throw error;
       });
-      await this.#store.deleteLegacyLookup(account, v.legacyId);
+      if (!single) await this.#store.deleteLegacyLookup(account, v.legacyId);
     };
+    if (!single) await this.#store.deleteDatasetItem(account, tombstone.datasetId);
     for (const v of tombstone.versions) await deleteOne(v);
-    if (tombstone.kind === 'dataset') {
+    if (!single) {
       // Versions created in the instant before the dataset item went (the index is eventually consistent).
       for (const straggler of await this.#store.allVersions(account, tombstone.datasetId)) await deleteOne(straggler);
     }
-    await this.#store.deleteTombstone(account, tombstone.id);
+    await this.#store.deleteTombstone(account, tombstone.id, single ? tombstone.versions.map((v) => v.legacyId) : []);
   }
 }
 

@@ -328,8 +328,8 @@ export class DynamoMetadataStore implements MetadataStore {
     return out.Item ? strip<Tombstone>(out.Item) : undefined;
   }
 
-  async deleteTombstone(account: string, id: string): Promise<void> {
-    await this.#db.send(new DeleteCommand({ TableName: this.#table, Key: keys.tombstone(account, id) }));
+  async deleteTombstone(account: string, id: string, legacyIds: readonly number[] = []): Promise<void> {
+    await this.#batchDelete([...legacyIds.map((n) => keys.legacy(account, n)), keys.tombstone(account, id)]);
   }
 
   async deleteDatasetItem(account: string, datasetId: string): Promise<void> {

@@ -199,7 +199,11 @@ export interface MetadataStore {
 
   putTombstone(tombstone: Tombstone): Promise<void>;
   getTombstone(account: string, id: string): Promise<Tombstone | undefined>;
-  deleteTombstone(account: string, id: string): Promise<void>;
+  /**
+   * Removes the tombstone, and in the same request the given legacy-id lookups (so that a repeat by legacy id
+   * can reach the tombstone until the very end).
+   */
+  deleteTombstone(account: string, id: string, legacyIds?: readonly number[]): Promise<void>;
   /** Removes the dataset's own item (its versions are removed one by one). */
   deleteDatasetItem(account: string, datasetId: string): Promise<void>;
   /** Removes a version's item (the visible record). */
