@@ -37,14 +37,17 @@ export async function idempotent<P extends Record<string, unknown>, R>(
   const scope = `${token.operation}#${token.token}`;
   const requestHash = hashOf({ operation: token.operation, request });
   const now = Date.now();
-  const claimed = await store.claimToken({
-    account,
-    scope,
-    requestHash,
-    plan: await work.plan(),
-    createdAt: new Date(now).toISOString(),
-    expiresAt: Math.floor(now / 1000) + TOKEN_TTL_SECONDS,
-  });
+  // A known token never plans again: planning has effects (it hands out ids and version numbers).
+  const claimed =
+    (await store.getToken(account, scope)) ??
+    (await store.claimToken({
+      account,
+      scope,
+      requestHash,
+      plan: await work.plan(),
+      createdAt: new Date(now).toISOString(),
+      expiresAt: Math.floor(now / 1000) + TOKEN_TTL_SECONDS,
+    }));
   if (claimed.requestHash !== requestHash) {
     throw new IdempotentParameterMismatchError(
       `The clientToken ${JSON.stringify(token.token)} was already used with different parameters; use a new clientToken for a different request.`,

@@ -366,6 +366,12 @@ export class DynamoMetadataStore implements MetadataStore {
     }
   }
 
+  async getToken(account: string, scope: string): Promise<TokenRecord | undefined> {
+    const out = await this.#db.send(new GetCommand({ TableName: this.#table, Key: keys.token(account, scope), ConsistentRead: true }));
+    const record = out.Item ? strip<TokenRecord>(out.Item) : undefined;
+    return record && record.expiresAt >= Math.floor(Date.now() / 1000) ? record : undefined;
+  }
+
   async completeToken(account: string, scope: string, result: unknown): Promise<void> {
     await this.#db.send(
       new UpdateCommand({
