@@ -19,6 +19,10 @@ const schema = z.object({
   AWS_REGION: z.string().min(1).default('us-east-1'),
   /** Object storage: `fs` (files under QFDATA_DATA_DIR, the embedded default) or `s3`. */
   QFDATA_OBJECT_STORE: z.enum(['fs', 's3']).default('fs'),
+  /** S3-compatible endpoint for QFDATA_OBJECT_STORE=s3 (BOS: https://s3.bj.bcebos.com; MinIO); unset for AWS S3. */
+  QFDATA_S3_ENDPOINT: z.url().optional(),
+  /** Path-style bucket addressing (MinIO, s3rver); virtual-hosted style otherwise. */
+  QFDATA_S3_FORCE_PATH_STYLE: bool,
   /** Where local data lives: dynalite's LevelDB, object buckets, temp files. */
   QFDATA_DATA_DIR: z.string().min(1).default('./.data'),
   /** Bucket that plays Qianfan's platform storage (`sysBos` / `sysStorage`). */

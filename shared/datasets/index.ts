@@ -2,7 +2,7 @@
  * The process-wide dataset service, wired from the configuration once (cold start).
  */
 import { config } from '../config.js';
-import { createObjectStore } from '../objects/index.js';
+import { objectStore } from '../objects/index.js';
 import { metadataStore } from '../store/index.js';
 import { DatasetService } from './service.js';
 import type { ViewSettings } from './views.js';
@@ -16,7 +16,7 @@ export function datasets(): DatasetService {
     const c = config();
     service = new DatasetService({
       store: metadataStore(),
-      objects: createObjectStore({ kind: 'fs', dataDir: c.QFDATA_DATA_DIR }),
+      objects: objectStore(),
       settings: { platformBucket: c.QFDATA_PLATFORM_BUCKET },
     });
   }
