@@ -30,9 +30,10 @@ export const dataFormat = z.enum(DATA_FORMATS);
 /**
  * V1 `datasetId`: the version's `ds-` string, or (deprecated, still accepted: seed 000) its legacy integer id.
  */
-export const versionRef = z.union([z.string().min(1).max(64), z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)], {
-  error: 'must be the version id string (ds-…) or its legacy integer id',
-});
+export const versionRef = z.union(
+  [z.string().regex(/^(?:ds-[0-9a-z]{16}|\d{1,15})$/), z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)],
+  { error: 'must be the version id string (ds-…) or its legacy integer id' },
+);
 
 /** A V2 dataset id (`dg-…`). Malformed ids are refused here; well-formed unknown ones are not found later. */
 export const datasetIdField = z.string().regex(/^dg-[0-9a-z]{16}$/, 'must be a dataset id like dg-0123456789abcdef');
