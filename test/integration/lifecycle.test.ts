@@ -13,7 +13,7 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sign } from '../../shared/signer/index.js';
-import { rawRequest, startTestStack, type TestStack } from '../support/stack.js';
+import { failure, rawRequest, startTestStack, withoutHeaders, type TestStack } from '../support/stack.js';
 
 const V2 = '/v2/dataset';
 const v1Route = (op: string) => `/wenxinworkshop/dataset/${op}`;
@@ -63,26 +63,6 @@ const V1_TEMPLATES: [templateType: number, format: Format][] = [
   [40200, 'Prompt'],
   [70500, 'PromptImage'],
 ];
-
-/** The JS client throws `Error` whose message embeds the JSON body; this pulls the body back out. */
-async function failure(promise: Promise<unknown>): Promise<{ status?: number; body: Record<string, unknown> }> {
-  try {
-    await promise;
-  } catch (error) {
-    const message = (error as Error).message;
-    const status = /status = (\d+)/.exec(message)?.[1];
-    const json = message.includes('Response Body') ? message.slice(message.lastIndexOf('Response Body') + 'Response Body'.length).trim() : message;
-    const start = json.indexOf('{');
-    return { ...(status ? { status: Number(status) } : {}), body: withoutHeaders(JSON.parse(json.slice(start, json.lastIndexOf('}') + 1))) };
-  }
-  throw new Error('expected the call to fail');
-}
-
-/** The JS client adds the response headers to the body it returns (and embeds in its errors): the wire body is the rest. */
-function withoutHeaders(body: Record<string, unknown>): Record<string, unknown> {
-  const { headers: _headers, ...wire } = body;
-  return wire;
-}
 
 /** A V2 error as `failure()` returns it. */
 function v2Error(status: number, code: string, message: unknown = expect.any(String)) {

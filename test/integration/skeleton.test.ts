@@ -7,24 +7,10 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoMetadataStore } from '../../shared/store/index.js';
-import { rawRequest, startTestStack, styledRequest, type TestStack } from '../support/stack.js';
+import { failure, rawRequest, startTestStack, styledRequest, type TestStack } from '../support/stack.js';
 
 const CREATE = '/wenxinworkshop/dataset/create';
 const V2 = '/v2/dataset';
-
-/** The JS client throws `Error` whose message embeds the JSON body; this pulls the body back out. */
-async function failure(promise: Promise<unknown>): Promise<{ status?: number; body: Record<string, unknown> }> {
-  try {
-    await promise;
-  } catch (error) {
-    const message = (error as Error).message;
-    const status = /status = (\d+)/.exec(message)?.[1];
-    const json = message.includes('Response Body') ? message.slice(message.lastIndexOf('Response Body') + 'Response Body'.length).trim() : message;
-    const start = json.indexOf('{');
-    return { ...(status ? { status: Number(status) } : {}), body: JSON.parse(json.slice(start, json.lastIndexOf('}') + 1)) };
-  }
-  throw new Error('expected the call to fail');
-}
 
 const sysBos = (name: string) => ({ name, versionId: 1, projectType: 20, templateType: 2000, dataType: 4, storageType: 'sysBos' });
 

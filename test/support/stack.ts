@@ -125,3 +125,26 @@ export function styledRequest(stack: Pick<Stack, 'url' | 'accessKeyId' | 'secret
   });
   return rawRequest(stack.url, { path: route, headers: { ...headers, authorization }, body });
 }
+
+/** The JS client adds the response headers to the body it returns (and embeds in its errors): the wire body is the rest. */
+export function withoutHeaders(body: Record<string, unknown>): Record<string, unknown> {
+  const { headers: _headers, ...wire } = body;
+  return wire;
+}
+
+/**
+ * Awaits a call of the official JS client that must fail, and returns what the server answered: the HTTP status
+ * (for non-2xx answers) and the wire body (the client throws an Error whose message embeds them).
+ */
+export async function failure(promise: Promise<unknown>): Promise<{ status?: number; body: Record<string, unknown> }> {
+  try {
+    await promise;
+  } catch (error) {
+    const message = (error as Error).message;
+    const status = /status = (\d+)/.exec(message)?.[1];
+    const json = message.includes('Response Body') ? message.slice(message.lastIndexOf('Response Body') + 'Response Body'.length).trim() : message;
+    const start = json.indexOf('{');
+    return { ...(status ? { status: Number(status) } : {}), body: withoutHeaders(JSON.parse(json.slice(start, json.lastIndexOf('}') + 1))) };
+  }
+  throw new Error('expected the call to fail');
+}

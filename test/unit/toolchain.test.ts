@@ -50,3 +50,29 @@ describe('Toolchain', () => {
     expect(env).not.toMatch(/SECRET|ACCESS_KEY/i);
   });
 });
+
+describe('Toolchain: stages', () => {
+  /** The functions the Serverless CLI resolves for a stage (variables, params and file includes applied). */
+  function resolvedFunctions(stage: string): string[] {
+    const out = execFileSync(process.execPath, [path.join(ROOT, 'node_modules/serverless/bin/serverless.js'), 'print', '--stage', stage, '--format', 'json'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const doc = JSON.parse(out.slice(out.indexOf('{')));
+    const parts: Record<string, unknown>[] = Array.isArray(doc.functions) ? doc.functions : [doc.functions];
+    return parts.flatMap((part) => Object.keys(part ?? {})).sort();
+  }
+
+  it('serves the health and reset routes in the local stage only', () => {
+    // Act
+    const local = resolvedFunctions('local');
+    const cloud = resolvedFunctions('prod');
+    // Assess
+    expect(local).toEqual(expect.arrayContaining(['health', 'reset', 'v1Create', 'v2Dataset']));
+    expect(cloud).toEqual(expect.arrayContaining(['v1Create', 'v2Dataset']));
+    expect(cloud).not.toContain('health');
+    expect(cloud).not.toContain('reset');
+  }, 60_000);
+});
