@@ -1,0 +1,132 @@
+/**
+ * Readers of the text file types: JSON Lines, JSON (an array streamed element by element, or one object) and txt
+ * (one sample per line, Text and Prompt only). Each is an async generator over the file's chunks that yields the
+ * records of one chunk at a time (a batch), so memory does not grow with the file.
+ */
+import { JsonArraySplitter } from './json-array.js';
+import { LineSplitter, isBlank } from './lines.js';
+import { textBody } from './sniff.js';
+import { CODE, type Batch, type Chunk, type DataContext, type ImportRecord } from './types.js';
+import { fromTextLine, mayHoldAstral, normalise, type Outcome, type ValidateContext } from './validate.js';
+
+/** Collects the records of one chunk; shared by the text readers and the tabular ones. */
+export class RecordSink {
+  out: ImportRecord[] = [];
+  readonly validate: ValidateContext;
+
+  constructor(readonly ctx: DataContext) {
+    this.validate = { maxTurns: ctx.limits.maxTurns, images: ctx.images, siblingImage: ctx.siblingImage };
+  }
+
+  /** Takes the records collected so far. */
+  take(): ImportRecord[] {
+    const out = this.out;
+    this.out = [];
+    return out;
+  }
+
+  error(line: number, code: number, reason: string): void {
+    this.out.push({ kind: 'error', file: this.ctx.file, line, code, reason });
+  }
+
+  outcome(line: number, result: Outcome): void {
+    if (!result.ok) {
+      this.out.push({ kind: 'error', file: this.ctx.file, line, code: result.code, reason: result.reason });
+      return;
+    }
+    if (result.truncatedFrom !== undefined) {
+      this.out.push({
+        kind: 'notice',
+        file: this.ctx.file,
+        line,
+        code: CODE.mismatch,
+        reason: `truncated from ${result.truncatedFrom} to ${this.ctx.limits.maxTurns} turns`,
+      });
+    }
+    this.out.push({
+      kind: 'sample',
+      file: this.ctx.file,
+      line,
+      sample: result.sample,
+      characters: result.characters,
+      annotated: result.annotated,
+    });
+  }
+
+  /** A JSON text: parse it, then the format's rules. `astral`: its bytes held a 4-byte UTF-8 sequence. */
+  json(text: string, line: number, astral = true): void {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      this.error(line, CODE.formatError, `invalid JSON: ${(error as Error).message}`);
+      return;
+    }
+    this.outcome(line, normalise(this.ctx.format, value, this.validate, mayHoldAstral(text, astral)));
+  }
+
+  invalidUtf8(line: number): void {
+    this.error(line, CODE.illegalCharacters, 'the line is not valid UTF-8');
+  }
+
+  tooLong(line: number, bytes: number, what = 'line'): void {
+    this.error(line, CODE.tooLarge, `the ${what} is ${bytes} bytes long, over the ${this.ctx.limits.maxLineBytes}-byte limit`);
+  }
+
+  empty(): void {
+    this.error(0, CODE.empty, 'empty file');
+  }
+}
+
+export function readJsonl(source: AsyncIterable<Chunk>, ctx: DataContext): AsyncGenerator<Batch> {
+  return readLines(source, ctx, (sink, text, line, astral) => sink.json(text, line, astral));
+}
+
+export function readTxt(source: AsyncIterable<Chunk>, ctx: DataContext): AsyncGenerator<Batch> {
+  return readLines(source, ctx, (sink, text, line, astral) => sink.outcome(line, fromTextLine(ctx.format, text, astral)));
+}
+
+async function* readLines(
+  source: AsyncIterable<Chunk>,
+  ctx: DataContext,
+  onLine: (sink: RecordSink, text: string, line: number, astral: boolean) => void,
+): AsyncGenerator<Batch> {
+  const sink = new RecordSink(ctx);
+  const splitter = new LineSplitter(ctx.limits.maxLineBytes, {
+    line(text, line, astral) {
+      if (isBlank(text)) sink.error(line, CODE.empty, 'blank line');
+      else onLine(sink, text, line, astral);
+    },
+    invalid: (line) => sink.invalidUtf8(line),
+    tooLong: (line, bytes) => sink.tooLong(line, bytes),
+  });
+  for await (const chunk of textBody(source, ctx.file)) {
+    splitter.push(chunk);
+    if (sink.out.length > 0) yield sink.take();
+  }
+  splitter.end();
+  if (splitter.lines === 0) sink.empty();
+  if (sink.out.length > 0) yield sink.take();
+}
+
+export async function* readJson(source: AsyncIterable<Chunk>, ctx: DataContext): AsyncGenerator<Batch> {
+  const sink = new RecordSink(ctx);
+  let malformed = false;
+  const splitter = new JsonArraySplitter(ctx.limits.maxLineBytes, {
+    element: (text, index, astral) => sink.json(text, index, astral),
+    invalid: (index) => sink.error(index, CODE.illegalCharacters, 'the element is not valid UTF-8'),
+    tooLong: (index, bytes) => sink.tooLong(index, bytes, 'element'),
+    malformed: (index, reason) => {
+      malformed = true;
+      sink.error(index, CODE.formatError, reason);
+    },
+  });
+  for await (const chunk of textBody(source, ctx.file)) {
+    splitter.push(chunk);
+    if (sink.out.length > 0) yield sink.take();
+  }
+  splitter.end();
+  if (splitter.empty) sink.empty();
+  else if (splitter.elements === 0 && !malformed) sink.error(0, CODE.empty, 'the JSON array is empty');
+  if (sink.out.length > 0) yield sink.take();
+}
