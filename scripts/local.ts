@@ -16,6 +16,7 @@ import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFo
 import dynalite from 'dynalite';
 import { createObjectStore } from '../shared/objects/index.js';
 import { DynamoMetadataStore, tableDefinition } from '../shared/store/index.js';
+import { startDownloadServer } from './download-server.js';
 
 /** The project root: the nearest directory above this file (bundled or not) that holds serverless.yml. */
 export const ROOT = findRoot(path.dirname(fileURLToPath(import.meta.url)));
@@ -39,6 +40,7 @@ export interface StackOptions {
   port?: number;
   lambdaPort?: number;
   dynamoPort?: number;
+  downloadPort?: number;
   accessKeyId?: string;
   secretAccessKey?: string;
   tableName?: string;
@@ -57,6 +59,7 @@ export interface Dynamo {
 export interface Stack {
   url: string;
   lambdaUrl: string;
+  downloadUrl: string;
   dynamoEndpoint: string;
   accessKeyId: string;
   secretAccessKey: string;
@@ -169,11 +172,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
   const dynamo = await startDynamo({ dir: path.join(dataDir, 'dynamo'), ...(options.dynamoPort ? { port: options.dynamoPort } : {}) });
   let child: ChildProcess | undefined;
+  let downloads: Awaited<ReturnType<typeof startDownloadServer>> | undefined;
   try {
     await ensureTable(dynamo.endpoint, tableName);
     const store = new DynamoMetadataStore({ tableName, region: 'us-east-1', endpoint: dynamo.endpoint });
     await store.putAccessKey({ accessKeyId, secretAccessKey, account: ROOT_ACCOUNT, enabled: true, createdAt: new Date().toISOString() });
-    await createObjectStore({ kind: 'fs', dataDir }).createBucket(platformBucket);
+    const objects = createObjectStore({ kind: 'fs', dataDir });
+    await objects.createBucket(platformBucket);
+    downloads = await startDownloadServer({ port: options.downloadPort || 0, objects, store });
 
     child = spawn(
       process.execPath,
@@ -190,6 +196,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           QFDATA_DATA_DIR: dataDir,
           QFDATA_TABLE: tableName,
           QFDATA_PLATFORM_BUCKET: platformBucket,
+          QFDATA_LOCAL_LAMBDA_ENDPOINT: `http://127.0.0.1:${lambdaPort}`,
+          QFDATA_DOWNLOAD_BASE_URL: downloads.url,
           ...options.env,
         },
       },
@@ -205,9 +213,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       throw new Error(`${error.message}\n${output}`);
     });
     const started = child;
+    const downloadServer = downloads;
     return {
       url,
       lambdaUrl: `http://127.0.0.1:${lambdaPort}`,
+      downloadUrl: downloadServer.url,
       dynamoEndpoint: dynamo.endpoint,
       accessKeyId,
       secretAccessKey,
@@ -215,11 +225,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       dataDir,
       async stop() {
         await stopChild(started);
+        await downloadServer.close();
         await dynamo.close();
       },
     };
   } catch (error) {
     if (child) await stopChild(child);
+    await downloads?.close();
     await dynamo.close();
     throw error;
   }
@@ -236,13 +248,14 @@ export async function main(): Promise<void> {
     port,
     lambdaPort: Number(env.QFDATA_LAMBDA_PORT || port + 1),
     dynamoPort: Number(env.QFDATA_DYNAMO_PORT || port + 2),
+    downloadPort: Number(env.QFDATA_DOWNLOAD_PORT || port + 3),
     accessKeyId: env.QIANFAN_ACCESS_KEY || LOCAL_ACCESS_KEY,
     secretAccessKey: env.QIANFAN_SECRET_KEY || LOCAL_SECRET_KEY,
     verbose: env.QFDATA_VERBOSE === '1',
   });
   const lines = [
     '',
-    `qfdata is running at ${stack.url}  (data in ${stack.dataDir})`,
+    `qfdata is running at ${stack.url}  (data in ${stack.dataDir}; downloads at ${stack.downloadUrl})`,
     '',
     'Point the official SDKs at it:',
     `  export QIANFAN_CONSOLE_API_BASE_URL=${stack.url}   # JS, Python, Java`,

@@ -40,6 +40,18 @@ const schema = z.object({
   QFDATA_AUTH_MAX_FUTURE_SKEW_SECONDS: positiveInt(900),
   /** How long a verified access key stays cached in a warm function. */
   QFDATA_KEY_CACHE_SECONDS: z.coerce.number().int().min(0).default(60),
+  /** SQS queue that triggers the import worker (cloud). */
+  QFDATA_IMPORT_QUEUE_URL: z.url().optional(),
+  /** Locally: serverless-offline's Lambda endpoint, through which the import worker is invoked at once. */
+  QFDATA_LOCAL_LAMBDA_ENDPOINT: z.url().optional(),
+  /** The import worker's function name (for the local invoke). */
+  QFDATA_IMPORT_WORKER_FUNCTION: z.string().min(1).default('qfdata-local-importWorker'),
+  /** How long an import worker's lease lasts without a checkpoint renewing it. */
+  QFDATA_IMPORT_LEASE_SECONDS: positiveInt(120),
+  /** Where the local download server answers (error reports, exports); signed URLs point here. */
+  QFDATA_DOWNLOAD_BASE_URL: z.url().optional(),
+  /** Lifetime of download URLs (at most 7 days). */
+  QFDATA_DOWNLOAD_URL_SECONDS: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(24 * 3600),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   /** Set by serverless-offline; enables the local-only routes. */
   IS_OFFLINE: bool,

@@ -3,7 +3,7 @@
  * SDK reads.
  */
 import * as z from 'zod';
-import { datasets, viewSettings } from '../../shared/datasets/index.js';
+import { datasets, imports, viewSettings } from '../../shared/datasets/index.js';
 import { versionRef } from '../../shared/datasets/fields.js';
 import { v1Info } from '../../shared/datasets/views.js';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
@@ -15,7 +15,8 @@ export const info = defineOperation({
   name: 'info',
   input,
   async run(body, { caller }) {
-    return v1Info(await datasets().getVersion(caller, body.datasetId), viewSettings());
+    const view = await datasets().getVersion(caller, body.datasetId);
+    return v1Info(view, viewSettings(), await imports().latestTask(caller, view.version));
   },
 });
 

@@ -3,7 +3,7 @@
  * given. Every id must exist.
  */
 import * as z from 'zod';
-import { datasets, viewSettings } from '../../shared/datasets/index.js';
+import { datasets, imports, viewSettings } from '../../shared/datasets/index.js';
 import { versionRef } from '../../shared/datasets/fields.js';
 import { v1Status } from '../../shared/datasets/views.js';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
@@ -16,8 +16,9 @@ export const statusList = defineOperation({
   input,
   async run(body, { caller }) {
     const views = await datasets().getVersions(caller, body.datasetIds);
+    const tasks = await Promise.all(views.map((view) => imports().latestTask(caller, view.version)));
     const settings = viewSettings();
-    return Object.fromEntries(body.datasetIds.map((id, i) => [String(id), v1Status(views[i]!, settings)]));
+    return Object.fromEntries(body.datasetIds.map((id, i) => [String(id), v1Status(views[i]!, settings, tasks[i])]));
   },
 });
 

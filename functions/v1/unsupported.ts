@@ -8,7 +8,7 @@ import { InvalidActionError, NotSupportedError } from '../../shared/errors.js';
 import { printableName, refusingHandler } from '../../shared/http/index.js';
 
 const FAMILIES = /^\/wenxinworkshop\/(etl|enhance|entity)\//;
-const NOT_YET = new Set(['import', 'importErrorDetail', 'export', 'exportRecord'].map((op) => `/wenxinworkshop/dataset/${op}`));
+const NOT_YET = new Set(['export', 'exportRecord'].map((op) => `/wenxinworkshop/dataset/${op}`));
 
 function refusal(path: string): Error {
   const shown = printableName(path);

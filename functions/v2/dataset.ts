@@ -9,11 +9,13 @@ import { InvalidActionError, NotSupportedError } from '../../shared/errors.js';
 import { printableName, refusingHandler, type HttpHandler } from '../../shared/http/index.js';
 import { handler as createDataset } from './createDataset.js';
 import { handler as createDatasetVersion } from './createDatasetVersion.js';
+import { handler as createImportTask } from './createImportTask.js';
 import { handler as deleteDataset } from './deleteDataset.js';
 import { handler as deleteDatasetVersion } from './deleteDatasetVersion.js';
 import { handler as describeDatasets } from './describeDatasets.js';
 import { handler as describeDatasetVersion } from './describeDatasetVersion.js';
 import { handler as describeDatasetVersions } from './describeDatasetVersions.js';
+import { handler as describeImportTask } from './describeImportTask.js';
 import { handler as publishDatasetVersion } from './publishDatasetVersion.js';
 
 const actions: Record<string, HttpHandler> = {
@@ -25,10 +27,12 @@ const actions: Record<string, HttpHandler> = {
   DescribeDatasetVersions: describeDatasetVersions,
   DeleteDatasetVersion: deleteDatasetVersion,
   PublishDatasetVersion: publishDatasetVersion,
+  CreateImportTask: createImportTask,
+  DescribeImportTask: describeImportTask,
 };
 
 /** Qianfan's V2 dataset actions (spec §2) that qfdata does not serve yet. */
-const NOT_YET = new Set(['CreateImportTask', 'DescribeImportTask', 'CreateExportTask', 'DescribeExportTask']);
+const NOT_YET = new Set(['CreateExportTask', 'DescribeExportTask']);
 
 function refusal(action: string): Error {
   const shown = printableName(action);

@@ -3,13 +3,17 @@
  */
 import { config } from '../config.js';
 import { objectStore } from '../objects/index.js';
+import { taskQueue } from '../queue/index.js';
 import { metadataStore } from '../store/index.js';
+import { ImportService } from './imports.js';
 import { DatasetService } from './service.js';
 import type { ViewSettings } from './views.js';
 
 export { DatasetService } from './service.js';
+export { ImportService } from './imports.js';
 
 let service: DatasetService | undefined;
+let importService: ImportService | undefined;
 
 export function datasets(): DatasetService {
   if (!service) {
@@ -21,6 +25,17 @@ export function datasets(): DatasetService {
     });
   }
   return service;
+}
+
+export function imports(): ImportService {
+  importService ??= new ImportService({
+    store: metadataStore(),
+    objects: objectStore(),
+    queue: taskQueue(),
+    datasets: datasets(),
+    settings: { leaseMs: config().QFDATA_IMPORT_LEASE_SECONDS * 1000 },
+  });
+  return importService;
 }
 
 export function viewSettings(): ViewSettings {

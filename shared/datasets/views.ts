@@ -2,7 +2,7 @@
  * The two views of one model: how dataset and version records look on the V1 and the V2 wire. Every field the
  * official SDKs read is here (spec §1.2 and seeds 002/003).
  */
-import type { DatasetRecord, ExportStatus, ImportStatus, PublishStatus, VersionRecord } from '../store/index.js';
+import type { DatasetRecord, ExportStatus, ImportStatus, ImportTaskRecord, PublishStatus, VersionRecord } from '../store/index.js';
 import { v1StorageType } from './formats.js';
 import { storagePathOf, type VersionView } from './service.js';
 import { rfc3339, wallClock } from './time.js';
@@ -42,11 +42,11 @@ function megabytes(bytes: number): number {
   return Math.round((bytes / MB) * 100) / 100;
 }
 
-/** The status fields V1 `info` and `statusList` share. */
-function v1Statuses(version: VersionRecord) {
+/** The status fields V1 `info` and `statusList` share; `task` is the version's newest import task, if any. */
+function v1Statuses(version: VersionRecord, task?: ImportTaskRecord) {
   return {
     importStatus: V1_IMPORT_STATUS[version.importStatus],
-    importProgress: importProgress(version.importStatus),
+    importProgress: task && version.importStatus === 'Importing' ? importPercent(task) : importProgress(version.importStatus),
     exportStatus: V1_EXPORT_STATUS[version.exportStatus],
     exportProgress: version.exportStatus === 'ExportFinished' ? 100 : 0,
     releaseStatus: V1_RELEASE_STATUS[version.publishStatus],
@@ -54,12 +54,18 @@ function v1Statuses(version: VersionRecord) {
     entityCount: version.sampleCount,
     annotatedEntityCount: version.sampleCount,
     characterCount: version.characterCount,
-    importErrorInfo: null,
+    importErrorInfo: task && task.counts.errors > 0 ? { errorCount: task.counts.errors, errCodes: task.errorCodes } : null,
   };
 }
 
+/** The V1 error code that most lines of the newest import failed with (null when none did). */
+function dominantErrorCode(task?: ImportTaskRecord): number | null {
+  const entries = Object.entries(task?.errorCodes ?? {}).sort((a, b) => b[1] - a[1]);
+  return entries[0] ? Number(entries[0][0]) : null;
+}
+
 /** V1 `/dataset/info` result (spec §1.2): every field the Python SDK reads. */
-export function v1Info({ dataset, version }: VersionView, settings: ViewSettings) {
+export function v1Info({ dataset, version }: VersionView, settings: ViewSettings, task?: ImportTaskRecord) {
   return {
     groupPK: dataset.datasetId,
     name: dataset.name,
@@ -75,14 +81,14 @@ export function v1Info({ dataset, version }: VersionView, settings: ViewSettings
       templateType: dataset.templateType,
       storageType: v1StorageType(dataset.storageType),
       storage: v1StorageInfo(dataset, version, settings, true),
-      ...v1Statuses(version),
+      ...v1Statuses(version, task),
       releaseErrCode: 0,
       releaseStoragePath: version.publishStatus === 'Published' ? storagePathOf(version.storage) : '',
-      importRecordCount: 0,
+      importRecordCount: version.importRecordCount ?? 0,
       exportRecordCount: 0,
       labelCount: 0,
       memorySize: megabytes(version.sizeBytes),
-      errCode: null,
+      errCode: dominantErrorCode(task),
       createTime: wallClock(new Date(version.createdAt), settings.timeZone),
       modifyTime: wallClock(new Date(version.modifiedAt), settings.timeZone),
       remark: '',
@@ -92,9 +98,9 @@ export function v1Info({ dataset, version }: VersionView, settings: ViewSettings
 }
 
 /** One entry of V1 `/dataset/statusList` (spec §1.2). */
-export function v1Status({ version }: VersionView, settings: ViewSettings) {
+export function v1Status({ version }: VersionView, settings: ViewSettings, task?: ImportTaskRecord) {
   return {
-    ...v1Statuses(version),
+    ...v1Statuses(version, task),
     enhanceStatus: -1,
     etlStatus: 0,
     labelCount: 0,
@@ -172,5 +178,36 @@ export function v2CreatedDataset(view: VersionView, settings: ViewSettings) {
     versionNumber: version.versionNumber,
     creator: dataset.account,
     createTime: wallClock(new Date(dataset.createdAt), settings.timeZone),
+  };
+}
+
+/** V2 import status of a task (spec §2): pending and running tasks are `Importing`. */
+export function v2ImportStatus(task: Pick<ImportTaskRecord, 'status'>): 'Importing' | 'ImportFinished' | 'ImportFailed' {
+  return task.status === 'Finished' ? 'ImportFinished' : task.status === 'Failed' ? 'ImportFailed' : 'Importing';
+}
+
+/** Whole percent of the source bytes handled; 100 only once finished. */
+export function importPercent(task: Pick<ImportTaskRecord, 'status' | 'checkpoint' | 'totalBytes'>): number {
+  if (task.status === 'Finished') return 100;
+  if (task.status === 'Failed' || task.totalBytes === 0) return 0;
+  return Math.min(99, Math.floor((task.checkpoint.bytesDone / task.totalBytes) * 100));
+}
+
+/** V2 `DescribeImportTask` result (spec §2): `progress` is `"XX %"` while running, `"100%"` done, `"0"` failed. */
+export function v2ImportTask(task: ImportTaskRecord, settings: ViewSettings, errDownloadUrl: string) {
+  const status = v2ImportStatus(task);
+  return {
+    taskId: task.taskId,
+    versionId: task.versionId,
+    importStatus: status,
+    progress: status === 'ImportFinished' ? '100%' : status === 'ImportFailed' ? '0' : `${importPercent(task)} %`,
+    sizeMB: megabytes(task.counts.bytes),
+    sampleCount: task.counts.samples,
+    errorCount: task.counts.errors,
+    creator: task.account,
+    startTime: task.startedAt ? wallClock(new Date(task.startedAt), settings.timeZone) : '',
+    finishTime: task.finishedAt ? wallClock(new Date(task.finishedAt), settings.timeZone) : '',
+    errDownloadUrl,
+    ...(task.failure ? { failureReason: task.failure } : {}),
   };
 }

@@ -22,11 +22,14 @@ import {
   type DatasetListQuery,
   type DatasetPage,
   type DatasetRecord,
+  type ImportProgress,
+  type ImportTaskRecord,
   type MetadataStore,
   type NewDataset,
   type Tombstone,
   type TokenRecord,
   type VersionChanges,
+  type VersionExpectation,
   type VersionListQuery,
   type VersionPage,
   type VersionRecord,
@@ -52,6 +55,9 @@ const keys = {
   legacy: (account: string, legacyId: number) => ({ PK: `A#${account}`, SK: `L#${legacyId}` }),
   tombstone: (account: string, id: string) => ({ PK: `A#${account}`, SK: `X#${id}` }),
   token: (account: string, scope: string) => ({ PK: `A#${account}`, SK: `T#${scope}` }),
+  importTask: (account: string, taskId: string) => ({ PK: `A#${account}`, SK: `I#${taskId}` }),
+  /** Sparse index of unfinished import tasks, across accounts: what the sweep restarts. */
+  openImports: 'OPEN#import',
   byFormat: (account: string, format: string) => `A#${account}#F#${format}`,
   byDataset: (account: string, datasetId: string) => `A#${account}#D#${datasetId}`,
 };
@@ -284,7 +290,7 @@ export class DynamoMetadataStore implements MetadataStore {
     account: string,
     versionId: string,
     changes: VersionChanges,
-    expect: Partial<Record<'importStatus' | 'publishStatus', readonly string[]>> = {},
+    expect: VersionExpectation = {},
   ): Promise<VersionRecord> {
     const entries = Object.entries(changes).filter(([, v]) => v !== undefined);
     const names: Record<string, string> = {};
@@ -297,7 +303,7 @@ export class DynamoMetadataStore implements MetadataStore {
     const conditions = ['attribute_exists(PK)'];
     for (const [attribute, allowed] of Object.entries(expect)) {
       if (!allowed) continue;
-      const f = inFilter(attribute, allowed, attribute === 'importStatus' ? 'ci' : 'cp');
+      const f = inFilter(attribute, allowed, `c${Object.keys(names).length}`);
       conditions.push(f.expression);
       Object.assign(names, f.names);
       Object.assign(values, f.values);
@@ -317,6 +323,123 @@ export class DynamoMetadataStore implements MetadataStore {
       `version ${versionId} is missing or not in the expected state`,
     );
     return strip<VersionRecord>(out.Attributes ?? {});
+  }
+
+  async putImportTask(task: ImportTaskRecord): Promise<void> {
+    await conditional(
+      this.#putNew({ ...keys.importTask(task.account, task.taskId), GSI1PK: keys.openImports, GSI1SK: `${task.account}#${task.taskId}`, ...task }),
+      `import task ${task.taskId} already exists`,
+    );
+  }
+
+  async getImportTask(account: string, taskId: string): Promise<ImportTaskRecord | undefined> {
+    const out = await this.#db.send(new GetCommand({ TableName: this.#table, Key: keys.importTask(account, taskId), ConsistentRead: true }));
+    return out.Item ? strip<ImportTaskRecord>(out.Item) : undefined;
+  }
+
+  async deleteImportTask(account: string, taskId: string): Promise<void> {
+    await this.#db.send(new DeleteCommand({ TableName: this.#table, Key: keys.importTask(account, taskId) }));
+  }
+
+  async claimImportTask(account: string, taskId: string, now: number, leaseMs: number): Promise<ImportTaskRecord | undefined> {
+    try {
+      const out = await conditional(
+        this.#db.send(
+          new UpdateCommand({
+            TableName: this.#table,
+            Key: keys.importTask(account, taskId),
+            UpdateExpression: 'SET #status = :running, leaseUntil = :until, fence = fence + :one, startedAt = if_not_exists(startedAt, :iso)',
+            ConditionExpression: 'attribute_exists(PK) AND #status IN (:pending, :running) AND leaseUntil < :now',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: {
+              ':running': 'Running',
+              ':pending': 'Pending',
+              ':until': now + leaseMs,
+              ':one': 1,
+              ':now': now,
+              ':iso': new Date(now).toISOString(),
+            },
+            ReturnValues: 'ALL_NEW',
+          }),
+        ),
+        'task not claimable',
+      );
+      return strip<ImportTaskRecord>(out.Attributes ?? {});
+    } catch (error) {
+      if (error instanceof ConditionFailedError) return undefined;
+      throw error;
+    }
+  }
+
+  async checkpointImportTask(account: string, taskId: string, fence: number, progress: ImportProgress): Promise<void> {
+    await conditional(
+      this.#db.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: keys.importTask(account, taskId),
+          UpdateExpression:
+            'SET #checkpoint = :checkpoint, #counts = :counts, errorSample = :errorSample, errorCodes = :errorCodes, leaseUntil = :leaseUntil, handoffs = :handoffs',
+          ConditionExpression: 'fence = :fence AND #status = :running',
+          ExpressionAttributeNames: { '#status': 'status', '#checkpoint': 'checkpoint', '#counts': 'counts' },
+          ExpressionAttributeValues: {
+            ':checkpoint': progress.checkpoint,
+            ':counts': progress.counts,
+            ':errorSample': progress.errorSample,
+            ':errorCodes': progress.errorCodes,
+            ':leaseUntil': progress.leaseUntil,
+            ':handoffs': progress.handoffs,
+            ':fence': fence,
+            ':running': 'Running',
+          },
+        }),
+      ),
+      `import task ${taskId}: the lease was lost (fence ${fence})`,
+    );
+  }
+
+  async finishImportTask(
+    account: string,
+    taskId: string,
+    fence: number,
+    outcome: Pick<ImportTaskRecord, 'status' | 'counts' | 'errorSample' | 'errorCodes' | 'checkpoint'> & { finishedAt: string; failure?: string },
+  ): Promise<void> {
+    await conditional(
+      this.#db.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: keys.importTask(account, taskId),
+          UpdateExpression:
+            'SET #status = :status, #counts = :counts, errorSample = :errorSample, errorCodes = :errorCodes, #checkpoint = :checkpoint, finishedAt = :finishedAt, leaseUntil = :zero' +
+            (outcome.failure ? ', failure = :failure' : '') +
+            ' REMOVE GSI1PK, GSI1SK',
+          ConditionExpression: 'fence = :fence AND #status = :running',
+          ExpressionAttributeNames: { '#status': 'status', '#counts': 'counts', '#checkpoint': 'checkpoint' },
+          ExpressionAttributeValues: {
+            ':status': outcome.status,
+            ':counts': outcome.counts,
+            ':errorSample': outcome.errorSample,
+            ':errorCodes': outcome.errorCodes,
+            ':checkpoint': outcome.checkpoint,
+            ':finishedAt': outcome.finishedAt,
+            ':zero': 0,
+            ':fence': fence,
+            ':running': 'Running',
+            ...(outcome.failure ? { ':failure': outcome.failure } : {}),
+          },
+        }),
+      ),
+      `import task ${taskId}: the lease was lost (fence ${fence})`,
+    );
+  }
+
+  async listOpenImportTasks(): Promise<Pick<ImportTaskRecord, 'account' | 'taskId' | 'leaseUntil' | 'status'>[]> {
+    const items = await this.#collect(
+      { IndexName: GSI1, KeyConditionExpression: 'GSI1PK = :pk', ExpressionAttributeValues: { ':pk': keys.openImports } },
+      Number.MAX_SAFE_INTEGER,
+      false,
+      undefined,
+    );
+    return items.map((i) => ({ account: String(i.account), taskId: String(i.taskId), leaseUntil: Number(i.leaseUntil), status: i.status as ImportTaskRecord['status'] }));
   }
 
   async putTombstone(tombstone: Tombstone): Promise<void> {

@@ -77,6 +77,9 @@ export interface VersionRecord {
   importStatus: ImportStatus;
   publishStatus: PublishStatus;
   exportStatus: ExportStatus;
+  /** The newest import task of the version, and how many it has had. */
+  importTaskId?: string;
+  importRecordCount?: number;
   /** Counters of what is stored for the version (samples, characters, bytes). */
   sampleCount: number;
   characterCount: number;
@@ -147,8 +150,84 @@ export interface TokenRecord {
 
 /** Fields of a version that change after creation. */
 export type VersionChanges = Partial<
-  Pick<VersionRecord, 'importStatus' | 'publishStatus' | 'exportStatus' | 'sampleCount' | 'characterCount' | 'sizeBytes' | 'modifiedAt'>
+  Pick<
+    VersionRecord,
+    'importStatus' | 'publishStatus' | 'exportStatus' | 'sampleCount' | 'characterCount' | 'sizeBytes' | 'modifiedAt' | 'importTaskId' | 'importRecordCount'
+  >
 >;
+
+/** Version attributes a conditional version update may require (each: one of the listed values). */
+export type VersionExpectation = Partial<Record<'importStatus' | 'publishStatus' | 'importTaskId', readonly string[]>>;
+
+/** Import task states. `Pending` and `Running` show as `Importing` on the wire. */
+export type ImportTaskStatus = 'Pending' | 'Running' | 'Finished' | 'Failed';
+
+/** One object to import, as resolved when the task was created (a directory is expanded into its files). */
+export interface ImportSource {
+  bucket: string;
+  key: string;
+  size: number;
+}
+
+/** Where a resumed worker picks up: the source file, the records of it already handled, the next shard number. */
+export interface ImportCheckpoint {
+  file: number;
+  record: number;
+  shard: number;
+  /** Bytes of the sources fully handled (for progress). */
+  bytesDone: number;
+}
+
+export interface ImportCounts {
+  samples: number;
+  annotated: number;
+  characters: number;
+  /** Bytes of normalised JSONL written. */
+  bytes: number;
+  errors: number;
+  notices: number;
+}
+
+/** One line that could not be imported, as `importErrorDetail` and the error report show it. */
+export interface ImportErrorEntry {
+  file: string;
+  line: number;
+  code: number;
+  reason: string;
+}
+
+export interface ImportTaskRecord {
+  account: string;
+  /** `task-…` */
+  taskId: string;
+  versionId: string;
+  datasetId: string;
+  /** The `files` of the request, as given. */
+  files: string[];
+  sources: ImportSource[];
+  totalBytes: number;
+  annotated: boolean;
+  status: ImportTaskStatus;
+  /** Epoch milliseconds until which the current worker owns the task; 0 when nobody does. */
+  leaseUntil: number;
+  /** Fencing token: incremented by every claim; every later write of a worker is conditional on its token. */
+  fence: number;
+  /** Clean hand-offs to a continuation; `fence - 1 - handoffs` is how many runs died before finishing. */
+  handoffs: number;
+  checkpoint: ImportCheckpoint;
+  counts: ImportCounts;
+  /** The first errors (bounded), for `importErrorDetail`; the full report is in object storage. */
+  errorSample: ImportErrorEntry[];
+  /** Error count per V1 error code. */
+  errorCodes: Record<string, number>;
+  failure?: string;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+}
+
+/** What a checkpoint writes. */
+export type ImportProgress = Pick<ImportTaskRecord, 'checkpoint' | 'counts' | 'errorSample' | 'errorCodes' | 'leaseUntil' | 'handoffs'>;
 
 export interface NewDataset {
   dataset: Omit<DatasetRecord, 'lastVersionNumber'>;
@@ -195,7 +274,29 @@ export interface MetadataStore {
    * Applies `changes` to an existing version. `expect` lists attribute values the version must have (a state
    * move); otherwise, or if the version is missing, throws {@link ConditionFailedError}.
    */
-  updateVersion(account: string, versionId: string, changes: VersionChanges, expect?: Partial<Record<'importStatus' | 'publishStatus', readonly string[]>>): Promise<VersionRecord>;
+  updateVersion(account: string, versionId: string, changes: VersionChanges, expect?: VersionExpectation): Promise<VersionRecord>;
+
+  /** Stores a new import task and lists it among the open tasks. */
+  putImportTask(task: ImportTaskRecord): Promise<void>;
+  getImportTask(account: string, taskId: string): Promise<ImportTaskRecord | undefined>;
+  /** Removes a task that never got linked to its version. */
+  deleteImportTask(account: string, taskId: string): Promise<void>;
+  /**
+   * Takes the task's lease if it is open and nobody holds an unexpired lease: one conditional write that moves it
+   * to `Running`, sets `leaseUntil` and increments the fencing token. Returns the task as claimed, or undefined.
+   */
+  claimImportTask(account: string, taskId: string, now: number, leaseMs: number): Promise<ImportTaskRecord | undefined>;
+  /** Saves progress and renews the lease; throws {@link ConditionFailedError} if the fence moved on (lease lost). */
+  checkpointImportTask(account: string, taskId: string, fence: number, progress: ImportProgress): Promise<void>;
+  /** Ends the task (Finished or Failed) and removes it from the open tasks; conditional on the fence. */
+  finishImportTask(
+    account: string,
+    taskId: string,
+    fence: number,
+    outcome: Pick<ImportTaskRecord, 'status' | 'counts' | 'errorSample' | 'errorCodes' | 'checkpoint'> & { finishedAt: string; failure?: string },
+  ): Promise<void>;
+  /** Open tasks of every account (the sweep's work list). */
+  listOpenImportTasks(): Promise<Pick<ImportTaskRecord, 'account' | 'taskId' | 'leaseUntil' | 'status'>[]>;
 
   putTombstone(tombstone: Tombstone): Promise<void>;
   getTombstone(account: string, id: string): Promise<Tombstone | undefined>;

@@ -137,7 +137,7 @@ describe('Integration: walking skeleton through the official client', () => {
       const malformed = await rawSigned(s, `${V2}?Action=DescribeDatasets`, '{"maxKeys":');
       const marker = await failure(s.qianfan(V2, { marker: 'not-a-marker' }, 'DescribeDatasets'));
       const unknown = await failure(s.qianfan(V2, {}, 'DropAllTables'));
-      const notYet = await failure(s.qianfan(V2, { versionId: 'ds-x', files: [] }, 'CreateImportTask'));
+      const notYet = await failure(s.qianfan(V2, { versionId: 'ds-x', storageType: 'sysStorage' }, 'CreateExportTask'));
       // Assess
       expect(inappropriate).toMatchObject({ status: 400, body: { code: 'InappropriateJSON', message: expect.stringContaining('param[maxKeys]') } });
       expect(malformed.status).toBe(400);

@@ -1,0 +1,25 @@
+/**
+ * V2 `DescribeImportTask` (spec §2): status, progress, counts, times, and a download URL of the error report once
+ * the task has ended with rejected lines.
+ */
+import * as z from 'zod';
+import { imports, viewSettings } from '../../shared/datasets/index.js';
+import { v2ImportTask } from '../../shared/datasets/views.js';
+import { downloadLinks } from '../../shared/downloads/index.js';
+import { defineOperation, httpHandler } from '../../shared/http/index.js';
+
+export const input = z.object({ taskId: z.string().regex(/^task-[0-9a-z]{16}$/, 'must be a task id like task-0123456789abcdef') });
+
+export const describeImportTask = defineOperation({
+  api: 'v2',
+  name: 'DescribeImportTask',
+  input,
+  async run(body, { caller }) {
+    const task = await imports().getTask(caller, body.taskId);
+    const report = await imports().errorReport(caller, task.taskId);
+    const url = report ? await downloadLinks().url(caller.accessKeyId, report) : '';
+    return v2ImportTask(task, viewSettings(), url);
+  },
+});
+
+export const handler = httpHandler(describeImportTask);

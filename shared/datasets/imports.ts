@@ -1,0 +1,282 @@
+/**
+ * Imports, the API side: `CreateImportTask` / V1 `import` check the request completely, store a task, link it to its
+ * version and kick the worker (`./importWorker.ts`, which alone loads the format readers); `DescribeImportTask`
+ * and the V1 reads look tasks up; the scheduled sweep restarts tasks whose lease expired.
+ */
+import { InappropriateJSONError, PreconditionFailedError, ResourceNotFoundError } from '../errors.js';
+import { fileTypeOf, supports } from '../formats/filetypes.js';
+import { describeCause, log } from '../log.js';
+import type { ObjectStore } from '../objects/index.js';
+import type { TaskQueue, TaskRef } from '../queue/index.js';
+import {
+  ConditionFailedError,
+  type DataFormat,
+  type ImportCounts,
+  type ImportSource,
+  type ImportTaskRecord,
+  type MetadataStore,
+  type VersionRecord,
+} from '../store/index.js';
+import { isId, newId } from './ids.js';
+import { idempotent, type ClientToken } from './idempotency.js';
+import type { Caller, DatasetService, VersionRef, VersionView } from './service.js';
+
+export interface ImportSettings {
+  /** How long a lease lasts without a checkpoint renewing it. */
+  leaseMs: number;
+  /** A shard is flushed when it reaches this many bytes or samples. */
+  shardBytes: number;
+  shardSamples: number;
+  /** A worker hands off to a continuation when less than this much of its time budget is left. */
+  handoffMs: number;
+  /** A task whose workers died this many times without finishing is failed. */
+  maxCrashes: number;
+  /** How many errors the task keeps for `importErrorDetail` (all of them go to the report). */
+  errorSampleSize: number;
+  /** Qianfan's BOS-import limits: files per task and bytes per file. */
+  maxFiles: number;
+  maxFileBytes: number;
+}
+
+export const DEFAULT_IMPORT_SETTINGS: ImportSettings = {
+  leaseMs: 120_000,
+  shardBytes: 8 * 1024 * 1024,
+  shardSamples: 50_000,
+  handoffMs: 60_000,
+  maxCrashes: 5,
+  errorSampleSize: 100,
+  maxFiles: 1000,
+  maxFileBytes: 50 * 1024 ** 3,
+};
+
+/** What a worker run ended in. */
+export type RunOutcome = 'finished' | 'failed' | 'handed-off' | 'not-claimed' | 'lease-lost';
+
+/** A worker's time budget (a Lambda context's remaining time). */
+export interface Budget {
+  remainingMs(): number;
+}
+
+export interface ImportDeps {
+  store: MetadataStore;
+  objects: ObjectStore;
+  queue: TaskQueue;
+  datasets: DatasetService;
+  settings?: Partial<ImportSettings>;
+  now?: () => number;
+}
+
+const BOS_PATH = /^bos:\/([^/]+)\/(.*)$/;
+
+/** Where a version keeps what imports write, beside its storage path (`…/<ds>/texts/`). */
+export function importLayout(version: Pick<VersionRecord, 'storage'>, taskId: string) {
+  const { bucket, prefix } = version.storage;
+  const base = prefix.replace(/[^/]+\/$/, '');
+  const pad = (n: number) => String(n).padStart(6, '0');
+  return {
+    bucket,
+    shard: (n: number) => `${prefix}part-${taskId}-${pad(n)}.jsonl`,
+    errors: (n: number) => `${base}import-errors/${taskId}/part-${pad(n)}.jsonl`,
+    errorsPrefix: `${base}import-errors/${taskId}/part-`,
+    report: `${base}import-errors/${taskId}/errors.jsonl`,
+    source: (index: number, key: string) => `${base}source/${taskId}/${String(index).padStart(4, '0')}-${key.split('/').pop()}`,
+    asset: (path: string) => `${prefix}${path.replace(/^\/+/, '')}`,
+  };
+}
+
+export class ImportService {
+  readonly #store: MetadataStore;
+  readonly #objects: ObjectStore;
+  readonly #queue: TaskQueue;
+  readonly #datasets: DatasetService;
+  readonly #settings: ImportSettings;
+  readonly #now: () => number;
+
+  constructor(deps: ImportDeps) {
+    this.#store = deps.store;
+    this.#objects = deps.objects;
+    this.#queue = deps.queue;
+    this.#datasets = deps.datasets;
+    this.#settings = { ...DEFAULT_IMPORT_SETTINGS, ...deps.settings };
+    this.#now = deps.now ?? Date.now;
+  }
+
+  // ----- the API side ----------------------------------------------------------------------------------------
+
+  /**
+   * Validates the request completely (version, every path, bucket, object and file type) before any task exists,
+   * stores the task, links it to the version (one conditional write: not published, no import running), and kicks
+   * the worker. Safe to repeat with a `clientToken`.
+   */
+  async createTask(caller: Caller, ref: VersionRef, files: readonly string[], options: { annotated: boolean }, token?: ClientToken): Promise<ImportTaskRecord> {
+    const view = await this.#datasets.getVersion(caller, ref);
+    assertImportable(view);
+    const sources = await this.#resolveSources(files, view.dataset.dataFormat);
+    return idempotent(this.#store, caller.account, token, { versionId: view.version.versionId, files, annotated: options.annotated }, {
+      plan: async () => ({ taskId: newId('task'), at: new Date(this.#now()).toISOString() }),
+      run: async (plan) => {
+        const existing = await this.#store.getImportTask(caller.account, plan.taskId);
+        if (existing) return existing;
+        const task = newTask(caller.account, plan.taskId, view, files, sources, options.annotated, plan.at);
+        await this.#store.putImportTask(task);
+        await this.#link(caller, view, task);
+        await this.kick({ account: caller.account, taskId: task.taskId });
+        return task;
+      },
+    });
+  }
+
+  async getTask(caller: Caller, taskId: string): Promise<ImportTaskRecord> {
+    const task = isId('task', taskId) ? await this.#store.getImportTask(caller.account, taskId) : undefined;
+    if (!task) throw new ResourceNotFoundError(`The import task ${JSON.stringify(taskId.slice(0, 64))} does not exist.`);
+    return task;
+  }
+
+  /** The newest import task of a version, if it has had one (V1 reads show its progress and errors). */
+  async latestTask(caller: Caller, version: Pick<VersionRecord, 'importTaskId'>): Promise<ImportTaskRecord | undefined> {
+    return version.importTaskId ? this.#store.getImportTask(caller.account, version.importTaskId) : undefined;
+  }
+
+  /** The error report of a task: one JSON object per line (`{file, line, code, reason}`), or undefined. */
+  async errorReport(caller: Caller, taskId: string): Promise<{ bucket: string; key: string } | undefined> {
+    const task = await this.getTask(caller, taskId);
+    if (task.status !== 'Finished' && task.status !== 'Failed') return undefined;
+    const version = await this.#store.getVersion(caller.account, task.versionId);
+    if (!version) return undefined;
+    const layout = importLayout(version, task.taskId);
+    return (await this.#objects.head(layout.bucket, layout.report)) ? { bucket: layout.bucket, key: layout.report } : undefined;
+  }
+
+  /** Sends the worker a message; a failure is logged, and the sweep will restart the task. */
+  async kick(ref: TaskRef): Promise<void> {
+    await this.#queue.kickImport(ref).catch((error: unknown) => {
+      log.warn('could not kick the import worker; the sweep will restart the task', { ...ref, ...describeCause(error) });
+    });
+  }
+
+  /** Kicks every open task whose lease has expired (a never-started task has none). Returns how many. */
+  async sweep(): Promise<number> {
+    const now = this.#now();
+    const stale = (await this.#store.listOpenImportTasks()).filter((t) => t.leaseUntil < now);
+    for (const t of stale) await this.kick({ account: t.account, taskId: t.taskId });
+    return stale.length;
+  }
+
+  // ----- the worker side -------------------------------------------------------------------------------------
+
+  /** @internal The worker's view of the service's dependencies. */
+  get deps() {
+    return { store: this.#store, objects: this.#objects, settings: this.#settings, now: this.#now, kick: (ref: TaskRef) => this.kick(ref) };
+  }
+
+  async #link(caller: Caller, view: VersionView, task: ImportTaskRecord): Promise<void> {
+    try {
+      await this.#store.updateVersion(
+        caller.account,
+        view.version.versionId,
+        {
+          importStatus: 'Importing',
+          importTaskId: task.taskId,
+          importRecordCount: (view.version.importRecordCount ?? 0) + 1,
+          modifiedAt: task.createdAt,
+        },
+        { importStatus: ['Created', 'ImportFinished', 'ImportFailed'], publishStatus: ['Unpublished', 'PublishFailed'] },
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionFailedError)) throw error;
+      await this.#store.deleteImportTask(caller.account, task.taskId);
+      assertImportable(await this.#datasets.getVersion(caller, view.version.versionId));
+      throw new PreconditionFailedError(`The version ${view.version.versionId} changed while the import was being created; try again.`);
+    }
+  }
+
+  /** Parses and checks every path; expands a directory into its importable files. */
+  async #resolveSources(files: readonly string[], format: DataFormat): Promise<ImportSource[]> {
+    if (files.length === 0) throw new InappropriateJSONError('param[files] invalid: list one directory or one or more files.');
+    const parsed = files.map((path, i) => {
+      const m = BOS_PATH.exec(path);
+      if (!m) throw invalidFile(i, `${JSON.stringify(path)} is not a BOS path like bos:/bucket/dir/file.jsonl or bos:/bucket/dir/`);
+      return { index: i, path, bucket: m[1]!, key: m[2]!, directory: path.endsWith('/') };
+    });
+    const directories = parsed.filter((p) => p.directory);
+    if (directories.length > 0 && parsed.length > 1) {
+      throw new InappropriateJSONError(
+        `param[files] invalid: a directory (${directories[0]!.path}) must be the only element of files; list either one directory or one or more files.`,
+      );
+    }
+    for (const p of parsed) {
+      if (!(await this.#objects.bucketExists(p.bucket))) throw invalidFile(p.index, `the bucket "${p.bucket}" does not exist`);
+    }
+    if (directories.length === 1) return this.#listDirectory(parsed[0]!, format);
+    const sources: ImportSource[] = [];
+    for (const p of parsed) {
+      const type = fileTypeOf(p.key);
+      if (!type) throw invalidFile(p.index, `${p.path} is not a file type qfdata imports (jsonl, json, txt, csv, xlsx, zip, tar.gz)`);
+      if (!supports(type, format)) throw invalidFile(p.index, `${type} files cannot hold ${format} samples`);
+      const info = await this.#objects.head(p.bucket, p.key);
+      if (!info) throw invalidFile(p.index, `${p.path} does not exist`);
+      if (info.size > this.#settings.maxFileBytes) throw invalidFile(p.index, `${p.path} is larger than ${this.#settings.maxFileBytes} bytes`);
+      sources.push({ bucket: p.bucket, key: p.key, size: info.size });
+    }
+    if (sources.length > this.#settings.maxFiles) {
+      throw new InappropriateJSONError(`param[files] invalid: at most ${this.#settings.maxFiles} files per import.`);
+    }
+    return sources;
+  }
+
+  async #listDirectory(dir: { index: number; path: string; bucket: string; key: string }, format: DataFormat): Promise<ImportSource[]> {
+    const sources: ImportSource[] = [];
+    let startAfter: string | undefined;
+    do {
+      const page = await this.#objects.list(dir.bucket, dir.key, { ...(startAfter ? { startAfter } : {}) });
+      for (const o of page.objects) {
+        const type = fileTypeOf(o.key);
+        if (!type || !supports(type, format) || o.size > this.#settings.maxFileBytes) continue;
+        sources.push({ bucket: dir.bucket, key: o.key, size: o.size });
+        if (sources.length > this.#settings.maxFiles) throw invalidFile(dir.index, `${dir.path} holds more than ${this.#settings.maxFiles} importable files`);
+      }
+      startAfter = page.isTruncated ? page.nextStartAfter : undefined;
+    } while (startAfter);
+    if (sources.length === 0) throw invalidFile(dir.index, `${dir.path} holds no file qfdata can import as ${format}`);
+    return sources;
+  }
+}
+
+function assertImportable({ version }: VersionView): void {
+  if (version.publishStatus === 'Published') {
+    throw new PreconditionFailedError(`The version ${version.versionId} is published and read-only; create a new version to import into.`);
+  }
+  if (version.importStatus === 'Importing') {
+    throw new PreconditionFailedError(`The version ${version.versionId} is already importing (task ${version.importTaskId}); wait until it has finished.`);
+  }
+}
+
+function invalidFile(index: number, reason: string): InappropriateJSONError {
+  return new InappropriateJSONError(`param[files.${index}] invalid: ${reason}.`);
+}
+
+export function emptyCounts(): ImportCounts {
+  return { samples: 0, annotated: 0, characters: 0, bytes: 0, errors: 0, notices: 0 };
+}
+
+function newTask(account: string, taskId: string, { dataset, version }: VersionView, files: readonly string[], sources: ImportSource[], annotated: boolean, at: string): ImportTaskRecord {
+  return {
+    account,
+    taskId,
+    versionId: version.versionId,
+    datasetId: dataset.datasetId,
+    files: [...files],
+    sources,
+    totalBytes: sources.reduce((n, s) => n + s.size, 0),
+    annotated,
+    status: 'Pending',
+    leaseUntil: 0,
+    fence: 0,
+    handoffs: 0,
+    checkpoint: { file: 0, record: 0, shard: 0, bytesDone: 0 },
+    counts: emptyCounts(),
+    errorSample: [],
+    errorCodes: {},
+    createdAt: at,
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * How background work is kicked: an import task is stored first, then a message names it. In the cloud the
+ * message goes to the SQS queue that triggers the import worker (with a dead-letter queue behind it); locally
+ * (serverless-offline has no SQS) the worker is invoked at once through serverless-offline's Lambda Invoke API
+ * with `InvocationType: Event`, in the same SQS-shaped event. A lost kick is not fatal: the scheduled sweep
+ * restarts every open task whose lease has expired, a never-started task included.
+ */
+import { randomUUID } from 'node:crypto';
+import { config } from '../config.js';
+
+/** The body of a kick message. */
+export interface TaskRef {
+  account: string;
+  taskId: string;
+}
+
+export interface TaskQueue {
+  kickImport(ref: TaskRef): Promise<void>;
+}
+
+/** Sends to an SQS queue (the client is loaded on first use, so functions that never kick do not pay for it). */
+export class SqsTaskQueue implements TaskQueue {
+  readonly #queueUrl: string;
+  readonly #region: string;
+  #client: Promise<{ send: (message: TaskRef) => Promise<void> }> | undefined;
+
+  constructor(options: { queueUrl: string; region: string }) {
+    this.#queueUrl = options.queueUrl;
+    this.#region = options.region;
+  }
+
+  async kickImport(ref: TaskRef): Promise<void> {
+    this.#client ??= import('@aws-sdk/client-sqs').then(({ SQSClient, SendMessageCommand }) => {
+      const sqs = new SQSClient({ region: this.#region });
+      return {
+        send: async (message: TaskRef) => {
+          await sqs.send(new SendMessageCommand({ QueueUrl: this.#queueUrl, MessageBody: JSON.stringify(message) }));
+        },
+      };
+    });
+    await (await this.#client).send(ref);
+  }
+}
+
+/** Invokes the worker function through a Lambda Invoke endpoint (serverless-offline's), asynchronously. */
+export class InvokeTaskQueue implements TaskQueue {
+  constructor(private readonly options: { endpoint: string; functionName: string }) {}
+
+  async kickImport(ref: TaskRef): Promise<void> {
+    const url = `${this.options.endpoint}/2015-03-31/functions/${encodeURIComponent(this.options.functionName)}/invocations`;
+    const event = { Records: [{ messageId: randomUUID(), body: JSON.stringify(ref), eventSource: 'qfdata:local' }] };
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-amz-invocation-type': 'Event' },
+      body: JSON.stringify(event),
+      signal: AbortSignal.timeout(10_000),
+    });
+    if (!response.ok) throw new Error(`invoking ${this.options.functionName} answered ${response.status}`);
+    await response.arrayBuffer();
+  }
+}
+
+/** Drops kicks (tests that drive the worker by hand); the sweep still finds the tasks. */
+export class NoTaskQueue implements TaskQueue {
+  async kickImport(): Promise<void> {}
+}
+
+let configured: TaskQueue | undefined;
+
+/** The process-wide queue, from the configuration. */
+export function taskQueue(): TaskQueue {
+  if (!configured) {
+    const c = config();
+    if (c.QFDATA_IMPORT_QUEUE_URL) configured = new SqsTaskQueue({ queueUrl: c.QFDATA_IMPORT_QUEUE_URL, region: c.AWS_REGION });
+    else if (c.QFDATA_LOCAL_LAMBDA_ENDPOINT) configured = new InvokeTaskQueue({ endpoint: c.QFDATA_LOCAL_LAMBDA_ENDPOINT, functionName: c.QFDATA_IMPORT_WORKER_FUNCTION });
+    else configured = new NoTaskQueue();
+  }
+  return configured;
+}

@@ -1,0 +1,324 @@
+/**
+ * The import pipeline against dynalite and the filesystem object store: request checks, the worker's exact output,
+ * and crashes injected at every write the worker makes (each DynamoDB write command and each object mutation).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runImport } from '../../shared/datasets/importWorker.js';
+import { importLayout, ImportService, type ImportSettings } from '../../shared/datasets/imports.js';
+import { DatasetService, type NewDatasetInput } from '../../shared/datasets/service.js';
+import { FsObjectStore, type ObjectStore } from '../../shared/objects/index.js';
+import type { TaskQueue, TaskRef } from '../../shared/queue/index.js';
+import { DynamoMetadataStore } from '../../shared/store/index.js';
+import { readAll } from './objects.contract.js';
+import { startTestDynamo, type TestDynamo } from '../support/dynamo.js';
+
+const WRITE_COMMANDS = new Set(['PutCommand', 'UpdateCommand', 'DeleteCommand', 'BatchWriteCommand']);
+
+class InjectedCrash extends Error {
+  override readonly name = 'InjectedCrash';
+}
+
+class Faults {
+  writes = 0;
+  constructor(readonly crashAt = 0) {}
+  hit(): void {
+    this.writes++;
+    if (this.writes === this.crashAt) throw new InjectedCrash(`crash at write ${this.writes}`);
+  }
+}
+
+function faultyDb(db: DynamoDBDocumentClient, faults: Faults): DynamoDBDocumentClient {
+  const wrapped = Object.create(db) as DynamoDBDocumentClient;
+  wrapped.send = ((command: { constructor: { name: string } }, ...rest: unknown[]) => {
+    if (WRITE_COMMANDS.has(command.constructor.name)) faults.hit();
+    return (db.send as (...a: unknown[]) => unknown)(command, ...rest);
+  }) as DynamoDBDocumentClient['send'];
+  return wrapped;
+}
+
+function faultyObjects(objects: ObjectStore, faults: Faults): ObjectStore {
+  return new Proxy(objects, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        if (prop === 'put' || prop === 'delete' || prop === 'deletePrefix') faults.hit();
+        return value.apply(target, args);
+      };
+    },
+  });
+}
+
+/** A queue that remembers its kicks. */
+class RecordingQueue implements TaskQueue {
+  kicks: TaskRef[] = [];
+  async kickImport(ref: TaskRef): Promise<void> {
+    this.kicks.push(ref);
+  }
+}
+
+const PR = (i: number) => JSON.stringify([{ prompt: `prompt ${i}`, response: [[`answer ${i}`]] }]);
+
+const prDataset: NewDatasetInput = { name: 'imports', dataFormat: 'PromptResponse', storageType: 'sysStorage', projectType: 20, templateType: 2000, dataType: 4 };
+
+describe('Imports: requests, the worker, and crashes', () => {
+  let t: TestDynamo;
+  let dataDir: string;
+  let objects: FsObjectStore;
+  let clock = Date.now();
+  const now = () => clock;
+  const settings: Partial<ImportSettings> = { shardSamples: 3, leaseMs: 1000 };
+  const forever = { remainingMs: () => 900_000 };
+
+  beforeAll(async () => {
+    t = await startTestDynamo();
+    dataDir = await mkdtemp(path.join(tmpdir(), 'qfdata-imports-'));
+    objects = new FsObjectStore({ dataDir });
+    await objects.createBucket('qfdata');
+    await objects.createBucket('src');
+  });
+  afterAll(async () => {
+    await t.dynamo.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  function services(options: { faults?: Faults; queue?: TaskQueue; settings?: Partial<ImportSettings> } = {}) {
+    const store = options.faults ? new DynamoMetadataStore({ tableName: t.tableName, region: 'us-east-1', endpoint: t.dynamo.endpoint }, faultyDb(t.db, options.faults)) : t.store;
+    const objs = options.faults ? faultyObjects(objects, options.faults) : objects;
+    const datasets = new DatasetService({ store, objects: objs, settings: { platformBucket: 'qfdata' } });
+    const imports = new ImportService({ store, objects: objs, queue: options.queue ?? new RecordingQueue(), datasets, settings: { ...settings, ...options.settings }, now });
+    return { datasets, imports };
+  }
+
+  /** Sources: two JSONL files (one with bad lines) and a CSV, under a directory of the `src` bucket. */
+  async function seedSources(dir: string) {
+    const good = Array.from({ length: 7 }, (_, i) => PR(i)).join('\n') + '\n';
+    const mixed = [PR(100), 'not json', PR(101), '', '[{"prompt":"no answer turn","response":5}]', PR(102)].join('\r\n') + '\r\n';
+    await objects.put('src', `${dir}/a.jsonl`, good);
+    await objects.put('src', `${dir}/b.jsonl`, `\uFEFF${mixed}`);
+    await objects.put('src', `${dir}/c.csv`, 'prompt,response\ncsv prompt,csv answer\n"quoted, prompt","multi\nline"\n');
+    await objects.put('src', `${dir}/notes.md`, '# not importable');
+    return { files: [`bos:/src/${dir}/a.jsonl`, `bos:/src/${dir}/b.jsonl`, `bos:/src/${dir}/c.csv`] };
+  }
+
+  const expectedSamples = [
+    ...Array.from({ length: 7 }, (_, i) => [{ prompt: `prompt ${i}`, response: [[`answer ${i}`]] }]),
+    [{ prompt: 'prompt 100', response: [['answer 100']] }],
+    [{ prompt: 'prompt 101', response: [['answer 101']] }],
+    [{ prompt: 'prompt 102', response: [['answer 102']] }],
+    [{ prompt: 'csv prompt', response: [['csv answer']] }],
+    [{ prompt: 'quoted, prompt', response: [['multi\nline']] }],
+  ];
+
+  /** Every sample stored for a version, in shard order. */
+  async function storedSamples(version: { storage: { bucket: string; prefix: string } }) {
+    const page = await objects.list(version.storage.bucket, version.storage.prefix);
+    const shards = page.objects.filter((o) => /part-task-[0-9a-z]+-\d{6}\.jsonl$/.test(o.key));
+    const lines: unknown[] = [];
+    for (const shard of shards) {
+      const text = (await readAll(await objects.get(version.storage.bucket, shard.key))).toString('utf8');
+      lines.push(...text.split('\n').filter(Boolean).map((l) => JSON.parse(l)));
+    }
+    return lines;
+  }
+
+  async function newVersion(account: string) {
+    const { datasets } = services();
+    return (await datasets.createDataset({ account }, prDataset)).version;
+  }
+
+  describe('CreateImportTask checks everything before a task exists', () => {
+    it.each([
+      ['an empty list', [], /param\[files\]/],
+      ['a directory mixed with files', ['bos:/src/chk/', 'bos:/src/chk/a.jsonl'], /must be the only element/],
+      ['two directories', ['bos:/src/chk/', 'bos:/src/other/'], /must be the only element/],
+      ['a path that is not bos:/', ['s3://src/chk/a.jsonl'], /param\[files.0\] invalid: .* is not a BOS path/],
+      ['a missing bucket', ['bos:/no-such-bucket/a.jsonl'], /the bucket "no-such-bucket" does not exist/],
+      ['a missing object', ['bos:/src/chk/missing.jsonl'], /param\[files.0\] invalid: bos:\/src\/chk\/missing.jsonl does not exist/],
+      ['an unsupported file type', ['bos:/src/chk/notes.md'], /not a file type qfdata imports/],
+      ['a directory with nothing importable', ['bos:/src/empty-dir/'], /holds no file qfdata can import/],
+    ])('refuses %s', async (label, files, message) => {
+      // Prepare
+      const account = `acct-checks-${label.replace(/\W+/g, '-')}`;
+      await objects.put('src', 'chk/a.jsonl', PR(1));
+      await objects.put('src', 'chk/notes.md', 'x');
+      await objects.put('src', 'empty-dir/readme.md', 'x');
+      const version = await newVersion(account);
+      const { imports } = services();
+      // Act + Assess
+      await expect(imports.createTask({ account }, version.versionId, files as string[], { annotated: true })).rejects.toThrow(message);
+      expect((await t.store.getVersion(account, version.versionId))?.importStatus).toBe('Created');
+      expect(await t.store.listOpenImportTasks()).not.toContainEqual(expect.objectContaining({ account }));
+    });
+
+    it('refuses txt files for a format they cannot hold, unknown and published versions, and a second import', async () => {
+      // Prepare
+      await objects.put('src', 'chk/lines.txt', 'a line\n');
+      const version = await newVersion('acct-checks2');
+      const published = await newVersion('acct-checks2');
+      const { imports, datasets } = services();
+      await datasets.publishVersion({ account: 'acct-checks2' }, published.versionId);
+      const caller = { account: 'acct-checks2' };
+      // Act + Assess
+      await expect(imports.createTask(caller, version.versionId, ['bos:/src/chk/lines.txt'], { annotated: true })).rejects.toThrow(/txt files cannot hold PromptResponse samples/);
+      await expect(imports.createTask(caller, 'ds-0000000000000000', ['bos:/src/chk/a.jsonl'], { annotated: true })).rejects.toMatchObject({ code: 'ResourceNotFound' });
+      await expect(imports.createTask(caller, published.versionId, ['bos:/src/chk/a.jsonl'], { annotated: true })).rejects.toMatchObject({ code: 'PreconditionFailed' });
+      await imports.createTask(caller, version.versionId, ['bos:/src/chk/a.jsonl'], { annotated: true });
+      await expect(imports.createTask(caller, version.versionId, ['bos:/src/chk/a.jsonl'], { annotated: true })).rejects.toMatchObject({ code: 'PreconditionFailed' });
+    });
+  });
+
+  it('imports a directory and a file list exactly: samples in order, errors reported, sources kept, counts right', async () => {
+    // Prepare
+    const { files } = await seedSources('run');
+    const dirVersion = await newVersion('acct-run');
+    const listVersion = await newVersion('acct-run');
+    const queue = new RecordingQueue();
+    const { imports } = services({ queue });
+    const caller = { account: 'acct-run' };
+    // Act
+    const dirTask = await imports.createTask(caller, dirVersion.versionId, ['bos:/src/run/'], { annotated: true });
+    const listTask = await imports.createTask(caller, listVersion.versionId, files, { annotated: true });
+    const outcomes = [await runImport(imports, queue.kicks[0]!, forever), await runImport(imports, queue.kicks[1]!, forever)];
+    // Assess
+    expect(outcomes).toEqual(['finished', 'finished']);
+    expect(dirTask.sources.map((s) => s.key)).toEqual(['run/a.jsonl', 'run/b.jsonl', 'run/c.csv']);
+    for (const [task, version] of [[dirTask, dirVersion], [listTask, listVersion]] as const) {
+      const done = await imports.getTask(caller, task.taskId);
+      const after = (await t.store.getVersion('acct-run', version.versionId))!;
+      expect(await storedSamples(version)).toEqual(expectedSamples);
+      expect(done).toMatchObject({ status: 'Finished', counts: { samples: 12, errors: 3 } });
+      expect(done.errorSample.map((e) => [e.file.split('/').pop(), e.line, e.code])).toEqual([
+        ['b.jsonl', 2, 3],
+        ['b.jsonl', 4, 13],
+        ['b.jsonl', 5, 9],
+      ]);
+      expect(after).toMatchObject({ importStatus: 'ImportFinished', sampleCount: 12, importTaskId: task.taskId, importRecordCount: 1 });
+      expect(after.sizeBytes).toBe(done.counts.bytes);
+      const layout = importLayout(version, task.taskId);
+      const report = (await readAll(await objects.get(layout.bucket, layout.report))).toString('utf8').trim().split('\n').map((l) => JSON.parse(l));
+      expect(report.map((e) => [e.line, e.code])).toEqual([[2, 3], [4, 13], [5, 9]]);
+      for (const [i, source] of task.sources.entries()) {
+        const copy = await readAll(await objects.get(layout.bucket, layout.source(i, source.key)));
+        expect(copy.equals(await readAll(await objects.get('src', source.key)))).toBe(true);
+      }
+    }
+  });
+
+  it('a crash at any write, then a resumed worker, yields exactly the samples, errors and counts', async () => {
+    // Prepare: count the writes of a clean run
+    const { files } = await seedSources('crash');
+    const caller = { account: 'acct-crash-probe' };
+    const probeVersion = await newVersion(caller.account);
+    const probeQueue = new RecordingQueue();
+    const probe = services({ queue: probeQueue });
+    await probe.imports.createTask(caller, probeVersion.versionId, files, { annotated: true });
+    const counter = new Faults();
+    expect(await runImport(services({ faults: counter }).imports, probeQueue.kicks[0]!, forever)).toBe('finished');
+    expect(counter.writes).toBeGreaterThan(15);
+
+    for (let crashAt = 1; crashAt <= counter.writes; crashAt++) {
+      const account = `acct-crash-${crashAt}`;
+      const version = await newVersion(account);
+      const queue = new RecordingQueue();
+      const healthy = services({ queue });
+      const task = await healthy.imports.createTask({ account }, version.versionId, files, { annotated: true });
+      // Act: a worker dies at write `crashAt`; after its lease expires, another finishes the job
+      await expect(runImport(services({ faults: new Faults(crashAt) }).imports, queue.kicks[0]!, forever)).rejects.toBeInstanceOf(InjectedCrash);
+      clock += 5_000;
+      expect(await healthy.imports.sweep()).toBeGreaterThanOrEqual(1);
+      const outcome = await runImport(healthy.imports, { account, taskId: task.taskId }, forever);
+      // Assess
+      expect(outcome, `after a crash at write ${crashAt}`).toBe('finished');
+      expect(await storedSamples(version), `samples after a crash at write ${crashAt}`).toEqual(expectedSamples);
+      const done = await healthy.imports.getTask({ account }, task.taskId);
+      expect(done.counts, `counts after a crash at write ${crashAt}`).toMatchObject({ samples: 12, errors: 3 });
+      expect((await t.store.getVersion(account, version.versionId))?.sampleCount).toBe(12);
+      const layout = importLayout(version, task.taskId);
+      const report = (await readAll(await objects.get(layout.bucket, layout.report))).toString('utf8').trim().split('\n');
+      expect(report, `error report after a crash at write ${crashAt}`).toHaveLength(3);
+    }
+  });
+
+  it('hands off to a continuation when the time budget runs low, and the continuation finishes', async () => {
+    // Prepare
+    const { files } = await seedSources('handoff');
+    const account = 'acct-handoff';
+    const version = await newVersion(account);
+    const queue = new RecordingQueue();
+    const { imports } = services({ queue, settings: { handoffMs: 60_000 } });
+    const task = await imports.createTask({ account }, version.versionId, files, { annotated: true });
+    let calls = 0;
+    const shortBudget = { remainingMs: () => (++calls > 4 ? 1_000 : 900_000) };
+    // Act
+    const first = await runImport(imports, queue.kicks[0]!, shortBudget);
+    const second = await runImport(imports, queue.kicks[1]!, forever);
+    // Assess
+    expect(first).toBe('handed-off');
+    expect(queue.kicks).toHaveLength(2);
+    expect(second).toBe('finished');
+    expect(await storedSamples(version)).toEqual(expectedSamples);
+    expect((await imports.getTask({ account }, task.taskId)).handoffs).toBe(1);
+  });
+
+  it('fences out a worker whose lease was taken over', async () => {
+    // Prepare
+    const { files } = await seedSources('fence');
+    const account = 'acct-fence';
+    const version = await newVersion(account);
+    const queue = new RecordingQueue();
+    const { imports } = services({ queue });
+    const task = await imports.createTask({ account }, version.versionId, files, { annotated: true });
+    const slow = await t.store.claimImportTask(account, task.taskId, clock, 1000);
+    clock += 5_000;
+    // Act: a second worker takes over the expired lease and finishes; the first one's write is refused
+    const outcome = await runImport(imports, { account, taskId: task.taskId }, forever);
+    const stale = t.store.checkpointImportTask(account, task.taskId, slow!.fence, { ...slow!, leaseUntil: clock + 1000 });
+    // Assess
+    expect(outcome).toBe('finished');
+    await expect(stale).rejects.toMatchObject({ name: 'ConditionFailedError' });
+    expect(await storedSamples(version)).toEqual(expectedSamples);
+  });
+
+  it('does not claim a task whose lease is held, and fails a task whose workers keep dying', async () => {
+    // Prepare
+    const { files } = await seedSources('dying');
+    const account = 'acct-dying';
+    const version = await newVersion(account);
+    const { imports } = services({ settings: { maxCrashes: 2 } });
+    const task = await imports.createTask({ account }, version.versionId, files, { annotated: true });
+    // Act: three claims whose workers vanish (their leases expire), then a fourth run
+    for (let i = 0; i < 3; i++) {
+      expect(await t.store.claimImportTask(account, task.taskId, clock, 1000)).toBeDefined();
+      expect(await runImport(imports, { account, taskId: task.taskId }, forever)).toBe('not-claimed');
+      clock += 5_000;
+    }
+    const outcome = await runImport(imports, { account, taskId: task.taskId }, forever);
+    // Assess
+    expect(outcome).toBe('failed');
+    expect(await imports.getTask({ account }, task.taskId)).toMatchObject({ status: 'Failed', failure: expect.stringMatching(/interrupted 2 times/) });
+    expect((await t.store.getVersion(account, version.versionId))?.importStatus).toBe('ImportFailed');
+  });
+
+  it('fails the task with a clear message when a file cannot be read at all, keeping what came before', async () => {
+    // Prepare: a "jsonl" that is really a zip
+    await objects.put('src', 'broken/a.jsonl', PR(1) + '\n');
+    await objects.put('src', 'broken/b.jsonl', Buffer.from([0x50, 0x4b, 0x03, 0x04, 0, 0, 0, 0]));
+    const account = 'acct-broken';
+    const version = await newVersion(account);
+    const queue = new RecordingQueue();
+    const { imports } = services({ queue });
+    const task = await imports.createTask({ account }, version.versionId, ['bos:/src/broken/a.jsonl', 'bos:/src/broken/b.jsonl'], { annotated: true });
+    // Act
+    const outcome = await runImport(imports, queue.kicks[0]!, forever);
+    // Assess
+    expect(outcome).toBe('failed');
+    const done = await imports.getTask({ account }, task.taskId);
+    expect(done.failure).toMatch(/b\.jsonl cannot be read/);
+    expect((await t.store.getVersion(account, version.versionId))?.importStatus).toBe('ImportFailed');
+  });
+});
