@@ -61,6 +61,14 @@ class RecordingQueue implements TaskQueue {
   }
 }
 
+/** Code points of every string value in a sample (keys excluded), counted independently of the worker. */
+function charactersOf(value: unknown): number {
+  if (typeof value === 'string') return [...value].length;
+  if (Array.isArray(value)) return value.reduce((n: number, v) => n + charactersOf(v), 0);
+  if (value && typeof value === 'object') return Object.values(value).reduce((n: number, v) => n + charactersOf(v), 0);
+  return 0;
+}
+
 const PR = (i: number) => JSON.stringify([{ prompt: `prompt ${i}`, response: [[`answer ${i}`]] }]);
 
 const prDataset: NewDatasetInput = { name: 'imports', dataFormat: 'PromptResponse', storageType: 'sysStorage', projectType: 20, templateType: 2000, dataType: 4 };
@@ -199,6 +207,11 @@ describe('Imports: requests, the worker, and crashes', () => {
       ]);
       expect(after).toMatchObject({ importStatus: 'ImportFinished', sampleCount: 12, importTaskId: task.taskId, importRecordCount: 1 });
       expect(after.sizeBytes).toBe(done.counts.bytes);
+      // Counts match what is stored: bytes of the shards, characters of their samples.
+      const shards = (await objects.list(version.storage.bucket, version.storage.prefix)).objects.filter((o) => o.key.includes('/part-task-'));
+      expect(shards.reduce((n, o) => n + o.size, 0)).toBe(done.counts.bytes);
+      const characters = (await storedSamples(version)).reduce((n: number, sample) => n + charactersOf(sample), 0);
+      expect(after.characterCount).toBe(characters);
       const layout = importLayout(version, task.taskId);
       const report = (await readAll(await objects.get(layout.bucket, layout.report))).toString('utf8').trim().split('\n').map((l) => JSON.parse(l));
       expect(report.map((e) => [e.line, e.code])).toEqual([[2, 3], [4, 13], [5, 9]]);
@@ -242,6 +255,28 @@ describe('Imports: requests, the worker, and crashes', () => {
       const report = (await readAll(await objects.get(layout.bucket, layout.report))).toString('utf8').trim().split('\n');
       expect(report, `error report after a crash at write ${crashAt}`).toHaveLength(3);
     }
+  });
+
+  it('stores the images of an image-format archive under the version, beside its samples', async () => {
+    // Prepare
+    const { zip, PNG } = await import('./formats.helpers.js');
+    await objects.put('src', 'images/set.zip', zip([
+      { name: 'pics/cat.png', data: PNG },
+      { name: 'data.jsonl', data: JSON.stringify({ prompt: 'a cat', image: 'pics/cat.png' }) + '\n' },
+    ]));
+    const account = 'acct-images';
+    const { datasets } = services();
+    const { version } = await datasets.createDataset({ account }, { ...prDataset, dataFormat: 'PromptImage', projectType: 705, templateType: 70500, dataType: 7 });
+    const queue = new RecordingQueue();
+    const { imports } = services({ queue });
+    // Act
+    await imports.createTask({ account }, version.versionId, ['bos:/src/images/set.zip'], { annotated: true });
+    const outcome = await runImport(imports, queue.kicks[0]!, forever);
+    // Assess
+    expect(outcome).toBe('finished');
+    expect(version.storage.prefix).toMatch(/\/images\/$/);
+    expect((await readAll(await objects.get(version.storage.bucket, `${version.storage.prefix}pics/cat.png`))).equals(PNG)).toBe(true);
+    expect(await storedSamples(version)).toEqual([{ prompt: 'a cat', image: 'pics/cat.png' }]);
   });
 
   it('hands off to a continuation when the time budget runs low, and the continuation finishes', async () => {
