@@ -5,53 +5,17 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runImport } from '../../shared/datasets/importWorker.js';
 import { importLayout, ImportService, type ImportSettings } from '../../shared/datasets/imports.js';
 import { DatasetService, type NewDatasetInput } from '../../shared/datasets/service.js';
-import { FsObjectStore, type ObjectStore } from '../../shared/objects/index.js';
+import { FsObjectStore } from '../../shared/objects/index.js';
 import type { TaskQueue, TaskRef } from '../../shared/queue/index.js';
 import { DynamoMetadataStore } from '../../shared/store/index.js';
 import { readAll } from './objects.contract.js';
 import { startTestDynamo, type TestDynamo } from '../support/dynamo.js';
+import { Faults, faultyDb, faultyObjects, InjectedCrash } from '../support/faults.js';
 
-const WRITE_COMMANDS = new Set(['PutCommand', 'UpdateCommand', 'DeleteCommand', 'BatchWriteCommand']);
-
-class InjectedCrash extends Error {
-  override readonly name = 'InjectedCrash';
-}
-
-class Faults {
-  writes = 0;
-  constructor(readonly crashAt = 0) {}
-  hit(): void {
-    this.writes++;
-    if (this.writes === this.crashAt) throw new InjectedCrash(`crash at write ${this.writes}`);
-  }
-}
-
-function faultyDb(db: DynamoDBDocumentClient, faults: Faults): DynamoDBDocumentClient {
-  const wrapped = Object.create(db) as DynamoDBDocumentClient;
-  wrapped.send = ((command: { constructor: { name: string } }, ...rest: unknown[]) => {
-    if (WRITE_COMMANDS.has(command.constructor.name)) faults.hit();
-    return (db.send as (...a: unknown[]) => unknown)(command, ...rest);
-  }) as DynamoDBDocumentClient['send'];
-  return wrapped;
-}
-
-function faultyObjects(objects: ObjectStore, faults: Faults): ObjectStore {
-  return new Proxy(objects, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver);
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        if (prop === 'put' || prop === 'delete' || prop === 'deletePrefix') faults.hit();
-        return value.apply(target, args);
-      };
-    },
-  });
-}
 
 /** A queue that remembers its kicks. */
 class RecordingQueue implements TaskQueue {

@@ -1,0 +1,47 @@
+/**
+ * Crash injection for the kill-at-every-write-point tests: every DynamoDB write command and every object-store
+ * mutation counts as one write, and the write numbered `crashAt` throws instead of happening.
+ */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { ObjectStore } from '../../shared/objects/index.js';
+
+const WRITE_COMMANDS = new Set(['PutCommand', 'UpdateCommand', 'DeleteCommand', 'BatchWriteCommand']);
+const OBJECT_WRITES = new Set<string | symbol>(['put', 'delete', 'deletePrefix']);
+
+export class InjectedCrash extends Error {
+  override readonly name = 'InjectedCrash';
+}
+
+/** Counts writes; crashes at write number `crashAt` (0: never, which makes it a counter). */
+export class Faults {
+  writes = 0;
+  constructor(readonly crashAt = 0) {}
+  hit(): void {
+    this.writes++;
+    if (this.writes === this.crashAt) throw new InjectedCrash(`crash at write ${this.writes}`);
+  }
+}
+
+/** The document client, with its write commands counted (and crashed). */
+export function faultyDb(db: DynamoDBDocumentClient, faults: Faults): DynamoDBDocumentClient {
+  const wrapped = Object.create(db) as DynamoDBDocumentClient;
+  wrapped.send = ((command: { constructor: { name: string } }, ...rest: unknown[]) => {
+    if (WRITE_COMMANDS.has(command.constructor.name)) faults.hit();
+    return (db.send as (...a: unknown[]) => unknown)(command, ...rest);
+  }) as DynamoDBDocumentClient['send'];
+  return wrapped;
+}
+
+/** The object store, with its mutations counted (and crashed). */
+export function faultyObjects(objects: ObjectStore, faults: Faults): ObjectStore {
+  return new Proxy(objects, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        if (OBJECT_WRITES.has(prop)) faults.hit();
+        return value.apply(target, args);
+      };
+    },
+  });
+}
