@@ -38,7 +38,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { constants, type Dirent, type Stats } from 'node:fs';
-import { type FileHandle, link, lstat, mkdir, open, readdir, rename, rmdir, unlink } from 'node:fs/promises';
+import { copyFile, type FileHandle, link, lstat, mkdir, open, readdir, rename, rmdir, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
@@ -164,6 +164,26 @@ export class FsObjectStore implements ObjectStore {
       return handle.createReadStream(bounds ?? {});
     } catch (error) {
       await handle.close();
+      throw error;
+    }
+  }
+
+  /** A kernel-side copy (a reflink where the filesystem has them) to a temp file, then placed like a put. */
+  async copy(source: { bucket: string; key: string }, target: { bucket: string; key: string }): Promise<{ size: number }> {
+    const found = await locate(await this.requireBucket(source.bucket), keyToSegments(source.bucket, source.key));
+    if (found === undefined || !found.stats.isFile()) throw new NoSuchKeyError(source.bucket, source.key);
+    const segments = keyToSegments(target.bucket, target.key);
+    const root = await this.requireBucket(target.bucket);
+    await mkdir(this.tmpDir, { recursive: true });
+    const tmpPath = join(this.tmpDir, `copy-${randomUUID()}`);
+    try {
+      await copyFile(found.path, tmpPath, constants.COPYFILE_FICLONE);
+      const { size } = await lstat(tmpPath);
+      await this.place(root, segments, tmpPath, target);
+      return { size };
+    } catch (error) {
+      await unlinkQuietly(tmpPath);
+      if (isCode(error, 'ENOENT') && !(await lstatOrUndefined(found.path))) throw new NoSuchKeyError(source.bucket, source.key);
       throw error;
     }
   }

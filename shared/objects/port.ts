@@ -70,6 +70,12 @@ export interface ObjectStore {
    * inside the object.
    */
   get(bucket: string, key: string, range?: ByteRange): Promise<Readable>;
+  /**
+   * Copies an object (within or across buckets) as atomically as a put, without the bytes passing through the
+   * caller where the store can avoid it (a kernel copy on a filesystem, a server-side copy on S3). Rejects with
+   * {@link NoSuchKeyError} if the source does not exist.
+   */
+  copy(source: { bucket: string; key: string }, target: { bucket: string; key: string }): Promise<{ size: number }>;
   /** The object's info, or `undefined` if the key does not exist. */
   head(bucket: string, key: string): Promise<ObjectInfo | undefined>;
   /**

@@ -27,6 +27,7 @@
  */
 import {
   AbortMultipartUploadCommand,
+  CopyObjectCommand,
   CreateBucketCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
@@ -97,6 +98,9 @@ const MAX_CHAR = '\u{10FFFF}';
  * before any request; S3 errors are mapped to the port's {@link NoSuchBucketError}, {@link NoSuchKeyError} and
  * {@link InvalidRangeError}; other errors pass through as the SDK threw them.
  */
+/** S3's limit for a single CopyObject. */
+const MAX_COPY_OBJECT_BYTES = 5 * 1024 ** 3;
+
 export class S3ObjectStore implements ObjectStore {
   /** The client this store talks through. */
   readonly client: S3Client;
@@ -237,6 +241,29 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   /** HeadObject; a 404 is `undefined` once HeadBucket has shown the bucket exists. */
+  /**
+   * Server-side CopyObject (the bytes never pass through the function) up to S3's 5 GiB single-copy limit;
+   * larger objects are streamed through a multipart put.
+   */
+  async copy(source: { bucket: string; key: string }, target: { bucket: string; key: string }): Promise<{ size: number }> {
+    assertObjectKey(target.bucket, target.key);
+    const info = await this.head(source.bucket, source.key);
+    if (!info) throw new NoSuchKeyError(source.bucket, source.key);
+    if (info.size > MAX_COPY_OBJECT_BYTES) return this.put(target.bucket, target.key, await this.get(source.bucket, source.key));
+    try {
+      await this.client.send(
+        new CopyObjectCommand({
+          Bucket: target.bucket,
+          Key: target.key,
+          CopySource: `${source.bucket}/${source.key.split('/').map(encodeURIComponent).join('/')}`,
+        }),
+      );
+    } catch (error) {
+      throw mapError(error, target);
+    }
+    return { size: info.size };
+  }
+
   async head(bucket: string, key: string): Promise<ObjectInfo | undefined> {
     assertBucketName(bucket);
     assertObjectKey(bucket, key);

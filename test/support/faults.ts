@@ -6,7 +6,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ObjectStore } from '../../shared/objects/index.js';
 
 const WRITE_COMMANDS = new Set(['PutCommand', 'UpdateCommand', 'DeleteCommand', 'BatchWriteCommand']);
-const OBJECT_WRITES = new Set<string | symbol>(['put', 'delete', 'deletePrefix']);
+const OBJECT_WRITES = new Set<string | symbol>(['put', 'copy', 'delete', 'deletePrefix']);
 
 export class InjectedCrash extends Error {
   override readonly name = 'InjectedCrash';

@@ -185,6 +185,45 @@ export function objectStoreContract(name: string, setup: () => Promise<ObjectSto
       });
     });
 
+    describe('copy', () => {
+      it('copies an object within and across buckets, byte for byte, replacing the target', async () => {
+        // Prepare
+        const from = await newBucket();
+        const to = await newBucket();
+        const bytes = Buffer.from(Array.from({ length: 70_000 }, (_, i) => i % 256));
+        await store().put(from, 'src/data.bin', bytes);
+        await store().put(to, 'dst/copy.bin', 'old content');
+        // Act
+        const across = await store().copy({ bucket: from, key: 'src/data.bin' }, { bucket: to, key: 'dst/copy.bin' });
+        const within = await store().copy({ bucket: from, key: 'src/data.bin' }, { bucket: from, key: 'src/again.bin' });
+        // Assess
+        expect(across.size).toBe(bytes.length);
+        expect(within.size).toBe(bytes.length);
+        expect((await readAll(await store().get(to, 'dst/copy.bin'))).equals(bytes)).toBe(true);
+        expect((await readAll(await store().get(from, 'src/again.bin'))).equals(bytes)).toBe(true);
+        expect((await readAll(await store().get(from, 'src/data.bin'))).equals(bytes)).toBe(true);
+      });
+
+      it.skipIf(skipped('copies a key with spaces, plus signs and unicode'))('copies a key with spaces, plus signs and unicode', async () => {
+        // Prepare
+        const bucket = await newBucket();
+        await store().put(bucket, 'src/a b+c 数据.jsonl', 'line\n');
+        // Act
+        await store().copy({ bucket, key: 'src/a b+c 数据.jsonl' }, { bucket, key: 'dst/a b+c 数据.jsonl' });
+        // Assess
+        expect(await getText(bucket, 'dst/a b+c 数据.jsonl')).toBe('line\n');
+      });
+
+      it('refuses a missing source with NoSuchKey and a missing bucket with NoSuchBucket', async () => {
+        // Prepare
+        const bucket = await newBucket();
+        // Act + Assess
+        await expect(store().copy({ bucket, key: 'nope' }, { bucket, key: 'x' })).rejects.toMatchObject({ name: 'NoSuchKeyError' });
+        await expect(store().copy({ bucket, key: 'nope' }, { bucket: `${bucket}-gone`, key: 'x' })).rejects.toMatchObject({ name: expect.stringMatching(/NoSuch(Key|Bucket)Error/) });
+        expect(await store().head(bucket, 'x')).toBeUndefined();
+      });
+    });
+
     describe('put and get', () => {
       it('round-trips a string and returns its UTF-8 size', async () => {
         // Prepare
