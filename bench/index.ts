@@ -6,6 +6,8 @@
  * - coldRequire: the median `import()` time of each function bundle (built with serverless.yml's esbuild options)
  *   in a fresh Node process, beside an empty bundle's.
  * - describeDatasets: page latency at 1,000 and at 20,000 datasets in dynalite (a page should cost the same).
+ * - imports: import throughput (JSONL, xlsx) against the bare readers, peak RSS of a 1 GB import, and
+ *   CreateImportTask → ImportFinished through the local stack (`./imports.ts`).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
@@ -15,6 +17,7 @@ import { build, type BuildOptions } from 'esbuild';
 import { ROOT, ensureTable, startDynamo } from '../scripts/local.js';
 import { functionsOf, readServerlessYml } from '../scripts/serverless-yml.js';
 import type { Operation } from '../shared/http/index.js';
+import { benchImports } from './imports.js';
 import { progress, round, summarize, timeEach } from './stats.js';
 
 async function serverlessEsbuildOptions(): Promise<BuildOptions & { functions: Record<string, string> }> {
@@ -169,8 +172,10 @@ async function benchDescribeDatasets(table: string, endpoint: string) {
   }
 }
 
-export async function main(): Promise<void> {
+/** `npm run bench [-- section…]`: every section, or only the named ones (chain, coldRequire, describeDatasets, imports). */
+export async function main(args: string[] = []): Promise<void> {
   const started = Date.now();
+  const wanted = (name: string) => args.length === 0 || args.includes(name);
   // Configure before any module reads the configuration (it is parsed once, at first use).
   const dynamo = await startDynamo({});
   const table = 'bench';
@@ -178,20 +183,15 @@ export async function main(): Promise<void> {
   process.env.QFDATA_DYNAMODB_ENDPOINT = dynamo.endpoint;
   process.env.QFDATA_TABLE = table;
   process.env.LOG_LEVEL = 'silent';
-  let chain, coldRequire, describeDatasets;
+  const report: Record<string, unknown> = { machine: { node: process.version, cpus: (await import('node:os')).cpus().length } };
   try {
-    chain = await benchChain();
-    coldRequire = await benchColdRequire();
-    describeDatasets = await benchDescribeDatasets(table, dynamo.endpoint);
+    if (wanted('chain')) report.chain = await benchChain();
+    if (wanted('coldRequire')) report.coldRequire = await benchColdRequire();
+    if (wanted('describeDatasets')) report.describeDatasets = await benchDescribeDatasets(table, dynamo.endpoint);
   } finally {
     await dynamo.close();
   }
-  const report = {
-    machine: { node: process.version, cpus: (await import('node:os')).cpus().length },
-    chain,
-    coldRequire,
-    describeDatasets,
-    seconds: round((Date.now() - started) / 1000, 1),
-  };
+  if (wanted('imports')) report.imports = await benchImports(args.filter((a) => a.startsWith('imports.')).map((a) => a.slice('imports.'.length)));
+  report.seconds = round((Date.now() - started) / 1000, 1);
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 }

@@ -13,7 +13,7 @@
  * unreadable file fails it with a message, and a task whose workers keep dying is failed after a few attempts.
  */
 import { Readable } from 'node:stream';
-import { readRecords, UnreadableFileError, type ImportRecord } from '../formats/index.js';
+import { readRecordBatches, UnreadableFileError, type ImportRecord } from '../formats/index.js';
 import { log } from '../log.js';
 import type { ObjectStore } from '../objects/index.js';
 import type { TaskRef } from '../queue/index.js';
@@ -55,10 +55,12 @@ class Worker {
   readonly #errorCodes: Record<string, number>;
   /** Samples and errors read since the last checkpoint. */
   #lines: string[] = [];
-  #lineBytes = 0;
+  #shardChars = 0;
   #errors: string[] = [];
   #pending = emptyCounts();
   #pendingErrors: ImportErrorEntry[] = [];
+  /** The shard write in flight, if any (see {@link Worker.#flush}). */
+  #inFlight: Promise<void> = Promise.resolve();
 
   constructor(service: ImportService, task: ImportTaskRecord) {
     this.#deps = service.deps;
@@ -90,28 +92,39 @@ class Worker {
       for (; this.#checkpoint.file < task.sources.length; ) {
         const index = this.#checkpoint.file;
         const source = task.sources[index]!;
-        await this.#keepSource(layout, index, source);
+        // The copy runs inside the store while the file is read; it must be done before the file is checkpointed.
+        const copying = this.#keepSource(layout, index, source);
+        copying.catch(() => undefined);
         const skip = this.#checkpoint.record;
         let record = 0;
-        for await (const item of readRecords(sourceFile(this.#deps.objects, source), dataset.dataFormat)) {
-          record++;
-          if (record <= skip) continue;
-          await this.#take(item, layout);
-          if (this.#lineBytes >= this.#deps.settings.shardBytes || this.#lines.length >= this.#deps.settings.shardSamples) {
-            await this.#flush(layout, { ...this.#checkpoint, record });
-          }
-          if (budget.remainingMs() < this.#deps.settings.handoffMs) {
-            await this.#flush(layout, { ...this.#checkpoint, record });
-            return await this.#handOff();
+        for await (const batch of readRecordBatches(sourceFile(this.#deps.objects, source), dataset.dataFormat)) {
+          for (const item of batch) {
+            record++;
+            if (record <= skip) continue;
+            if (item.kind === 'asset') await this.#deps.objects.put(layout.bucket, layout.asset(item.path), await item.open());
+            else this.#take(item);
+            if (this.#shardChars >= this.#deps.settings.shardBytes || this.#lines.length >= this.#deps.settings.shardSamples) {
+              await this.#flush(layout, { ...this.#checkpoint, record });
+            }
+            if (budget.remainingMs() < this.#deps.settings.handoffMs) {
+              await copying;
+              await this.#flush(layout, { ...this.#checkpoint, record });
+              await this.#drain();
+              return await this.#handOff();
+            }
           }
         }
+        await copying;
         await this.#flush(layout, { file: index + 1, record: 0, shard: this.#checkpoint.shard, bytesDone: this.#checkpoint.bytesDone + source.size });
       }
+      await this.#drain();
     } catch (error) {
       if (error instanceof UnreadableFileError || (error as Error).name === 'UnreadableFileError') {
         const e = error as UnreadableFileError;
+        await this.#drain();
         this.#recordError({ file: e.file, line: 0, code: e.code, reason: e.message });
         await this.#flush(layout, this.#checkpoint);
+        await this.#drain();
         return this.#fail(version, `${e.file} cannot be read: ${e.message}`);
       }
       throw error;
@@ -121,13 +134,14 @@ class Worker {
     return this.#finishTask('Finished');
   }
 
-  /** Handles one record of the reader. */
-  async #take(item: ImportRecord, layout: ReturnType<typeof importLayout>): Promise<void> {
+  /** Takes one sample, error or notice of the reader (assets are stored by the caller). */
+  #take(item: Exclude<ImportRecord, { kind: 'asset' }>): void {
     switch (item.kind) {
       case 'sample': {
-        const line = JSON.stringify(item.sample);
+        const line = item.text ?? JSON.stringify(item.sample);
         this.#lines.push(line);
-        this.#lineBytes += Buffer.byteLength(line) + 1;
+        // Characters, not bytes, decide when a shard is full (cheap); the shard's exact bytes are counted once.
+        this.#shardChars += line.length + 1;
         this.#pending.samples++;
         this.#pending.characters += item.characters;
         if (item.annotated) this.#pending.annotated++;
@@ -140,9 +154,6 @@ class Worker {
         this.#pending.notices++;
         this.#errors.push(JSON.stringify({ file: item.file, line: item.line, code: item.code, reason: item.reason, notice: true }));
         return;
-      case 'asset':
-        await this.#deps.objects.put(layout.bucket, layout.asset(item.path), await item.open());
-        return;
     }
   }
 
@@ -153,46 +164,72 @@ class Worker {
   }
 
   /**
-   * Writes the shard and the error part of everything read since the last checkpoint (or deletes those names when
-   * there is nothing: a dead worker may have left them), then saves the checkpoint, renewing the lease.
+   * Cuts a shard: everything read since the last cut goes to a write that runs while reading goes on. The write
+   * puts the shard and the error part (or deletes those names when there is nothing: a dead worker may have left
+   * them), then saves the checkpoint, renewing the lease. Only one write is in flight at a time and each waits for
+   * the one before, so what reaches storage, and in which order, is exactly as if each were awaited in turn: a
+   * crash leaves at most the one shard after the last checkpoint, which the next worker rewrites.
    */
   async #flush(layout: ReturnType<typeof importLayout>, next: ImportCheckpoint): Promise<void> {
-    const { objects, store, settings, now } = this.#deps;
+    await this.#inFlight;
+    const { settings } = this.#deps;
     const shard = this.#checkpoint.shard;
     const lines = this.#lines;
     const errors = this.#errors;
-    await (lines.length > 0 ? objects.put(layout.bucket, layout.shard(shard), lines.join('\n') + '\n') : objects.delete(layout.bucket, layout.shard(shard)));
-    await (errors.length > 0 ? objects.put(layout.bucket, layout.errors(shard), errors.join('\n') + '\n') : objects.delete(layout.bucket, layout.errors(shard)));
-    const counts = addCounts(this.#counts, { ...this.#pending, bytes: this.#lineBytes });
+    const pending = this.#pending;
     for (const e of this.#pendingErrors) {
       this.#errorCodes[String(e.code)] = (this.#errorCodes[String(e.code)] ?? 0) + 1;
       if (this.#errorSample.length < settings.errorSampleSize) this.#errorSample.push(e);
     }
-    const checkpoint = { ...next, shard: shard + 1 };
+    this.#checkpoint = { ...next, shard: shard + 1 };
+    this.#lines = [];
+    this.#shardChars = 0;
+    this.#errors = [];
+    this.#pending = emptyCounts();
+    this.#pendingErrors = [];
+    const write = this.#persist(layout, shard, lines, errors, pending, this.#checkpoint, [...this.#errorSample], { ...this.#errorCodes });
+    write.catch(() => undefined); // awaited by the next flush or by drain(); marked handled meanwhile
+    this.#inFlight = write;
+  }
+
+  /** Waits for the write in flight (and rethrows its failure). */
+  async #drain(): Promise<void> {
+    await this.#inFlight;
+  }
+
+  async #persist(
+    layout: ReturnType<typeof importLayout>,
+    shard: number,
+    lines: string[],
+    errors: string[],
+    pending: ImportCounts,
+    checkpoint: ImportCheckpoint,
+    errorSample: ImportErrorEntry[],
+    errorCodes: Record<string, number>,
+  ): Promise<void> {
+    const { objects, store, settings, now } = this.#deps;
+    const body = lines.length > 0 ? Buffer.from(lines.join('\n') + '\n') : undefined;
+    await (body ? objects.put(layout.bucket, layout.shard(shard), body) : objects.delete(layout.bucket, layout.shard(shard)));
+    await (errors.length > 0 ? objects.put(layout.bucket, layout.errors(shard), errors.join('\n') + '\n') : objects.delete(layout.bucket, layout.errors(shard)));
+    const counts = addCounts(this.#counts, { ...pending, bytes: body?.length ?? 0 });
     await store.checkpointImportTask(this.#task.account, this.#task.taskId, this.#fence, {
       checkpoint,
       counts,
-      errorSample: this.#errorSample,
-      errorCodes: this.#errorCodes,
+      errorSample,
+      errorCodes,
       leaseUntil: now() + settings.leaseMs,
       handoffs: this.#task.handoffs,
     });
     Object.assign(this.#counts, counts);
-    this.#checkpoint = checkpoint;
-    this.#lines = [];
-    this.#lineBytes = 0;
-    this.#errors = [];
-    this.#pending = emptyCounts();
-    this.#pendingErrors = [];
   }
 
-  /** Copies a source file into the version (export type 2 returns them), once. */
+  /** Copies a source file into the version (export type 2 returns them), once, inside the store. */
   async #keepSource(layout: ReturnType<typeof importLayout>, index: number, source: ImportSource): Promise<void> {
     const { objects } = this.#deps;
     const key = layout.source(index, source.key);
     const copy = await objects.head(layout.bucket, key);
     if (copy?.size === source.size) return;
-    await objects.put(layout.bucket, key, await objects.get(source.bucket, source.key));
+    await objects.copy(source, { bucket: layout.bucket, key });
   }
 
   /** Concatenates the error parts into one report (one JSON object per line). */
@@ -220,6 +257,8 @@ class Worker {
         version.versionId,
         {
           importStatus: status,
+          // The data an export may take: only finished imports (a consistent snapshot, whatever runs meanwhile).
+          ...(status === 'ImportFinished' ? { importedTasks: [...(version.importedTasks ?? []), this.#task.taskId] } : {}),
           sampleCount: version.sampleCount + add.samples,
           characterCount: version.characterCount + add.characters,
           sizeBytes: version.sizeBytes + add.bytes,

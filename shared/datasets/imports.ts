@@ -76,6 +76,8 @@ export function importLayout(version: Pick<VersionRecord, 'storage'>, taskId: st
   return {
     bucket,
     shard: (n: number) => `${prefix}part-${taskId}-${pad(n)}.jsonl`,
+    shardsPrefix: `${prefix}part-${taskId}-`,
+    sourcesPrefix: `${base}source/${taskId}/`,
     errors: (n: number) => `${base}import-errors/${taskId}/part-${pad(n)}.jsonl`,
     errorsPrefix: `${base}import-errors/${taskId}/part-`,
     report: `${base}import-errors/${taskId}/errors.jsonl`,

@@ -59,6 +59,16 @@ export function readRecords(file: SourceFile, format: DataFormat, limits?: ReadL
   };
 }
 
+/**
+ * The same records as {@link readRecords}, in the batches the readers produce (one per chunk read): for consumers
+ * that handle records synchronously and want one await per batch rather than per record.
+ */
+export function readRecordBatches(file: SourceFile, format: DataFormat, limits?: ReadLimits): AsyncIterable<readonly ImportRecord[]> {
+  const resolved = resolveLimits(limits);
+  if (!(DATA_FORMATS as readonly string[]).includes(format)) throw new TypeError(`unknown data format: ${String(format)}`);
+  return { [Symbol.asyncIterator]: () => read(file, format, resolved) };
+}
+
 async function* read(file: SourceFile, format: DataFormat, limits: Limits): AsyncGenerator<Batch> {
   const type = fileTypeOf(file.name);
   if (type === undefined) {

@@ -29,7 +29,7 @@ export class RecordSink {
     this.out.push({ kind: 'error', file: this.ctx.file, line, code, reason });
   }
 
-  outcome(line: number, result: Outcome): void {
+  outcome(line: number, result: Outcome, text?: string): void {
     if (!result.ok) {
       this.out.push({ kind: 'error', file: this.ctx.file, line, code: result.code, reason: result.reason });
       return;
@@ -50,11 +50,15 @@ export class RecordSink {
       sample: result.sample,
       characters: result.characters,
       annotated: result.annotated,
+      ...(text !== undefined ? { text } : {}),
     });
   }
 
-  /** A JSON text: parse it, then the format's rules. `astral`: its bytes held a 4-byte UTF-8 sequence. */
-  json(text: string, line: number, astral = true): void {
+  /**
+   * A JSON text: parse it, then the format's rules. `astral`: its bytes held a 4-byte UTF-8 sequence. `oneLine`:
+   * the text is known to hold no line break (a JSON Lines line), so it can be stored as is.
+   */
+  json(text: string, line: number, astral = true, oneLine = false): void {
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -62,7 +66,10 @@ export class RecordSink {
       this.error(line, CODE.formatError, `invalid JSON: ${(error as Error).message}`);
       return;
     }
-    this.outcome(line, normalise(this.ctx.format, value, this.validate, mayHoldAstral(text, astral)));
+    const result = normalise(this.ctx.format, value, this.validate, mayHoldAstral(text, astral));
+    // Most samples come out as they went in: then their own text can be stored, not serialised again.
+    const same = result.ok && (oneLine || (text.indexOf('\n') === -1 && text.indexOf('\r') === -1)) && sameJson(value, result.sample);
+    this.outcome(line, result, same ? text : undefined);
   }
 
   invalidUtf8(line: number): void {
@@ -79,7 +86,7 @@ export class RecordSink {
 }
 
 export function readJsonl(source: AsyncIterable<Chunk>, ctx: DataContext): AsyncGenerator<Batch> {
-  return readLines(source, ctx, (sink, text, line, astral) => sink.json(text, line, astral));
+  return readLines(source, ctx, (sink, text, line, astral) => sink.json(text, line, astral, true));
 }
 
 export function readTxt(source: AsyncIterable<Chunk>, ctx: DataContext): AsyncGenerator<Batch> {
@@ -129,4 +136,22 @@ export async function* readJson(source: AsyncIterable<Chunk>, ctx: DataContext):
   if (splitter.empty) sink.empty();
   else if (splitter.elements === 0 && !malformed) sink.error(0, CODE.empty, 'the JSON array is empty');
   if (sink.out.length > 0) yield sink.take();
+}
+
+/** Structural equality of two JSON values (object key order ignored). */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) {
+    if (!Object.hasOwn(b, k) || !sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  }
+  return true;
 }

@@ -24,7 +24,11 @@ export type FileType = 'jsonl' | 'json' | 'txt' | 'csv' | 'xlsx' | 'zip' | 'tar.
  *   (tar.gz: the entry is read from the archive stream, at most once; zip: any number of times).
  */
 export type ImportRecord =
-  | { kind: 'sample'; file: string; line: number; sample: unknown; characters: number; annotated: boolean }
+  /**
+   * `text`, when present, is the sample's own JSON text from the file (one line, no line breaks), equal in value
+   * to `sample`: a writer can store it as is instead of serialising `sample` again.
+   */
+  | { kind: 'sample'; file: string; line: number; sample: unknown; characters: number; annotated: boolean; text?: string }
   | { kind: 'error'; file: string; line: number; code: number; reason: string }
   | { kind: 'notice'; file: string; line: number; code: number; reason: string }
   | { kind: 'asset'; file: string; path: string; size: number; open(): Promise<Readable> };

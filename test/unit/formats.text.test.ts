@@ -248,7 +248,14 @@ describe('Formats: JSON files', () => {
     // Act
     const { records } = await collect(source('d.json', '{"prompt": "only"}'), 'Prompt');
     // Assess
-    expect(records).toEqual([{ kind: 'sample', file: 'd.json', line: 1, sample: { prompt: 'only' }, characters: 4, annotated: true }]);
+    expect(records).toEqual([{ kind: 'sample', file: 'd.json', line: 1, sample: { prompt: 'only' }, characters: 4, annotated: true, text: '{"prompt": "only"}' }]);
+  });
+
+  it('hands over the text of a sample that normalisation leaves as it is, and only then', async () => {
+    // Act
+    const { records } = await collect(source('d.jsonl', '[{"prompt":"p","response":[["r"]]}]\n[{"prompt":"p","response":"r"}]\n'), 'PromptResponse');
+    // Assess: the second is normalised (response string → [[str]]), so it has no text of its own
+    expect(records.map((r) => (r.kind === 'sample' ? r.text : r.kind))).toEqual(['[{"prompt":"p","response":[["r"]]}]', undefined]);
   });
 
   it('reports bad elements by index and goes on', async () => {
