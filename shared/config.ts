@@ -46,6 +46,10 @@ const schema = z.object({
   QFDATA_LOCAL_LAMBDA_ENDPOINT: z.url().optional(),
   /** The import worker's function name (for the local invoke). */
   QFDATA_IMPORT_WORKER_FUNCTION: z.string().min(1).default('qfdata-local-importWorker'),
+  /** The scheduled runner's function name (kicked locally when an export is created). */
+  QFDATA_SCHEDULER_FUNCTION: z.string().min(1).default('qfdata-local-scheduler'),
+  /** How long an export runner's lease lasts. */
+  QFDATA_EXPORT_LEASE_SECONDS: positiveInt(900),
   /** How long an import worker's lease lasts without a checkpoint renewing it. */
   QFDATA_IMPORT_LEASE_SECONDS: positiveInt(120),
   /** Where the local download server answers (error reports, exports); signed URLs point here. */

@@ -1,13 +1,17 @@
 /**
  * The one scheduled function of the bundle (EventBridge `rate(1 minute)` in the cloud, serverless-offline's schedule
- * locally). It restarts every open import task whose lease has expired, a never-started task included, so no task
- * is stranded by a lost message or a killed worker. (The export issue adds its export jobs here.)
+ * locally, `npm run jobs` by hand). Each run restarts every open import task whose lease has expired (a
+ * never-started one included), then runs the open exports one by one while its time budget lasts, leaving the rest
+ * for the next run. Overlapping runs are safe: each task is claimed with a conditional write.
  */
-import { imports } from '../../shared/datasets/index.js';
+import type { Context } from 'aws-lambda';
+import { exports, imports } from '../../shared/datasets/index.js';
 import { log } from '../../shared/log.js';
 
-export async function handler(): Promise<{ importsRestarted: number }> {
+export async function handler(_event: unknown, context?: Context): Promise<{ importsRestarted: number; exports: Record<string, number> }> {
+  const budget = { remainingMs: () => context?.getRemainingTimeInMillis?.() ?? 60_000 };
   const importsRestarted = await imports().sweep();
-  if (importsRestarted > 0) log.info('sweep restarted import tasks', { importsRestarted });
-  return { importsRestarted };
+  const exportOutcomes = await exports().runPending(budget);
+  if (importsRestarted > 0 || Object.keys(exportOutcomes).length > 0) log.info('scheduled run', { importsRestarted, exports: exportOutcomes });
+  return { importsRestarted, exports: exportOutcomes };
 }

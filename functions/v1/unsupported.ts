@@ -1,20 +1,18 @@
 /**
  * Every other `/wenxinworkshop/*` path. The dataset-adjacent families qfdata does not implement (`etl/*`,
- * `enhance/*`, `entity/*`) and the V1 dataset paths not served yet answer in the V1 envelope with a clear
- * "not supported" error, after authentication like any other request; anything else is an unknown API name.
+ * `enhance/*`, `entity/*`) answer in the V1 envelope with a clear "not supported" error, after authentication like
+ * any other request; anything else is an unknown API name.
  */
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { InvalidActionError, NotSupportedError } from '../../shared/errors.js';
 import { printableName, refusingHandler } from '../../shared/http/index.js';
 
 const FAMILIES = /^\/wenxinworkshop\/(etl|enhance|entity)\//;
-const NOT_YET = new Set(['export', 'exportRecord'].map((op) => `/wenxinworkshop/dataset/${op}`));
 
 function refusal(path: string): Error {
   const shown = printableName(path);
   const family = FAMILIES.exec(path)?.[1];
   if (family) return new NotSupportedError(`qfdata does not support the ${family} API (${shown}); it implements dataset management only.`);
-  if (NOT_YET.has(path)) return new NotSupportedError(`qfdata does not support ${shown} yet.`);
   return new InvalidActionError(`${shown} is not a Qianfan console API that qfdata knows.`);
 }
 

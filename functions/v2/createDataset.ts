@@ -4,13 +4,10 @@
  */
 import * as z from 'zod';
 import { datasets, viewSettings } from '../../shared/datasets/index.js';
-import { bucketName, dataFormat, datasetName } from '../../shared/datasets/fields.js';
+import { dataFormat, datasetName, parseBosDirectory } from '../../shared/datasets/fields.js';
 import { v1TypesOf } from '../../shared/datasets/formats.js';
 import { v2CreatedDataset } from '../../shared/datasets/views.js';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
-
-/** `bos:/bucket/dir/` (the SDK appends the trailing slash): the bucket and the directory, `/dir/`. */
-const BOS_DIR = /^bos:\/([^/]+)(\/(?:[^/]+\/)*)$/;
 
 export const input = z
   .object({
@@ -20,10 +17,7 @@ export const input = z
     storagePath: z.string().max(1024).nullish(),
   })
   .superRefine((body, ctx) => {
-    if (body.storageType !== 'BOS') return;
-    const m = BOS_DIR.exec(body.storagePath ?? '');
-    const bucket = m ? bucketName.safeParse(m[1]) : undefined;
-    if (!m || !bucket?.success) {
+    if (body.storageType === 'BOS' && !parseBosDirectory(body.storagePath)) {
       ctx.addIssue({ code: 'custom', path: ['storagePath'], message: 'is required with storageType BOS and must be a directory like bos:/yourbucket/yourDir/' });
     }
   });
@@ -33,14 +27,14 @@ export const createDataset = defineOperation({
   name: 'CreateDataset',
   input,
   async run(body, { caller, clientToken }) {
-    const bos = body.storageType === 'BOS' ? BOS_DIR.exec(body.storagePath ?? '') : null;
+    const bos = body.storageType === 'BOS' ? parseBosDirectory(body.storagePath) : undefined;
     const created = await datasets().createDataset(
       caller,
       {
         name: body.datasetName,
         dataFormat: body.dataFormat,
         storageType: body.storageType,
-        ...(bos ? { bucket: bos[1], dir: bos[2] } : {}),
+        ...(bos ? { bucket: bos.bucket, dir: bos.dir } : {}),
         ...v1TypesOf(body.dataFormat),
       },
       clientToken,

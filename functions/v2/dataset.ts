@@ -1,20 +1,21 @@
 /**
  * `POST /v2/dataset?Action=<Action>`: API Gateway cannot route on a query string, so this function's only job is
  * the Action → operation map. Every action is its own Middy-wrapped module, tested alone and invocable directly.
- * Actions of Qianfan's dataset family that qfdata does not implement yet answer `NotSupported`; anything else
- * answers `InvalidAction`. Both still pass authentication first, like every other request.
+ * Anything else answers `InvalidAction`, after authentication like every other request.
  */
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { InvalidActionError, NotSupportedError } from '../../shared/errors.js';
+import { InvalidActionError } from '../../shared/errors.js';
 import { printableName, refusingHandler, type HttpHandler } from '../../shared/http/index.js';
 import { handler as createDataset } from './createDataset.js';
 import { handler as createDatasetVersion } from './createDatasetVersion.js';
+import { handler as createExportTask } from './createExportTask.js';
 import { handler as createImportTask } from './createImportTask.js';
 import { handler as deleteDataset } from './deleteDataset.js';
 import { handler as deleteDatasetVersion } from './deleteDatasetVersion.js';
 import { handler as describeDatasets } from './describeDatasets.js';
 import { handler as describeDatasetVersion } from './describeDatasetVersion.js';
 import { handler as describeDatasetVersions } from './describeDatasetVersions.js';
+import { handler as describeExportTask } from './describeExportTask.js';
 import { handler as describeImportTask } from './describeImportTask.js';
 import { handler as publishDatasetVersion } from './publishDatasetVersion.js';
 
@@ -29,14 +30,12 @@ const actions: Record<string, HttpHandler> = {
   PublishDatasetVersion: publishDatasetVersion,
   CreateImportTask: createImportTask,
   DescribeImportTask: describeImportTask,
+  CreateExportTask: createExportTask,
+  DescribeExportTask: describeExportTask,
 };
-
-/** Qianfan's V2 dataset actions (spec §2) that qfdata does not serve yet. */
-const NOT_YET = new Set(['CreateExportTask', 'DescribeExportTask']);
 
 function refusal(action: string): Error {
   const shown = printableName(action);
-  if (NOT_YET.has(action)) return new NotSupportedError(`qfdata does not support the action ${shown} yet.`);
   return new InvalidActionError(
     action === '' ? 'The query parameter Action is required, e.g. POST /v2/dataset?Action=DescribeDatasets.' : `${shown} is not an action of /v2/dataset.`,
   );

@@ -40,3 +40,10 @@ export const datasetIdField = z.string().regex(/^dg-[0-9a-z]{16}$/, 'must be a d
 
 /** A V2 version id (`ds-…`). */
 export const versionIdField = z.string().regex(/^ds-[0-9a-z]{16}$/, 'must be a version id like ds-0123456789abcdef');
+
+/** `bos:/bucket/dir/` (a directory: the SDK appends the trailing slash): the bucket and `/dir/`, or undefined. */
+export function parseBosDirectory(path: string | null | undefined): { bucket: string; dir: string } | undefined {
+  const m = /^bos:\/([^/]+)(\/(?:[^/]+\/)*)$/.exec(path ?? '');
+  if (!m || !bucketName.safeParse(m[1]).success) return undefined;
+  return { bucket: m[1]!, dir: m[2]! };
+}

@@ -5,15 +5,18 @@ import { config } from '../config.js';
 import { objectStore } from '../objects/index.js';
 import { taskQueue } from '../queue/index.js';
 import { metadataStore } from '../store/index.js';
+import { ExportService } from './exports.js';
 import { ImportService } from './imports.js';
 import { DatasetService } from './service.js';
 import type { ViewSettings } from './views.js';
 
 export { DatasetService } from './service.js';
 export { ImportService } from './imports.js';
+export { ExportService } from './exports.js';
 
 let service: DatasetService | undefined;
 let importService: ImportService | undefined;
+let exportService: ExportService | undefined;
 
 export function datasets(): DatasetService {
   if (!service) {
@@ -36,6 +39,18 @@ export function imports(): ImportService {
     settings: { leaseMs: config().QFDATA_IMPORT_LEASE_SECONDS * 1000 },
   });
   return importService;
+}
+
+export function exports(): ExportService {
+  const c = config();
+  exportService ??= new ExportService({
+    store: metadataStore(),
+    objects: objectStore(),
+    datasets: datasets(),
+    settings: { leaseMs: c.QFDATA_EXPORT_LEASE_SECONDS * 1000, reserveMs: 60_000, platformBucket: c.QFDATA_PLATFORM_BUCKET },
+    kick: () => taskQueue().kickRunner(),
+  });
+  return exportService;
 }
 
 export function viewSettings(): ViewSettings {

@@ -2,7 +2,7 @@
  * The two views of one model: how dataset and version records look on the V1 and the V2 wire. Every field the
  * official SDKs read is here (spec §1.2 and seeds 002/003).
  */
-import type { DatasetRecord, ExportStatus, ImportStatus, ImportTaskRecord, PublishStatus, VersionRecord } from '../store/index.js';
+import type { DatasetRecord, ExportStatus, ExportTaskRecord, ImportStatus, ImportTaskRecord, PublishStatus, VersionRecord } from '../store/index.js';
 import { v1StorageType } from './formats.js';
 import { storagePathOf, type VersionView } from './service.js';
 import { rfc3339, wallClock } from './time.js';
@@ -85,7 +85,7 @@ export function v1Info({ dataset, version }: VersionView, settings: ViewSettings
       releaseErrCode: 0,
       releaseStoragePath: version.publishStatus === 'Published' ? storagePathOf(version.storage) : '',
       importRecordCount: version.importRecordCount ?? 0,
-      exportRecordCount: 0,
+      exportRecordCount: version.exportRecordCount ?? 0,
       labelCount: 0,
       memorySize: megabytes(version.sizeBytes),
       errCode: dominantErrorCode(task),
@@ -209,5 +209,49 @@ export function v2ImportTask(task: ImportTaskRecord, settings: ViewSettings, err
     finishTime: task.finishedAt ? wallClock(new Date(task.finishedAt), settings.timeZone) : '',
     errDownloadUrl,
     ...(task.failure ? { failureReason: task.failure } : {}),
+  };
+}
+
+/** The V2 status of an export task. */
+export function v2ExportStatus(task: Pick<ExportTaskRecord, 'status'>): 'Exporting' | 'ExportFinished' | 'ExportFailed' {
+  return task.status === 'Finished' ? 'ExportFinished' : task.status === 'Failed' ? 'ExportFailed' : 'Exporting';
+}
+
+/** V2 `DescribeExportTask` result (spec §2): `storagePath` is the archive's `bos:/bucket/key` once written. */
+export function v2ExportTask(task: ExportTaskRecord, settings: ViewSettings, downloadUrl: string) {
+  const status = v2ExportStatus(task);
+  return {
+    taskId: task.taskId,
+    versionId: task.versionId,
+    storageType: task.destination.kind === 'bos' ? 'BOS' : 'sysStorage',
+    storagePath: task.result ? `bos:/${task.result.bucket}/${task.result.key}` : '',
+    sizeMB: task.result ? megabytes(task.result.size) : 0,
+    sampleCount: task.result?.sampleCount ?? 0,
+    exportStatus: status,
+    progress: status === 'ExportFinished' ? '100%' : status === 'ExportFailed' ? '0' : '0 %',
+    creator: task.account,
+    startTime: task.startedAt ? wallClock(new Date(task.startedAt), settings.timeZone) : '',
+    finishTime: task.finishedAt ? wallClock(new Date(task.finishedAt), settings.timeZone) : '',
+    downloadUrl,
+    ...(task.failure ? { failureReason: task.failure } : {}),
+  };
+}
+
+/** One entry of V1 `/dataset/exportRecord` (spec §1.2); the Python SDK downloads the newest by `finishTime`. */
+export function v1ExportRecord(task: ExportTaskRecord, settings: ViewSettings, downloadUrl: string) {
+  return {
+    id: task.legacyId,
+    creatorName: task.account,
+    storageId: task.result?.bucket ?? (task.destination.kind === 'bos' ? task.destination.bucket : ''),
+    storagePath: task.result ? `bos:/${task.result.bucket}/${task.result.key}` : '',
+    size: task.result ? megabytes(task.result.size) : 0,
+    exportFormat: 0,
+    exportType: task.exportType,
+    status: V1_EXPORT_STATUS[v2ExportStatus(task)],
+    recordNum: task.result?.sampleCount ?? 0,
+    exportTo: task.destination.kind === 'bos' ? 1 : 0,
+    downloadUrl,
+    startTime: task.startedAt ? wallClock(new Date(task.startedAt), settings.timeZone) : '',
+    finishTime: task.finishedAt ? wallClock(new Date(task.finishedAt), settings.timeZone) : '',
   };
 }

@@ -16,6 +16,11 @@ export interface TaskRef {
 
 export interface TaskQueue {
   kickImport(ref: TaskRef): Promise<void>;
+  /**
+   * Asks the scheduled runner to run now (new exports). Locally it is invoked at once; in the cloud this is a
+   * no-op and the schedule (every minute) runs it.
+   */
+  kickRunner(): Promise<void>;
 }
 
 /** Sends to an SQS queue (the client is loaded on first use, so functions that never kick do not pay for it). */
@@ -40,22 +45,31 @@ export class SqsTaskQueue implements TaskQueue {
     });
     await (await this.#client).send(ref);
   }
+
+  async kickRunner(): Promise<void> {}
 }
 
 /** Invokes the worker function through a Lambda Invoke endpoint (serverless-offline's), asynchronously. */
 export class InvokeTaskQueue implements TaskQueue {
-  constructor(private readonly options: { endpoint: string; functionName: string }) {}
+  constructor(private readonly options: { endpoint: string; functionName: string; runnerFunctionName: string }) {}
 
   async kickImport(ref: TaskRef): Promise<void> {
-    const url = `${this.options.endpoint}/2015-03-31/functions/${encodeURIComponent(this.options.functionName)}/invocations`;
-    const event = { Records: [{ messageId: randomUUID(), body: JSON.stringify(ref), eventSource: 'qfdata:local' }] };
+    await this.#invoke(this.options.functionName, { Records: [{ messageId: randomUUID(), body: JSON.stringify(ref), eventSource: 'qfdata:local' }] });
+  }
+
+  async kickRunner(): Promise<void> {
+    await this.#invoke(this.options.runnerFunctionName, { source: 'qfdata.kick', 'detail-type': 'Scheduled Event', time: new Date().toISOString() });
+  }
+
+  async #invoke(functionName: string, event: unknown): Promise<void> {
+    const url = `${this.options.endpoint}/2015-03-31/functions/${encodeURIComponent(functionName)}/invocations`;
     const response = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-amz-invocation-type': 'Event' },
       body: JSON.stringify(event),
       signal: AbortSignal.timeout(10_000),
     });
-    if (!response.ok) throw new Error(`invoking ${this.options.functionName} answered ${response.status}`);
+    if (!response.ok) throw new Error(`invoking ${functionName} answered ${response.status}`);
     await response.arrayBuffer();
   }
 }
@@ -63,6 +77,7 @@ export class InvokeTaskQueue implements TaskQueue {
 /** Drops kicks (tests that drive the worker by hand); the sweep still finds the tasks. */
 export class NoTaskQueue implements TaskQueue {
   async kickImport(): Promise<void> {}
+  async kickRunner(): Promise<void> {}
 }
 
 let configured: TaskQueue | undefined;
@@ -72,7 +87,13 @@ export function taskQueue(): TaskQueue {
   if (!configured) {
     const c = config();
     if (c.QFDATA_IMPORT_QUEUE_URL) configured = new SqsTaskQueue({ queueUrl: c.QFDATA_IMPORT_QUEUE_URL, region: c.AWS_REGION });
-    else if (c.QFDATA_LOCAL_LAMBDA_ENDPOINT) configured = new InvokeTaskQueue({ endpoint: c.QFDATA_LOCAL_LAMBDA_ENDPOINT, functionName: c.QFDATA_IMPORT_WORKER_FUNCTION });
+    else if (c.QFDATA_LOCAL_LAMBDA_ENDPOINT) {
+      configured = new InvokeTaskQueue({
+        endpoint: c.QFDATA_LOCAL_LAMBDA_ENDPOINT,
+        functionName: c.QFDATA_IMPORT_WORKER_FUNCTION,
+        runnerFunctionName: c.QFDATA_SCHEDULER_FUNCTION,
+      });
+    }
     else configured = new NoTaskQueue();
   }
   return configured;

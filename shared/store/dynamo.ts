@@ -22,6 +22,7 @@ import {
   type DatasetListQuery,
   type DatasetPage,
   type DatasetRecord,
+  type ExportTaskRecord,
   type ImportProgress,
   type ImportTaskRecord,
   type MetadataStore,
@@ -58,6 +59,10 @@ const keys = {
   importTask: (account: string, taskId: string) => ({ PK: `A#${account}`, SK: `I#${taskId}` }),
   /** Sparse index of unfinished import tasks, across accounts: what the sweep restarts. */
   openImports: 'OPEN#import',
+  exportTask: (account: string, taskId: string) => ({ PK: `A#${account}`, SK: `E#${taskId}` }),
+  /** A version's export records, in creation order: `R#<version>#<task>` points at the task. */
+  exportRecord: (account: string, versionId: string, taskId: string) => ({ PK: `A#${account}`, SK: `R#${versionId}#${taskId}` }),
+  openExports: 'OPEN#export',
   byFormat: (account: string, format: string) => `A#${account}#F#${format}`,
   byDataset: (account: string, datasetId: string) => `A#${account}#D#${datasetId}`,
 };
@@ -342,12 +347,20 @@ export class DynamoMetadataStore implements MetadataStore {
   }
 
   async claimImportTask(account: string, taskId: string, now: number, leaseMs: number): Promise<ImportTaskRecord | undefined> {
+    return this.#claim<ImportTaskRecord>(keys.importTask(account, taskId), now, leaseMs);
+  }
+
+  /**
+   * Takes a task's lease: one conditional write that requires the task to be open with no unexpired lease, moves
+   * it to Running, sets the lease and increments the fencing token.
+   */
+  async #claim<T>(key: Item, now: number, leaseMs: number): Promise<T | undefined> {
     try {
       const out = await conditional(
         this.#db.send(
           new UpdateCommand({
             TableName: this.#table,
-            Key: keys.importTask(account, taskId),
+            Key: key,
             UpdateExpression: 'SET #status = :running, leaseUntil = :until, fence = fence + :one, startedAt = if_not_exists(startedAt, :iso)',
             ConditionExpression: 'attribute_exists(PK) AND #status IN (:pending, :running) AND leaseUntil < :now',
             ExpressionAttributeNames: { '#status': 'status' },
@@ -364,7 +377,7 @@ export class DynamoMetadataStore implements MetadataStore {
         ),
         'task not claimable',
       );
-      return strip<ImportTaskRecord>(out.Attributes ?? {});
+      return strip<T>(out.Attributes ?? {});
     } catch (error) {
       if (error instanceof ConditionFailedError) return undefined;
       throw error;
@@ -433,13 +446,84 @@ export class DynamoMetadataStore implements MetadataStore {
   }
 
   async listOpenImportTasks(): Promise<Pick<ImportTaskRecord, 'account' | 'taskId' | 'leaseUntil' | 'status'>[]> {
+    return this.#listOpen(keys.openImports);
+  }
+
+  async #listOpen(index: string): Promise<Pick<ImportTaskRecord, 'account' | 'taskId' | 'leaseUntil' | 'status'>[]> {
     const items = await this.#collect(
-      { IndexName: GSI1, KeyConditionExpression: 'GSI1PK = :pk', ExpressionAttributeValues: { ':pk': keys.openImports } },
+      { IndexName: GSI1, KeyConditionExpression: 'GSI1PK = :pk', ExpressionAttributeValues: { ':pk': index } },
       Number.MAX_SAFE_INTEGER,
       false,
       undefined,
     );
     return items.map((i) => ({ account: String(i.account), taskId: String(i.taskId), leaseUntil: Number(i.leaseUntil), status: i.status as ImportTaskRecord['status'] }));
+  }
+
+  async putExportTask(task: ExportTaskRecord): Promise<void> {
+    await this.#db.send(
+      new PutCommand({ TableName: this.#table, Item: { ...keys.exportRecord(task.account, task.versionId, task.taskId), taskId: task.taskId } }),
+    );
+    await conditional(
+      this.#putNew({ ...keys.exportTask(task.account, task.taskId), GSI1PK: keys.openExports, GSI1SK: `${task.account}#${task.taskId}`, ...task }),
+      `export task ${task.taskId} already exists`,
+    );
+  }
+
+  async getExportTask(account: string, taskId: string): Promise<ExportTaskRecord | undefined> {
+    const out = await this.#db.send(new GetCommand({ TableName: this.#table, Key: keys.exportTask(account, taskId), ConsistentRead: true }));
+    return out.Item ? strip<ExportTaskRecord>(out.Item) : undefined;
+  }
+
+  async listExportTasks(account: string, versionId: string): Promise<ExportTaskRecord[]> {
+    const pointers = await this.#collect(
+      { KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)', ExpressionAttributeValues: { ':pk': keys.account(account), ':prefix': `R#${versionId}#` } },
+      Number.MAX_SAFE_INTEGER,
+      false,
+      undefined,
+    );
+    const tasks = await Promise.all(pointers.map((p) => this.getExportTask(account, String(p.taskId))));
+    return tasks.filter((t): t is ExportTaskRecord => t !== undefined);
+  }
+
+  async claimExportTask(account: string, taskId: string, now: number, leaseMs: number): Promise<ExportTaskRecord | undefined> {
+    return this.#claim<ExportTaskRecord>(keys.exportTask(account, taskId), now, leaseMs);
+  }
+
+  async finishExportTask(
+    account: string,
+    taskId: string,
+    fence: number,
+    outcome: Pick<ExportTaskRecord, 'status'> & { finishedAt: string; result?: ExportTaskRecord['result']; failure?: string },
+  ): Promise<void> {
+    await conditional(
+      this.#db.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: keys.exportTask(account, taskId),
+          UpdateExpression:
+            'SET #status = :status, finishedAt = :finishedAt, leaseUntil = :zero' +
+            (outcome.result ? ', #result = :result' : '') +
+            (outcome.failure ? ', failure = :failure' : '') +
+            ' REMOVE GSI1PK, GSI1SK',
+          ConditionExpression: 'fence = :fence AND #status = :running',
+          ExpressionAttributeNames: { '#status': 'status', ...(outcome.result ? { '#result': 'result' } : {}) },
+          ExpressionAttributeValues: {
+            ':status': outcome.status,
+            ':finishedAt': outcome.finishedAt,
+            ':zero': 0,
+            ':fence': fence,
+            ':running': 'Running',
+            ...(outcome.result ? { ':result': outcome.result } : {}),
+            ...(outcome.failure ? { ':failure': outcome.failure } : {}),
+          },
+        }),
+      ),
+      `export task ${taskId}: the lease was lost (fence ${fence})`,
+    );
+  }
+
+  async listOpenExportTasks(): Promise<Pick<ExportTaskRecord, 'account' | 'taskId' | 'leaseUntil' | 'status'>[]> {
+    return this.#listOpen(keys.openExports);
   }
 
   async putTombstone(tombstone: Tombstone): Promise<void> {

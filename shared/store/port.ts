@@ -80,6 +80,11 @@ export interface VersionRecord {
   /** The newest import task of the version, and how many it has had. */
   importTaskId?: string;
   importRecordCount?: number;
+  /** The import tasks whose data the version holds (finished ones), oldest first. */
+  importedTasks?: string[];
+  /** The newest export task of the version, and how many it has had. */
+  exportTaskId?: string;
+  exportRecordCount?: number;
   /** Counters of what is stored for the version (samples, characters, bytes). */
   sampleCount: number;
   characterCount: number;
@@ -152,12 +157,23 @@ export interface TokenRecord {
 export type VersionChanges = Partial<
   Pick<
     VersionRecord,
-    'importStatus' | 'publishStatus' | 'exportStatus' | 'sampleCount' | 'characterCount' | 'sizeBytes' | 'modifiedAt' | 'importTaskId' | 'importRecordCount'
+    | 'importStatus'
+    | 'publishStatus'
+    | 'exportStatus'
+    | 'sampleCount'
+    | 'characterCount'
+    | 'sizeBytes'
+    | 'modifiedAt'
+    | 'importTaskId'
+    | 'importRecordCount'
+    | 'importedTasks'
+    | 'exportTaskId'
+    | 'exportRecordCount'
   >
 >;
 
 /** Version attributes a conditional version update may require (each: one of the listed values). */
-export type VersionExpectation = Partial<Record<'importStatus' | 'publishStatus' | 'importTaskId', readonly string[]>>;
+export type VersionExpectation = Partial<Record<'importStatus' | 'publishStatus' | 'importTaskId' | 'exportTaskId', readonly string[]>>;
 
 /** Import task states. `Pending` and `Running` show as `Importing` on the wire. */
 export type ImportTaskStatus = 'Pending' | 'Running' | 'Finished' | 'Failed';
@@ -220,6 +236,40 @@ export interface ImportTaskRecord {
   errorSample: ImportErrorEntry[];
   /** Error count per V1 error code. */
   errorCodes: Record<string, number>;
+  failure?: string;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+}
+
+export type ExportTaskStatus = ImportTaskStatus;
+
+/** Where an export goes: platform storage (downloaded through a URL) or the user's bucket. */
+export type ExportDestination = { kind: 'platform' } | { kind: 'bos'; bucket: string; dir: string };
+
+export interface ExportTaskRecord {
+  account: string;
+  /** `task-…` */
+  taskId: string;
+  /** Integer id of the export record (V1 `exportRecord` `id`). */
+  legacyId: number;
+  versionId: string;
+  datasetId: string;
+  /** 1: the samples as JSONL in the dataset's format (with images for image formats); 2: the source files. */
+  exportType: 1 | 2;
+  destination: ExportDestination;
+  /** The import tasks whose data the export holds, fixed when it was created (a consistent snapshot). */
+  importTasks: string[];
+  /** The samples of that snapshot. */
+  sampleCount: number;
+  status: ExportTaskStatus;
+  leaseUntil: number;
+  fence: number;
+  /** Set when the export came from a schedule: which one, for which due time. */
+  scheduleId?: string;
+  dueAt?: string;
+  /** Where the archive was written, once finished. */
+  result?: { bucket: string; key: string; size: number; sampleCount: number };
   failure?: string;
   createdAt: string;
   startedAt?: string;
@@ -297,6 +347,22 @@ export interface MetadataStore {
   ): Promise<void>;
   /** Open tasks of every account (the sweep's work list). */
   listOpenImportTasks(): Promise<Pick<ImportTaskRecord, 'account' | 'taskId' | 'leaseUntil' | 'status'>[]>;
+
+  /** Stores a new export task (its per-version record entry first) and lists it among the open exports. */
+  putExportTask(task: ExportTaskRecord): Promise<void>;
+  getExportTask(account: string, taskId: string): Promise<ExportTaskRecord | undefined>;
+  /** Every export task of a version, oldest first (V1 `exportRecord`). */
+  listExportTasks(account: string, versionId: string): Promise<ExportTaskRecord[]>;
+  /** As {@link claimImportTask}, for an export. */
+  claimExportTask(account: string, taskId: string, now: number, leaseMs: number): Promise<ExportTaskRecord | undefined>;
+  /** Ends an export (Finished with its result, or Failed); conditional on the fence. */
+  finishExportTask(
+    account: string,
+    taskId: string,
+    fence: number,
+    outcome: Pick<ExportTaskRecord, 'status'> & { finishedAt: string; result?: ExportTaskRecord['result']; failure?: string },
+  ): Promise<void>;
+  listOpenExportTasks(): Promise<Pick<ExportTaskRecord, 'account' | 'taskId' | 'leaseUntil' | 'status'>[]>;
 
   putTombstone(tombstone: Tombstone): Promise<void>;
   getTombstone(account: string, id: string): Promise<Tombstone | undefined>;

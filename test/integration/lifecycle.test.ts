@@ -977,15 +977,6 @@ describe('Integration: dataset lifecycle through the official client', () => {
       expect(raw.headers['x-bce-error-code']).toBe('NotSupported');
     });
 
-    it.each(['export', 'exportRecord'])('/wenxinworkshop/dataset/%s: V1 NotSupported', async (op) => {
-      // Act
-      const res = await failure(call(v1Route(op), { datasetId: unknownVersionId(), annotated: false, importFrom: 1, files: ['bos:/b/x.jsonl'] }));
-      const raw = await rawSigned(v1Route(op), '{}');
-      // Assess
-      expect(res).toEqual(v1Error(400, 336005, expect.stringContaining('not support')));
-      expect(raw.headers['x-bce-error-code']).toBe('NotSupported');
-    });
-
     it('an unknown /wenxinworkshop path: V1 InvalidAction (code 336005)', async () => {
       // Act
       const res = await failure(call('/wenxinworkshop/foo/bar', {}));
@@ -996,12 +987,6 @@ describe('Integration: dataset lifecycle through the official client', () => {
       expect(raw.headers['x-bce-error-code']).toBe('InvalidAction');
     });
 
-    it.each(['CreateExportTask', 'DescribeExportTask'])('V2 %s: 400 NotSupported', async (action) => {
-      // Act
-      const res = await failure(call(V2, { versionId: unknownVersionId(), files: ['bos:/b/x.jsonl'] }, action));
-      // Assess
-      expect(res).toEqual(v2Error(400, 'NotSupported', expect.stringContaining(action)));
-    });
 
     it('an unauthenticated etl call: HTTP 400 InvalidHTTPAuthHeader before anything else', async () => {
       // Act

@@ -23,6 +23,7 @@ class RecordingQueue implements TaskQueue {
   async kickImport(ref: TaskRef): Promise<void> {
     this.kicks.push(ref);
   }
+  async kickRunner(): Promise<void> {}
 }
 
 /** Code points of every string value in a sample (keys excluded), counted independently of the worker. */

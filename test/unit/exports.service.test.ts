@@ -1,0 +1,197 @@
+/**
+ * Exports against dynalite and the filesystem object store: what the archive holds, the snapshot rule, and the
+ * runner under crashes at every write, overlapping runs and a short time budget.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import yauzl from 'yauzl';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportTarget, ExportService } from '../../shared/datasets/exports.js';
+import { runImport } from '../../shared/datasets/importWorker.js';
+import { ImportService } from '../../shared/datasets/imports.js';
+import { DatasetService } from '../../shared/datasets/service.js';
+import { FsObjectStore } from '../../shared/objects/index.js';
+import { NoTaskQueue } from '../../shared/queue/index.js';
+import { DynamoMetadataStore, type ExportTaskRecord } from '../../shared/store/index.js';
+import { startTestDynamo, type TestDynamo } from '../support/dynamo.js';
+import { Faults, faultyDb, faultyObjects, InjectedCrash } from '../support/faults.js';
+import { readAll } from './objects.contract.js';
+
+/** The entries of a zip: name → content. */
+async function unzip(buffer: Buffer): Promise<Record<string, string>> {
+  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.fromBuffer(buffer, { lazyEntries: true }, (e, z) => (e ? reject(e) : resolve(z!))));
+  const out: Record<string, string> = {};
+  await new Promise<void>((resolve, reject) => {
+    zip.on('entry', (entry: yauzl.Entry) => {
+      zip.openReadStream(entry, async (e, stream) => {
+        if (e) return reject(e);
+        out[entry.fileName] = (await readAll(stream!)).toString('utf8');
+        zip.readEntry();
+      });
+    });
+    zip.on('end', resolve);
+    zip.on('error', reject);
+    zip.readEntry();
+  });
+  return out;
+}
+
+const line = (i: number) => JSON.stringify([{ prompt: `p${i}`, response: [[`r${i}`]] }]);
+
+describe('Exports: archives, snapshots, and the runner', () => {
+  let t: TestDynamo;
+  let dataDir: string;
+  let objects: FsObjectStore;
+  let clock = Date.now();
+  const now = () => clock;
+  const forever = { remainingMs: () => 900_000 };
+
+  beforeAll(async () => {
+    t = await startTestDynamo();
+    dataDir = await mkdtemp(path.join(tmpdir(), 'qfdata-exports-'));
+    objects = new FsObjectStore({ dataDir });
+    for (const bucket of ['qfdata', 'src', 'out']) await objects.createBucket(bucket);
+    await objects.put('src', 'a.jsonl', [1, 2, 3].map(line).join('\n') + '\n');
+    await objects.put('src', 'b.jsonl', [4, 5].map(line).join('\n') + '\n');
+  });
+  afterAll(async () => {
+    await t.dynamo.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  function services(faults?: Faults) {
+    const store = faults ? new DynamoMetadataStore({ tableName: t.tableName, region: 'us-east-1', endpoint: t.dynamo.endpoint }, faultyDb(t.db, faults)) : t.store;
+    const objs = faults ? faultyObjects(objects, faults) : objects;
+    const datasets = new DatasetService({ store, objects: objs, settings: { platformBucket: 'qfdata' } });
+    const imports = new ImportService({ store, objects: objs, queue: new NoTaskQueue(), datasets, now });
+    const exports = new ExportService({ store, objects: objs, datasets, settings: { leaseMs: 1000, reserveMs: 10_000, platformBucket: 'qfdata' }, now });
+    return { datasets, imports, exports };
+  }
+
+  /** A version holding the samples of `files` (imported one task per call). */
+  async function versionWith(account: string, ...imports: string[][]) {
+    const { datasets, imports: importer } = services();
+    const { version } = await datasets.createDataset({ account }, { name: 'x', dataFormat: 'PromptResponse', storageType: 'sysStorage', projectType: 20, templateType: 2000, dataType: 4 });
+    for (const files of imports) {
+      const task = await importer.createTask({ account }, version.versionId, files, { annotated: true });
+      expect(await runImport(importer, { account, taskId: task.taskId }, forever)).toBe('finished');
+    }
+    return version;
+  }
+
+  async function archiveOf(task: ExportTaskRecord) {
+    const target = exportTarget(task, 'qfdata');
+    return unzip(await readAll(await objects.get(target.bucket, target.key)));
+  }
+
+  const samplesIn = (entries: Record<string, string>) =>
+    Object.values(entries).flatMap((text) => text.split('\n').filter(Boolean).map((l) => JSON.parse(l)));
+
+  it('refuses an unknown or empty version and a missing bucket, creating nothing', async () => {
+    // Prepare
+    const account = 'acct-exp-refuse';
+    const { datasets, exports } = services();
+    const { version: empty } = await datasets.createDataset({ account }, { name: 'e', dataFormat: 'PromptResponse', storageType: 'sysStorage', projectType: 20, templateType: 2000, dataType: 4 });
+    const full = await versionWith(account, ['bos:/src/a.jsonl']);
+    // Act + Assess
+    await expect(exports.createTask({ account }, 'ds-0000000000000000', { exportType: 1, destination: { kind: 'platform' } })).rejects.toMatchObject({ code: 'ResourceNotFound' });
+    await expect(exports.createTask({ account }, empty.versionId, { exportType: 1, destination: { kind: 'platform' } })).rejects.toMatchObject({ code: 'PreconditionFailed' });
+    await expect(exports.createTask({ account }, full.versionId, { exportType: 1, destination: { kind: 'bos', bucket: 'no-such-bucket', dir: '/d/' } })).rejects.toMatchObject({ code: 'InappropriateJSON' });
+    expect(await t.store.listExportTasks(account, full.versionId)).toEqual([]);
+    expect(await t.store.listOpenExportTasks()).not.toContainEqual(expect.objectContaining({ account }));
+  });
+
+  it('exports the samples (type 1) and the source files (type 2) to platform storage and to a bucket', async () => {
+    // Prepare
+    const account = 'acct-exp-types';
+    const version = await versionWith(account, ['bos:/src/a.jsonl'], ['bos:/src/b.jsonl']);
+    const { exports } = services();
+    // Act
+    const samples = await exports.createTask({ account }, version.versionId, { exportType: 1, destination: { kind: 'platform' } });
+    const sources = await exports.createTask({ account }, version.versionId, { exportType: 2, destination: { kind: 'bos', bucket: 'out', dir: '/nightly/' } });
+    const exporting = await t.store.getVersion(account, version.versionId);
+    const outcomes = await exports.runPending(forever);
+    const done = await Promise.all([exports.getTask({ account }, samples.taskId), exports.getTask({ account }, sources.taskId)]);
+    const after = (await t.store.getVersion(account, version.versionId))!;
+    // Assess
+    expect(exporting).toMatchObject({ exportStatus: 'Exporting', exportTaskId: sources.taskId, exportRecordCount: 2 });
+    expect(outcomes).toEqual({ finished: 2 });
+    expect(samplesIn(await archiveOf(done[0]))).toEqual([1, 2, 3, 4, 5].map((i) => JSON.parse(line(i))));
+    expect(done[0].result).toMatchObject({ bucket: 'qfdata', sampleCount: 5 });
+    const sourceFiles = await archiveOf(done[1]);
+    expect(Object.values(sourceFiles).sort()).toEqual([(await readAll(await objects.get('src', 'a.jsonl'))).toString(), (await readAll(await objects.get('src', 'b.jsonl'))).toString()].sort());
+    expect(done[1].result).toMatchObject({ bucket: 'out', key: expect.stringMatching(/^nightly\/.*\.zip$/) });
+    expect(after).toMatchObject({ exportStatus: 'ExportFinished', modifiedAt: done[1].finishedAt });
+  });
+
+  it('exports a consistent snapshot: an import that finishes after the export was asked for is not in it', async () => {
+    // Prepare
+    const account = 'acct-exp-snapshot';
+    const version = await versionWith(account, ['bos:/src/a.jsonl']);
+    const { exports, imports } = services();
+    const task = await exports.createTask({ account }, version.versionId, { exportType: 1, destination: { kind: 'platform' } });
+    const later = await imports.createTask({ account }, version.versionId, ['bos:/src/b.jsonl'], { annotated: true });
+    await runImport(imports, { account, taskId: later.taskId }, forever);
+    // Act
+    await exports.runPending(forever);
+    // Assess
+    expect(samplesIn(await archiveOf(await exports.getTask({ account }, task.taskId)))).toEqual([1, 2, 3].map((i) => JSON.parse(line(i))));
+  });
+
+  it('a crash at any write of the runner, then another run, yields exactly one archive and one finished record', async () => {
+    // Prepare: count the writes of a clean run
+    const probeVersion = await versionWith('acct-exp-probe', ['bos:/src/a.jsonl']);
+    const probe = await services().exports.createTask({ account: 'acct-exp-probe' }, probeVersion.versionId, { exportType: 1, destination: { kind: 'platform' } });
+    const counter = new Faults();
+    expect(await services(counter).exports.run(probe)).toBe('finished');
+    expect(counter.writes).toBeGreaterThanOrEqual(3);
+
+    for (let crashAt = 1; crashAt <= counter.writes; crashAt++) {
+      const account = `acct-exp-crash-${crashAt}`;
+      const version = await versionWith(account, ['bos:/src/a.jsonl']);
+      const task = await services().exports.createTask({ account }, version.versionId, { exportType: 1, destination: { kind: 'platform' } });
+      // Act
+      await expect(services(new Faults(crashAt)).exports.run(task)).rejects.toBeInstanceOf(InjectedCrash);
+      clock += 5_000;
+      const outcome = await services().exports.run(task);
+      // Assess
+      const done = await services().exports.getTask({ account }, task.taskId);
+      expect(outcome === 'finished' || (outcome === 'not-claimed' && done.status === 'Finished'), `after a crash at write ${crashAt}`).toBe(true);
+      expect(done.status).toBe('Finished');
+      const zips = (await objects.list('qfdata', `exports/${version.datasetId}/`)).objects;
+      expect(zips.map((o) => o.key), `archives after a crash at write ${crashAt}`).toEqual([exportTarget(task, 'qfdata').key]);
+      expect(samplesIn(await archiveOf(done))).toEqual([1, 2, 3].map((i) => JSON.parse(line(i))));
+      expect((await t.store.getVersion(account, version.versionId))?.exportStatus).toBe('ExportFinished');
+    }
+  });
+
+  it('overlapping runners run each export once', async () => {
+    // Prepare
+    const account = 'acct-exp-overlap';
+    const version = await versionWith(account, ['bos:/src/a.jsonl']);
+    const { exports } = services();
+    const tasks = await Promise.all([1, 2, 3].map(() => exports.createTask({ account }, version.versionId, { exportType: 1, destination: { kind: 'platform' } })));
+    // Act: two runners at once, and the same schedule event delivered twice
+    const runs = await Promise.all([services().exports.runPending(forever), services().exports.runPending(forever), services().exports.runPending(forever)]);
+    // Assess
+    const finished = runs.reduce((n, r) => n + (r.finished ?? 0), 0);
+    expect(finished).toBe(3);
+    for (const task of tasks) expect((await exports.getTask({ account }, task.taskId)).status).toBe('Finished');
+    expect((await objects.list('qfdata', `exports/${version.datasetId}/`)).objects).toHaveLength(3);
+  });
+
+  it('leaves the exports for the next run when its time budget is spent', async () => {
+    // Prepare
+    const account = 'acct-exp-budget';
+    const version = await versionWith(account, ['bos:/src/a.jsonl']);
+    const { exports } = services();
+    const task = await exports.createTask({ account }, version.versionId, { exportType: 1, destination: { kind: 'platform' } });
+    // Act
+    const outcomes = await exports.runPending({ remainingMs: () => 5_000 });
+    // Assess
+    expect(outcomes).toEqual({});
+    expect((await exports.getTask({ account }, task.taskId)).status).toBe('Pending');
+    expect(await exports.runPending(forever)).toMatchObject({ finished: expect.any(Number) });
+  });
+});
