@@ -49,6 +49,8 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** Echo serverless-offline's output. */
   verbose?: boolean;
+  /** Where serverless-esbuild builds the functions, relative to the project (default `.esbuild`). */
+  buildDir?: string;
 }
 
 export interface Dynamo {
@@ -196,6 +198,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           QFDATA_DATA_DIR: dataDir,
           QFDATA_TABLE: tableName,
           QFDATA_PLATFORM_BUCKET: platformBucket,
+          QFDATA_ESBUILD_DIR: options.buildDir ?? '.esbuild',
           QFDATA_LOCAL_LAMBDA_ENDPOINT: `http://127.0.0.1:${lambdaPort}`,
           QFDATA_DOWNLOAD_BASE_URL: downloads.url,
           ...options.env,

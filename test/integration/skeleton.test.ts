@@ -202,7 +202,7 @@ describe('Integration: persistence across restarts', () => {
       await second.stop();
       await first.cleanup().catch(() => undefined);
     }
-  });
+  }, 180_000);
 });
 
 /** A JS-style signed request with an arbitrary (possibly broken) body. */

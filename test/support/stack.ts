@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { sign } from '../../shared/signer/index.js';
-import { startStack, type Stack, type StackOptions } from '../../scripts/local.js';
+import { ROOT, startStack, type Stack, type StackOptions } from '../../scripts/local.js';
 
 export interface TestStack extends Stack {
   /** Calls `consoleAction` of the official JS client; resolves to its result or rejects with its error. */
@@ -17,7 +17,9 @@ export interface TestStack extends Stack {
 
 export async function startTestStack(options: Partial<StackOptions> = {}): Promise<TestStack> {
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'qfdata-it-')));
-  const stack = await startStack({ ...options, dataDir, env: { LOG_LEVEL: 'warn', ...options.env } });
+  // Its own build folder (under the gitignored .esbuild/), so parallel test files do not share bundles.
+  const buildDir = `.esbuild/test-${path.basename(dataDir)}`;
+  const stack = await startStack({ buildDir, ...options, dataDir, env: { LOG_LEVEL: 'warn', ...options.env } });
   // The official client reads these at every call.
   process.env.QIANFAN_CONSOLE_API_BASE_URL = stack.url;
   process.env.QIANFAN_ACCESS_KEY = stack.accessKeyId;
@@ -30,6 +32,7 @@ export async function startTestStack(options: Partial<StackOptions> = {}): Promi
     },
     async cleanup() {
       await stack.stop();
+      await rm(path.join(ROOT, buildDir), { recursive: true, force: true });
       if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
