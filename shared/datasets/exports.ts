@@ -100,7 +100,14 @@ export class ExportService {
           ...(options.scheduleId ? { scheduleId: options.scheduleId, dueAt: options.dueAt } : {}),
           createdAt: plan.at,
         };
-        await this.#store.putExportTask(task);
+        try {
+          await this.#store.putExportTask(task);
+        } catch (error) {
+          // A concurrent request with the same clientToken stored it first: that is the one result.
+          const winner = error instanceof ConditionFailedError ? await this.#store.getExportTask(caller.account, plan.taskId) : undefined;
+          if (winner) return winner;
+          throw error;
+        }
         await this.#store.updateVersion(caller.account, version.versionId, {
           exportStatus: 'Exporting',
           exportTaskId: task.taskId,

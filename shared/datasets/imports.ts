@@ -120,7 +120,14 @@ export class ImportService {
         const existing = await this.#store.getImportTask(caller.account, plan.taskId);
         if (existing) return existing;
         const task = newTask(caller.account, plan.taskId, view, files, sources, options.annotated, plan.at);
-        await this.#store.putImportTask(task);
+        try {
+          await this.#store.putImportTask(task);
+        } catch (error) {
+          // A concurrent request with the same clientToken stored it first: that is the one result.
+          const winner = error instanceof ConditionFailedError ? await this.#store.getImportTask(caller.account, plan.taskId) : undefined;
+          if (winner) return winner;
+          throw error;
+        }
         await this.#link(caller, view, task);
         await this.kick({ account: caller.account, taskId: task.taskId });
         return task;

@@ -102,7 +102,7 @@ export class DatasetService {
       run: async (plan) => {
         const done = await this.#store.getDataset(caller.account, plan.datasetId);
         if (done) return { dataset: done, version: await this.#mustGetVersion(caller, plan.versionId) };
-        const { dataset, firstVersion } = await this.#store.createDataset({
+        const created = await this.#store.createDataset({
           dataset: {
             account: caller.account,
             datasetId: plan.datasetId,
@@ -119,8 +119,13 @@ export class DatasetService {
             modifiedAt: plan.at,
           },
           firstVersion: this.#newVersion(caller, plan.datasetId, { bucket, dir, format: input.dataFormat }, plan.versionId, plan.legacyId + 1, '', plan.at),
+        }).catch(async (error: unknown) => {
+          // A concurrent request with the same clientToken stored it first: that is the one result.
+          const winner = error instanceof ConditionFailedError ? await this.#store.getDataset(caller.account, plan.datasetId) : undefined;
+          if (!winner) throw error;
+          return { dataset: winner, firstVersion: await this.#mustGetVersion(caller, plan.versionId) };
         });
-        return { dataset, version: firstVersion };
+        return { dataset: created.dataset, version: created.firstVersion };
       },
     });
   }

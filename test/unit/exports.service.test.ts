@@ -181,6 +181,18 @@ describe('Exports: archives, snapshots, and the runner', () => {
     expect((await objects.list('qfdata', `exports/${version.datasetId}/`)).objects).toHaveLength(3);
   });
 
+  it('concurrent requests with one clientToken make one export and all return it', async () => {
+    // Prepare
+    const account = 'acct-exp-token-race';
+    const version = await versionWith(account, ['bos:/src/a.jsonl']);
+    const token = { operation: 'v2.CreateExportTask', token: 'same' };
+    // Act
+    const results = await Promise.all(Array.from({ length: 5 }, () => services().exports.createTask({ account }, version.versionId, { exportType: 1, destination: { kind: 'platform' } }, token)));
+    // Assess
+    expect(new Set(results.map((r) => r.taskId)).size).toBe(1);
+    expect(await t.store.listExportTasks(account, version.versionId)).toHaveLength(1);
+  });
+
   it('leaves the exports for the next run when its time budget is spent', async () => {
     // Prepare
     const account = 'acct-exp-budget';

@@ -144,6 +144,17 @@ describe('Service: dataset lifecycle under crashes', () => {
     }
   });
 
+  it('clientToken: concurrent creates with one token make one dataset and all return it', async () => {
+    // Prepare
+    const caller = { account: 'acct-token-race' };
+    const token = { operation: 'v2.CreateDataset', token: 'race' };
+    // Act
+    const results = await Promise.all(Array.from({ length: 5 }, () => healthy().createDataset(caller, sysStorage('raced'), token)));
+    // Assess
+    expect(new Set(results.map((r) => r.dataset.datasetId)).size).toBe(1);
+    expect((await healthy().listDatasets(caller, { marker: '', maxKeys: 100, pageReverse: false })).datasets).toHaveLength(1);
+  });
+
   it('clientToken: the same token with another request is IdempotentParameterMismatch', async () => {
     // Prepare
     const caller = { account: 'acct-mismatch' };
