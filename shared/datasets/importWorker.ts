@@ -53,8 +53,8 @@ class Worker {
   readonly #counts: ImportCounts;
   readonly #errorSample: ImportErrorEntry[];
   readonly #errorCodes: Record<string, number>;
-  /** Samples and errors read since the last checkpoint. */
-  #lines: string[] = [];
+  /** Samples and errors read since the last checkpoint (the samples already as the shard's bytes). */
+  #shard = new ShardBuffer();
   #shardChars = 0;
   #errors: string[] = [];
   #pending = emptyCounts();
@@ -103,7 +103,7 @@ class Worker {
             if (record <= skip) continue;
             if (item.kind === 'asset') await this.#deps.objects.put(layout.bucket, layout.asset(item.path), await item.open());
             else this.#take(item);
-            if (this.#shardChars >= this.#deps.settings.shardBytes || this.#lines.length >= this.#deps.settings.shardSamples) {
+            if (this.#shardChars >= this.#deps.settings.shardBytes || this.#shard.lines >= this.#deps.settings.shardSamples) {
               await this.#flush(layout, { ...this.#checkpoint, record });
             }
             if (budget.remainingMs() < this.#deps.settings.handoffMs) {
@@ -139,7 +139,7 @@ class Worker {
     switch (item.kind) {
       case 'sample': {
         const line = item.text ?? JSON.stringify(item.sample);
-        this.#lines.push(line);
+        this.#shard.add(line);
         // Characters, not bytes, decide when a shard is full (cheap); the shard's exact bytes are counted once.
         this.#shardChars += line.length + 1;
         this.#pending.samples++;
@@ -174,7 +174,7 @@ class Worker {
     await this.#inFlight;
     const { settings } = this.#deps;
     const shard = this.#checkpoint.shard;
-    const lines = this.#lines;
+    const body = this.#shard.take();
     const errors = this.#errors;
     const pending = this.#pending;
     for (const e of this.#pendingErrors) {
@@ -182,12 +182,11 @@ class Worker {
       if (this.#errorSample.length < settings.errorSampleSize) this.#errorSample.push(e);
     }
     this.#checkpoint = { ...next, shard: shard + 1 };
-    this.#lines = [];
     this.#shardChars = 0;
     this.#errors = [];
     this.#pending = emptyCounts();
     this.#pendingErrors = [];
-    const write = this.#persist(layout, shard, lines, errors, pending, this.#checkpoint, [...this.#errorSample], { ...this.#errorCodes });
+    const write = this.#persist(layout, shard, body, errors, pending, this.#checkpoint, [...this.#errorSample], { ...this.#errorCodes });
     write.catch(() => undefined); // awaited by the next flush or by drain(); marked handled meanwhile
     this.#inFlight = write;
   }
@@ -200,7 +199,7 @@ class Worker {
   async #persist(
     layout: ReturnType<typeof importLayout>,
     shard: number,
-    lines: string[],
+    body: Buffer | undefined,
     errors: string[],
     pending: ImportCounts,
     checkpoint: ImportCheckpoint,
@@ -208,7 +207,6 @@ class Worker {
     errorCodes: Record<string, number>,
   ): Promise<void> {
     const { objects, store, settings, now } = this.#deps;
-    const body = lines.length > 0 ? Buffer.from(lines.join('\n') + '\n') : undefined;
     await (body ? objects.put(layout.bucket, layout.shard(shard), body) : objects.delete(layout.bucket, layout.shard(shard)));
     await (errors.length > 0 ? objects.put(layout.bucket, layout.errors(shard), errors.join('\n') + '\n') : objects.delete(layout.bucket, layout.errors(shard)));
     const counts = addCounts(this.#counts, { ...pending, bytes: body?.length ?? 0 });
@@ -302,6 +300,53 @@ class Worker {
     });
     await this.#deps.kick({ account: this.#task.account, taskId: this.#task.taskId });
     return 'handed-off';
+  }
+}
+
+/**
+ * The samples of one shard as the JSONL bytes that are stored, encoded as they are taken: no string outlives its
+ * sample, and nothing is joined at the cut. Blocks are allocated as needed and joined once per shard.
+ */
+class ShardBuffer {
+  static readonly BLOCK = 4 * 1024 * 1024;
+  #blocks: Buffer[] = [];
+  #block: Buffer = Buffer.alloc(0);
+  #used = 0;
+  #lines = 0;
+
+  /** The number of samples taken since the last {@link take}. */
+  get lines(): number {
+    return this.#lines;
+  }
+
+  /** Appends one sample's line and its `\n`. */
+  add(line: string): void {
+    // A UTF-16 unit is at most 3 UTF-8 bytes; the exact length is counted only near the end of a block.
+    if (this.#block.length - this.#used < line.length * 3 + 1) {
+      const bytes = Buffer.byteLength(line, 'utf8') + 1;
+      if (this.#block.length - this.#used < bytes) this.#next(bytes);
+    }
+    this.#used += this.#block.write(line, this.#used, 'utf8');
+    this.#block[this.#used++] = 10;
+    this.#lines++;
+  }
+
+  /** The shard's bytes (`undefined` if it holds no sample), and a fresh start. */
+  take(): Buffer | undefined {
+    if (this.#lines === 0) return undefined;
+    if (this.#used > 0) this.#blocks.push(this.#block.subarray(0, this.#used));
+    const blocks = this.#blocks;
+    this.#blocks = [];
+    this.#block = Buffer.alloc(0);
+    this.#used = 0;
+    this.#lines = 0;
+    return blocks.length === 1 ? blocks[0]! : Buffer.concat(blocks);
+  }
+
+  #next(bytes: number): void {
+    if (this.#used > 0) this.#blocks.push(this.#block.subarray(0, this.#used));
+    this.#block = Buffer.allocUnsafe(Math.max(ShardBuffer.BLOCK, bytes));
+    this.#used = 0;
   }
 }
 

@@ -2,8 +2,10 @@
  * Byte-level line splitting and UTF-8 decoding, the hot path of JSONL and txt imports.
  *
  * Lines are split on `\n` bytes (a trailing `\r` is dropped, so CRLF works); a line is decoded only once it is
- * complete, so a multi-byte character split across chunks is never mangled. Decoding is strict: a line holding an
- * invalid UTF-8 sequence is reported as such (the same verdict as a fatal `TextDecoder`), never silently repaired.
+ * complete, so a multi-byte character split across chunks is never mangled (the complete lines of a chunk are
+ * decoded in one call and split as a string; a chunk holding an invalid sequence is decoded line by line). Decoding
+ * is strict: a line holding an invalid UTF-8 sequence is reported as such (the same verdict as a fatal
+ * `TextDecoder`), never silently repaired.
  * A line longer than the cap is not buffered: its bytes are counted and dropped until the next `\n`, so memory stays
  * bounded by the cap whatever the file holds.
  */
@@ -19,6 +21,9 @@ export function decodeUtf8(buf: Buffer, start: number, end: number): string | un
   if (text.indexOf('\uFFFD') !== -1 && !isUtf8(buf.subarray(start, end))) return undefined;
   return text;
 }
+
+/** The most bytes of complete lines decoded as one string (a string cannot grow without bound). */
+const MAX_RUN_BYTES = 16 * 1024 * 1024;
 
 /** Receives the lines of a {@link LineSplitter}, in order, numbered from 1. */
 export interface LineHandler {
@@ -63,15 +68,14 @@ export class LineSplitter {
       this.flushPending();
       pos = nl + 1;
     }
-    while (pos < n) {
-      const nl = buf.indexOf(10, pos);
-      if (nl === -1) {
-        this.append(buf, pos, n);
-        return;
-      }
-      this.emit(buf, pos, nl);
-      pos = nl + 1;
+    // The complete lines of the chunk are decoded at once and split as a string; the tail waits for its `\n`.
+    const last = buf.lastIndexOf(10);
+    if (last >= pos) {
+      if (last - pos <= MAX_RUN_BYTES) this.emitRun(buf, pos, last);
+      else this.emitEach(buf, pos, last);
+      pos = last + 1;
     }
+    if (pos < n) this.append(buf, pos, n);
   }
 
   /** End of input: a last line without a line break is still a line. */
@@ -110,6 +114,53 @@ export class LineSplitter {
     this.astral = hasAstral(whole);
     this.emit(whole, 0, whole.length);
     this.astral = astral;
+  }
+
+  /**
+   * The lines of `buf[start, last)`, where `last` is the index of a `\n` and every line ends with one: decoded in
+   * one call. Only a run holding an invalid sequence (Node's decoder then shows U+FFFD) is decoded line by line, so
+   * each line gets the strict verdict of {@link decodeUtf8}.
+   */
+  private emitRun(buf: Buffer, start: number, last: number): void {
+    const text = buf.toString('utf8', start, last);
+    if (text.indexOf('\uFFFD') !== -1 && !isUtf8(buf.subarray(start, last))) {
+      this.emitEach(buf, start, last);
+      return;
+    }
+    const handler = this.handler;
+    const astral = this.astral;
+    const maxBytes = this.maxBytes;
+    // A UTF-16 unit is at most 3 UTF-8 bytes: only a line over a third of the cap has its bytes counted.
+    const safeUnits = Math.floor(maxBytes / 3);
+    let from = 0;
+    for (;;) {
+      const nl = text.indexOf('\n', from);
+      let to = nl === -1 ? text.length : nl;
+      if (to > from && text.charCodeAt(to - 1) === 13) to--;
+      const lineNo = ++this.lineNo;
+      const line = from === 0 && to === text.length ? text : text.slice(from, to);
+      if (line.length > safeUnits) {
+        const bytes = Buffer.byteLength(line, 'utf8');
+        if (bytes > maxBytes) handler.tooLong(lineNo, bytes);
+        else handler.line(line, lineNo, astral);
+      } else {
+        handler.line(line, lineNo, astral);
+      }
+      if (nl === -1) return;
+      from = nl + 1;
+    }
+  }
+
+  /** The lines of `buf[start, last)` (as {@link emitRun}), each decoded on its own. */
+  private emitEach(buf: Buffer, start: number, last: number): void {
+    let pos = start;
+    for (;;) {
+      const nl = buf.indexOf(10, pos);
+      const end = nl === -1 || nl > last ? last : nl;
+      this.emit(buf, pos, end);
+      if (end === last) return;
+      pos = nl + 1;
+    }
   }
 
   private emit(buf: Buffer, start: number, end: number): void {

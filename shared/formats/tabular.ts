@@ -10,15 +10,17 @@
  * would silently replace it) and reported for the row that holds it (6).
  *
  * xlsx: the file is spooled, its zip structure checked like any archive (`zip.ts`), and exceljs's streaming
- * `WorkbookReader` is fed a stored zip made of exactly the validated entries it needs: the first worksheet (workbook
- * order; the lowest-numbered `sheetN.xml` if that cannot be told), the shared strings (cached: they are capped at
- * 128 MiB inflated) and an empty relationships part. So exceljs never sees an entry that was not checked, inflates
- * nothing itself, and writes no temporary files. Formulas are never evaluated (their cached result is used); rich
+ * `WorkbookReader` parses exactly the validated entries it needs: the first worksheet (workbook order; the
+ * lowest-numbered `sheetN.xml` if that cannot be told) and the shared strings (cached: they are capped at 128 MiB
+ * inflated). Its part parsers are given the entries' inflated text directly (decoded across chunk boundaries); an
+ * exceljs without them is fed a stored zip of those entries and an empty relationships part instead. Either way
+ * exceljs never sees an entry that was not checked, inflates nothing itself, and writes no temporary files. Formulas are never evaluated (their cached result is used); rich
  * text is joined; a cell longer than Excel's 32,767 characters fails its row (1); more than `maxXlsxRows` rows stops
  * the file (1).
  */
 import { isUtf8 } from 'node:buffer';
 import { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { CsvError, parse, type InfoRecord } from 'csv-parse';
 import { textBody } from './sniff.js';
 import { RecordSink } from './text.js';
@@ -386,6 +388,22 @@ export async function* readXlsxFile(path: string, ctx: DataContext): AsyncGenera
     if (strings && strings.uncompressedSize > MAX_XLSX_SHARED_STRINGS_BYTES) {
       throw new UnreadableFileError(file, CODE.tooLarge, `the shared strings of the workbook inflate to ${strings.uncompressedSize} bytes, over ${MAX_XLSX_SHARED_STRINGS_BYTES}`);
     }
+    const WorkbookReader = await loadWorkbookReader();
+    const direct = directReader(WorkbookReader);
+    if (direct) {
+      // exceljs's own parsers, fed the checked entries' inflated bytes as text: no zip is rebuilt or parsed again.
+      const decoded = (entry: ZipEntry) => decodeChunks(entryChunks(zip, entry, file, budget, ctx.limits, CODE.formatError));
+      direct.workbookRels = [];
+      if (strings) {
+        for await (const _ of direct._parseSharedStrings(Readable.from(decoded(strings)))) void _;
+      } else {
+        direct.sharedStrings = [];
+      }
+      const worksheets: ExcelWorksheet[] = [];
+      for (const event of direct._parseWorksheet(decoded(sheet), '1')) if (event.eventType === 'worksheet') worksheets.push(event.value);
+      yield* sheetRows(worksheets, columns, ctx, failure);
+      return;
+    }
     const stored = (name: string, entry: ZipEntry): StoredEntry => ({
       name,
       size: entry.uncompressedSize,
@@ -400,7 +418,6 @@ export async function* readXlsxFile(path: string, ctx: DataContext): AsyncGenera
       ],
       failure,
     );
-    const WorkbookReader = await loadWorkbookReader();
     const reader = new WorkbookReader(stream, {
       worksheets: 'emit',
       sharedStrings: 'cache',
@@ -417,6 +434,37 @@ export async function* readXlsxFile(path: string, ctx: DataContext): AsyncGenera
     zip.close();
   }
   if (failure.failed) throw asUnreadable(failure.error, file);
+}
+
+/** The parts of exceljs 4.4's WorkbookReader that parse one shared-strings part and one worksheet part. */
+interface DirectReader {
+  workbookRels: unknown[];
+  sharedStrings: unknown[];
+  _parseSharedStrings(entry: Readable): AsyncIterable<unknown>;
+  _parseWorksheet(chunks: AsyncIterable<string>, sheetNo: string): Iterable<{ eventType: string; value: ExcelWorksheet }>;
+}
+
+/** A WorkbookReader whose part parsers can be called directly, if this exceljs has them (else the stored zip is used). */
+function directReader(WorkbookReader: WorkbookReaderClass): DirectReader | undefined {
+  const proto = WorkbookReader.prototype as Partial<DirectReader> | undefined;
+  if (typeof proto?._parseSharedStrings !== 'function' || typeof proto._parseWorksheet !== 'function') return undefined;
+  return new WorkbookReader(Readable.from([]), XLSX_OPTIONS) as unknown as DirectReader;
+}
+
+const XLSX_OPTIONS = { worksheets: 'emit', sharedStrings: 'cache', hyperlinks: 'ignore', styles: 'ignore', entries: 'ignore' };
+
+/**
+ * The text of a part, decoded across chunk boundaries (exceljs decodes each chunk on its own, which would split a
+ * multi-byte character cut by a chunk boundary; given strings, it takes them as they are).
+ */
+async function* decodeChunks(chunks: AsyncIterable<Buffer>): AsyncGenerator<string> {
+  const decoder = new StringDecoder('utf8');
+  for await (const chunk of chunks) {
+    const text = decoder.write(chunk);
+    if (text.length > 0) yield text;
+  }
+  const rest = decoder.end();
+  if (rest.length > 0) yield rest;
 }
 
 /**
@@ -446,7 +494,7 @@ function asUnreadable(error: unknown, file: string): UnreadableFileError {
   return new UnreadableFileError(file, CODE.formatError, `the workbook cannot be read: ${errorMessage(error)}`);
 }
 
-async function* sheetRows(reader: AsyncIterable<ExcelWorksheet>, columns: Columns, ctx: DataContext, failure: Failure): AsyncGenerator<Batch> {
+async function* sheetRows(reader: AsyncIterable<ExcelWorksheet> | Iterable<ExcelWorksheet>, columns: Columns, ctx: DataContext, failure: Failure): AsyncGenerator<Batch> {
   const sink = new RecordSink(ctx);
   let header: string[] | undefined;
   let rows = 0;
