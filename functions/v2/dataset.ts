@@ -8,13 +8,17 @@ import { InvalidActionError } from '../../shared/errors.js';
 import { printableName, refusingHandler, type HttpHandler } from '../../shared/http/index.js';
 import { handler as createDataset } from './createDataset.js';
 import { handler as createDatasetVersion } from './createDatasetVersion.js';
+import { handler as createExportSchedule } from './createExportSchedule.js';
 import { handler as createExportTask } from './createExportTask.js';
 import { handler as createImportTask } from './createImportTask.js';
 import { handler as deleteDataset } from './deleteDataset.js';
 import { handler as deleteDatasetVersion } from './deleteDatasetVersion.js';
+import { handler as deleteExportSchedule } from './deleteExportSchedule.js';
 import { handler as describeDatasets } from './describeDatasets.js';
 import { handler as describeDatasetVersion } from './describeDatasetVersion.js';
 import { handler as describeDatasetVersions } from './describeDatasetVersions.js';
+import { handler as describeExportSchedule } from './describeExportSchedule.js';
+import { handler as describeExportSchedules } from './describeExportSchedules.js';
 import { handler as describeExportTask } from './describeExportTask.js';
 import { handler as describeImportTask } from './describeImportTask.js';
 import { handler as publishDatasetVersion } from './publishDatasetVersion.js';
@@ -32,6 +36,11 @@ const actions: Record<string, HttpHandler> = {
   DescribeImportTask: describeImportTask,
   CreateExportTask: createExportTask,
   DescribeExportTask: describeExportTask,
+  // Export schedules: a qfdata extension beyond Qianfan.
+  CreateExportSchedule: createExportSchedule,
+  DescribeExportSchedule: describeExportSchedule,
+  DescribeExportSchedules: describeExportSchedules,
+  DeleteExportSchedule: deleteExportSchedule,
 };
 
 function refusal(action: string): Error {

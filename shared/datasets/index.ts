@@ -7,16 +7,19 @@ import { taskQueue } from '../queue/index.js';
 import { metadataStore } from '../store/index.js';
 import { ExportService } from './exports.js';
 import { ImportService } from './imports.js';
+import { ScheduleService } from './schedules.js';
 import { DatasetService } from './service.js';
 import type { ViewSettings } from './views.js';
 
 export { DatasetService } from './service.js';
 export { ImportService } from './imports.js';
 export { ExportService } from './exports.js';
+export { ScheduleService } from './schedules.js';
 
 let service: DatasetService | undefined;
 let importService: ImportService | undefined;
 let exportService: ExportService | undefined;
+let scheduleService: ScheduleService | undefined;
 
 export function datasets(): DatasetService {
   if (!service) {
@@ -51,6 +54,12 @@ export function exports(): ExportService {
     kick: () => taskQueue().kickRunner(),
   });
   return exportService;
+}
+
+/** Export schedules (a qfdata extension beyond Qianfan). */
+export function schedules(): ScheduleService {
+  scheduleService ??= new ScheduleService({ store: metadataStore(), datasets: datasets(), exports: exports() });
+  return scheduleService;
 }
 
 export function viewSettings(): ViewSettings {

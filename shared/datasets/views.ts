@@ -2,7 +2,7 @@
  * The two views of one model: how dataset and version records look on the V1 and the V2 wire. Every field the
  * official SDKs read is here (spec §1.2 and seeds 002/003).
  */
-import type { DatasetRecord, ExportStatus, ExportTaskRecord, ImportStatus, ImportTaskRecord, PublishStatus, VersionRecord } from '../store/index.js';
+import type { DatasetRecord, ExportStatus, ExportTaskRecord, ImportStatus, ImportTaskRecord, PublishStatus, ScheduleRecord, VersionRecord } from '../store/index.js';
 import { v1StorageType } from './formats.js';
 import { storagePathOf, type VersionView } from './service.js';
 import { rfc3339, wallClock } from './time.js';
@@ -253,5 +253,31 @@ export function v1ExportRecord(task: ExportTaskRecord, settings: ViewSettings, d
     downloadUrl,
     startTime: task.startedAt ? wallClock(new Date(task.startedAt), settings.timeZone) : '',
     finishTime: task.finishedAt ? wallClock(new Date(task.finishedAt), settings.timeZone) : '',
+  };
+}
+
+/**
+ * An export schedule (`DescribeExportSchedule(s)`, a qfdata extension): times in the configured zone, '' when
+ * unset; `versionId` is '' for "the newest version at each due time".
+ */
+export function v2Schedule(schedule: ScheduleRecord, settings: ViewSettings) {
+  const time = (iso: string | undefined) => (iso ? wallClock(new Date(iso), settings.timeZone) : '');
+  return {
+    scheduleId: schedule.scheduleId,
+    datasetId: schedule.datasetId,
+    versionId: schedule.versionId ?? '',
+    expression: schedule.expression,
+    exportType: schedule.exportType,
+    storageType: schedule.destination.kind === 'bos' ? 'BOS' : 'sysStorage',
+    storagePath: schedule.destination.kind === 'bos' ? `bos:/${schedule.destination.bucket}${schedule.destination.dir}` : '',
+    status: schedule.status,
+    stopReason: schedule.stopReason ?? '',
+    nextRunTime: time(schedule.nextRunAt),
+    lastRunTime: time(schedule.lastRunAt),
+    lastExportTaskId: schedule.lastExportTaskId ?? '',
+    lastSkipReason: schedule.lastSkipReason ?? '',
+    creator: schedule.account,
+    createTime: time(schedule.createdAt),
+    modifyTime: time(schedule.modifiedAt),
   };
 }

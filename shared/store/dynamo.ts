@@ -27,6 +27,10 @@ import {
   type ImportTaskRecord,
   type MetadataStore,
   type NewDataset,
+  type ScheduleAdvance,
+  type ScheduleListQuery,
+  type SchedulePage,
+  type ScheduleRecord,
   type Tombstone,
   type TokenRecord,
   type VersionChanges,
@@ -63,6 +67,10 @@ const keys = {
   /** A version's export records, in creation order: `R#<version>#<task>` points at the task. */
   exportRecord: (account: string, versionId: string, taskId: string) => ({ PK: `A#${account}`, SK: `R#${versionId}#${taskId}` }),
   openExports: 'OPEN#export',
+  schedule: (account: string, scheduleId: string) => ({ PK: `A#${account}`, SK: `S#${scheduleId}` }),
+  /** Sparse index of Active schedules, across accounts, by next due time: what the runner starts. */
+  dueSchedules: 'DUE#schedule',
+  dueSort: (nextRunAt: string, account: string, scheduleId: string) => `${nextRunAt}#${account}#${scheduleId}`,
   byFormat: (account: string, format: string) => `A#${account}#F#${format}`,
   byDataset: (account: string, datasetId: string) => `A#${account}#D#${datasetId}`,
 };
@@ -526,6 +534,109 @@ export class DynamoMetadataStore implements MetadataStore {
     return this.#listOpen(keys.openExports);
   }
 
+  async putSchedule(schedule: ScheduleRecord): Promise<void> {
+    await conditional(this.#putNew(this.#scheduleItem(schedule)), `schedule ${schedule.scheduleId} already exists`);
+  }
+
+  async getSchedule(account: string, scheduleId: string): Promise<ScheduleRecord | undefined> {
+    const out = await this.#db.send(new GetCommand({ TableName: this.#table, Key: keys.schedule(account, scheduleId), ConsistentRead: true }));
+    return out.Item ? strip<ScheduleRecord>(out.Item) : undefined;
+  }
+
+  async listSchedules(account: string, query: ScheduleListQuery): Promise<SchedulePage> {
+    const items = await this.#collect(
+      {
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+        ExpressionAttributeValues: { ':pk': keys.account(account), ':prefix': 'S#' },
+        ...(query.after ? { ExclusiveStartKey: keys.schedule(account, query.after) } : {}),
+      },
+      query.limit + 1,
+      query.reverse,
+      undefined,
+    );
+    return { items: items.slice(0, query.limit).map((i) => strip<ScheduleRecord>(i)), more: items.length > query.limit };
+  }
+
+  async deleteSchedule(account: string, scheduleId: string): Promise<boolean> {
+    const out = await this.#db.send(new DeleteCommand({ TableName: this.#table, Key: keys.schedule(account, scheduleId), ReturnValues: 'ALL_OLD' }));
+    return out.Attributes !== undefined;
+  }
+
+  async listDueSchedules(nowIso: string): Promise<ScheduleRecord[]> {
+    const items = await this.#collect(
+      {
+        IndexName: GSI1,
+        KeyConditionExpression: 'GSI1PK = :pk AND GSI1SK <= :upper',
+        ExpressionAttributeValues: { ':pk': keys.dueSchedules, ':upper': `${nowIso}#\uffff` },
+      },
+      Number.MAX_SAFE_INTEGER,
+      false,
+      undefined,
+    );
+    return items.map((i) => strip<ScheduleRecord>(i));
+  }
+
+  async advanceSchedule(account: string, scheduleId: string, expectedNextRunAt: string, changes: ScheduleAdvance): Promise<ScheduleRecord> {
+    const values: Record<string, unknown> = { ':expected': expectedNextRunAt, ':lastRunAt': changes.lastRunAt, ':modifiedAt': changes.modifiedAt, ':active': 'Active' };
+    const sets = ['lastRunAt = :lastRunAt', 'modifiedAt = :modifiedAt'];
+    const removes: string[] = [];
+    if (changes.nextRunAt) {
+      sets.push('nextRunAt = :next', 'GSI1SK = :sort');
+      values[':next'] = changes.nextRunAt;
+      values[':sort'] = keys.dueSort(changes.nextRunAt, account, scheduleId);
+    } else {
+      sets.push('#status = :stopped', 'stopReason = :reason');
+      values[':stopped'] = 'Stopped';
+      values[':reason'] = changes.stopReason ?? 'The schedule has no further due times.';
+      removes.push('nextRunAt', 'GSI1PK', 'GSI1SK');
+    }
+    if (changes.lastExportTaskId) {
+      sets.push('lastExportTaskId = :task');
+      values[':task'] = changes.lastExportTaskId;
+    }
+    if (changes.lastSkipReason) {
+      sets.push('lastSkipReason = :skip');
+      values[':skip'] = changes.lastSkipReason;
+    } else {
+      removes.push('lastSkipReason');
+    }
+    const out = await conditional(
+      this.#db.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: keys.schedule(account, scheduleId),
+          UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
+          ConditionExpression: 'attribute_exists(PK) AND #status = :active AND nextRunAt = :expected',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      ),
+      `schedule ${scheduleId} is gone or already past ${expectedNextRunAt}`,
+    );
+    return strip<ScheduleRecord>(out.Attributes ?? {});
+  }
+
+  async stopSchedule(account: string, scheduleId: string, reason: string, at: string): Promise<void> {
+    try {
+      await conditional(
+        this.#db.send(
+          new UpdateCommand({
+            TableName: this.#table,
+            Key: keys.schedule(account, scheduleId),
+            UpdateExpression: 'SET #status = :stopped, stopReason = :reason, modifiedAt = :at REMOVE nextRunAt, GSI1PK, GSI1SK',
+            ConditionExpression: 'attribute_exists(PK)',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':stopped': 'Stopped', ':reason': reason, ':at': at },
+          }),
+        ),
+        `schedule ${scheduleId} is gone`,
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionFailedError)) throw error;
+    }
+  }
+
   async putTombstone(tombstone: Tombstone): Promise<void> {
     await this.#db.send(new PutCommand({ TableName: this.#table, Item: { ...keys.tombstone(tombstone.account, tombstone.id), ...tombstone } }));
   }
@@ -687,6 +798,16 @@ export class DynamoMetadataStore implements MetadataStore {
       GSI1SK: dataset.datasetId,
       nameLower: dataset.name.toLowerCase(),
       ...dataset,
+    };
+  }
+
+  #scheduleItem(schedule: ScheduleRecord): Item {
+    return {
+      ...keys.schedule(schedule.account, schedule.scheduleId),
+      ...(schedule.status === 'Active' && schedule.nextRunAt
+        ? { GSI1PK: keys.dueSchedules, GSI1SK: keys.dueSort(schedule.nextRunAt, schedule.account, schedule.scheduleId) }
+        : {}),
+      ...schedule,
     };
   }
 

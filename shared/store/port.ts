@@ -276,6 +276,55 @@ export interface ExportTaskRecord {
   finishedAt?: string;
 }
 
+/** Export schedule states (a qfdata extension): `Stopped` schedules never run again. */
+export type ScheduleStatus = 'Active' | 'Stopped';
+
+/** An export schedule (a qfdata extension beyond Qianfan): exports a dataset at each due time of an expression. */
+export interface ScheduleRecord {
+  account: string;
+  /** `sch-…` */
+  scheduleId: string;
+  datasetId: string;
+  /** A fixed version of the dataset; absent: the dataset's newest version at each due time. */
+  versionId?: string;
+  /** `rate(…)` or `cron(…)`, as given (trimmed). */
+  expression: string;
+  exportType: 1 | 2;
+  destination: ExportDestination;
+  status: ScheduleStatus;
+  stopReason?: string;
+  /** The next due time (ISO); absent once stopped. */
+  nextRunAt?: string;
+  /** The last due time handled (an export started or skipped), and the export it started. */
+  lastRunAt?: string;
+  lastExportTaskId?: string;
+  /** Why the last due time started no export (absent when it did). */
+  lastSkipReason?: string;
+  createdAt: string;
+  modifiedAt: string;
+}
+
+/** What advancing a schedule past a due time writes. Without `nextRunAt` the schedule stops with `stopReason`. */
+export interface ScheduleAdvance {
+  nextRunAt?: string;
+  stopReason?: string;
+  lastRunAt: string;
+  lastExportTaskId?: string;
+  lastSkipReason?: string;
+  modifiedAt: string;
+}
+
+export interface ScheduleListQuery {
+  after?: string;
+  limit: number;
+  reverse: boolean;
+}
+
+export interface SchedulePage {
+  items: ScheduleRecord[];
+  more: boolean;
+}
+
 /** What a checkpoint writes. */
 export type ImportProgress = Pick<ImportTaskRecord, 'checkpoint' | 'counts' | 'errorSample' | 'errorCodes' | 'leaseUntil' | 'handoffs'>;
 
@@ -363,6 +412,24 @@ export interface MetadataStore {
     outcome: Pick<ExportTaskRecord, 'status'> & { finishedAt: string; result?: ExportTaskRecord['result']; failure?: string },
   ): Promise<void>;
   listOpenExportTasks(): Promise<Pick<ExportTaskRecord, 'account' | 'taskId' | 'leaseUntil' | 'status'>[]>;
+
+  /** Stores a new schedule (listed among the due schedules while Active); throws {@link ConditionFailedError} if it exists. */
+  putSchedule(schedule: ScheduleRecord): Promise<void>;
+  getSchedule(account: string, scheduleId: string): Promise<ScheduleRecord | undefined>;
+  /** One page of an account's schedules, in creation order (or reversed). */
+  listSchedules(account: string, query: ScheduleListQuery): Promise<SchedulePage>;
+  /** Removes a schedule (and so its due-index entry); false if there was none. */
+  deleteSchedule(account: string, scheduleId: string): Promise<boolean>;
+  /** Active schedules of every account whose next due time is at or before `nowIso`, earliest first. */
+  listDueSchedules(nowIso: string): Promise<ScheduleRecord[]>;
+  /**
+   * Moves a schedule past the due time `expectedNextRunAt`: one write conditional on `nextRunAt` still being that
+   * value (so of several runners handling the same due time only one moves it on). Throws
+   * {@link ConditionFailedError} otherwise (or if the schedule is gone).
+   */
+  advanceSchedule(account: string, scheduleId: string, expectedNextRunAt: string, changes: ScheduleAdvance): Promise<ScheduleRecord>;
+  /** Stops a schedule for good with a reason and removes it from the due index (a no-op if it is gone). */
+  stopSchedule(account: string, scheduleId: string, reason: string, at: string): Promise<void>;
 
   putTombstone(tombstone: Tombstone): Promise<void>;
   getTombstone(account: string, id: string): Promise<Tombstone | undefined>;

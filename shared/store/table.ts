@@ -9,6 +9,7 @@
  * | dataset         | `A#<account>`     | `D#<dg-id>`         | `A#<account>#F#<format>`  | `<dg-id>`|
  * | version         | `A#<account>`     | `V#<ds-id>`         | `A#<account>#D#<dg-id>`   | `<ds-id>`|
  * | legacy id → ds  | `A#<account>`     | `L#<legacy id>`     |                           |          |
+ * | export schedule | `A#<account>`     | `S#<sch-id>`        | `DUE#schedule` (Active)   | `<nextRunAt ISO>#<account>#<sch-id>` |
  *
  * Ids are time-ordered, so sort keys order datasets and versions by creation time. GSI1 is overloaded: datasets by
  * format (O(page) format filters), versions by dataset.

@@ -1,0 +1,21 @@
+/**
+ * V2 `DeleteExportSchedule` (a qfdata extension): the schedule stops at once; exports it already started stay.
+ */
+import * as z from 'zod';
+import { schedules } from '../../shared/datasets/index.js';
+import { defineOperation, httpHandler } from '../../shared/http/index.js';
+import { scheduleIdField } from './describeExportSchedule.js';
+
+export const input = z.object({ scheduleId: scheduleIdField });
+
+export const deleteExportSchedule = defineOperation({
+  api: 'v2',
+  name: 'DeleteExportSchedule',
+  input,
+  async run(body, { caller }) {
+    await schedules().delete(caller, body.scheduleId);
+    return true;
+  },
+});
+
+export const handler = httpHandler(deleteExportSchedule);
