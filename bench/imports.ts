@@ -115,7 +115,7 @@ export class TextGenerator {
 }
 
 /** Streams PromptResponse JSONL lines to `file` until `limit` (bytes or lines) is reached; never holds the file. */
-async function writeJsonl(file: string, limit: { bytes: number } | { lines: number }, gen: TextGenerator): Promise<{ bytes: number; lines: number }> {
+export async function writeJsonl(file: string, limit: { bytes: number } | { lines: number }, gen: TextGenerator): Promise<{ bytes: number; lines: number }> {
   await mkdir(path.dirname(file), { recursive: true });
   const out = createWriteStream(file);
   let bytes = 0;
@@ -141,7 +141,7 @@ async function writeJsonl(file: string, limit: { bytes: number } | { lines: numb
 
 // ----- measurement helpers -------------------------------------------------------------------------------------
 
-function median(xs: number[]): number {
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;

@@ -8,6 +8,8 @@
  * - describeDatasets: page latency at 1,000 and at 20,000 datasets in dynalite (a page should cost the same).
  * - imports: import throughput (JSONL, xlsx) against the bare readers, peak RSS of a 1 GB import, and
  *   CreateImportTask → ImportFinished through the local stack (`./imports.ts`).
+ * - exports: export throughput against bare zlib deflate of the same shard bytes, and the peak RSS of exports of
+ *   ~20 MB and ~200 MB versions (`./exports.ts`).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
@@ -17,6 +19,7 @@ import { build, type BuildOptions } from 'esbuild';
 import { ROOT, ensureTable, startDynamo } from '../scripts/local.js';
 import { functionsOf, readServerlessYml } from '../scripts/serverless-yml.js';
 import type { Operation } from '../shared/http/index.js';
+import { benchExports } from './exports.js';
 import { benchImports } from './imports.js';
 import { progress, round, summarize, timeEach } from './stats.js';
 
@@ -172,7 +175,7 @@ async function benchDescribeDatasets(table: string, endpoint: string) {
   }
 }
 
-/** `npm run bench [-- section…]`: every section, or only the named ones (chain, coldRequire, describeDatasets, imports). */
+/** `npm run bench [-- section…]`: every section, or only the named ones (chain, coldRequire, describeDatasets, imports, exports). */
 export async function main(args: string[] = []): Promise<void> {
   const started = Date.now();
   const wanted = (name: string) => args.length === 0 || args.includes(name);
@@ -192,6 +195,7 @@ export async function main(args: string[] = []): Promise<void> {
     await dynamo.close();
   }
   if (wanted('imports')) report.imports = await benchImports(args.filter((a) => a.startsWith('imports.')).map((a) => a.slice('imports.'.length)));
+  if (wanted('exports')) report.exports = await benchExports();
   report.seconds = round((Date.now() - started) / 1000, 1);
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 }
