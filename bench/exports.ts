@@ -15,20 +15,17 @@
  * repetitive file, so compression is not flattered. Everything lives in a mkdtemp directory under os.tmpdir(),
  * removed at the end whatever happens.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { finished, pipeline } from 'node:stream/promises';
+import { pipeline } from 'node:stream/promises';
 import { createDeflateRaw } from 'node:zlib';
 import { ROOT, ensureTable, startDynamo } from '../scripts/local.js';
 import { exportOnce, exportServices, type BenchExportServices } from './export-child.js';
 import { FOREVER } from './import-child.js';
 import { median, TextGenerator, writeJsonl } from './imports.js';
-import { progress, round } from './stats.js';
+import { progress, round, runChild } from './stats.js';
 
 const MB = 1024 * 1024;
 const SRC_BUCKET = 'src';
@@ -156,22 +153,7 @@ interface ChildReport {
 
 /** Exports `versionId` in a separate Node process (`bench/export-child.ts`); resolves to what it reports. */
 async function exportInChild(dataDir: string, endpoint: string, table: string, versionId: string): Promise<ChildReport> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'scripts/run.mjs'), 'bench/export-child.ts', dataDir, endpoint, table, ACCOUNT, versionId], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LOG_LEVEL: 'silent' },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-10_000)));
-  // The parent's event loop stays free meanwhile: it serves the child's dynalite requests.
-  const timeout = setTimeout(() => child.kill('SIGKILL'), 180_000);
-  const [code] = (await once(child, 'exit')) as [number | null];
-  clearTimeout(timeout);
-  if (code !== 0) throw new Error(`the export child exited with ${code}: ${stderr}`);
-  const line = stdout.trim().split('\n').pop() ?? '';
-  return JSON.parse(line) as ChildReport;
+  return runChild<ChildReport>(ROOT, 'bench/export-child.ts', [dataDir, endpoint, table, ACCOUNT, versionId]);
 }
 
 async function benchPeakRss(s: BenchExportServices, dataDir: string, endpoint: string, table: string, gen: TextGenerator) {

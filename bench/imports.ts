@@ -17,7 +17,6 @@
  * quote and newline: not a repetitive file, so neither the page cache nor compression flatters anything. Large
  * files live in a mkdtemp directory under os.tmpdir(), removed at the end whatever happens.
  */
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
@@ -27,7 +26,7 @@ import { createInterface } from 'node:readline';
 import { finished } from 'node:stream/promises';
 import { ROOT, ensureTable, startDynamo, startStack } from '../scripts/local.js';
 import { importOnce, importServices, type BenchImportServices } from './import-child.js';
-import { progress, round } from './stats.js';
+import { progress, round, runChild } from './stats.js';
 
 const MB = 1024 * 1024;
 const SRC_BUCKET = 'src';
@@ -312,22 +311,7 @@ interface ChildReport {
 
 /** Imports `file` in a separate Node process (`bench/import-child.ts`); resolves to what it reports. */
 async function importInChild(dataDir: string, endpoint: string, table: string, file: string): Promise<ChildReport> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'scripts/run.mjs'), 'bench/import-child.ts', dataDir, endpoint, table, file], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, LOG_LEVEL: 'silent' },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-10_000)));
-  // The parent's event loop stays free meanwhile: it serves the child's dynalite requests.
-  const timeout = setTimeout(() => child.kill('SIGKILL'), 180_000);
-  const [code] = (await once(child, 'exit')) as [number | null];
-  clearTimeout(timeout);
-  if (code !== 0) throw new Error(`the import child exited with ${code}: ${stderr}`);
-  const line = stdout.trim().split('\n').pop() ?? '';
-  return JSON.parse(line) as ChildReport;
+  return runChild<ChildReport>(ROOT, 'bench/import-child.ts', [dataDir, endpoint, table, file]);
 }
 
 async function benchPeakRss(dataDir: string, endpoint: string, table: string, gen: TextGenerator) {

@@ -5,33 +5,15 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import yauzl from 'yauzl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { unzip } from '../support/zip.js';
 import { sign } from '../../shared/signer/index.js';
 import { failure, startTestStack, type TestStack } from '../support/stack.js';
-import { readAll } from '../unit/objects.contract.js';
 
 const V2 = '/v2/dataset';
 const V1 = '/wenxinworkshop/dataset';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function unzip(buffer: Buffer): Promise<Record<string, string>> {
-  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.fromBuffer(buffer, { lazyEntries: true }, (e, z) => (e ? reject(e) : resolve(z!))));
-  const out: Record<string, string> = {};
-  await new Promise<void>((resolve, reject) => {
-    zip.on('entry', (entry: yauzl.Entry) =>
-      zip.openReadStream(entry, async (e, stream) => {
-        if (e) return reject(e);
-        out[entry.fileName] = (await readAll(stream!)).toString('utf8');
-        zip.readEntry();
-      }),
-    );
-    zip.on('end', resolve);
-    zip.on('error', reject);
-    zip.readEntry();
-  });
-  return out;
-}
 
 const samples = Array.from({ length: 25 }, (_, i) => [{ prompt: `问题 ${i}`, response: [[`回答 ${i}`]] }]);
 

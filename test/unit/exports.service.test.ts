@@ -5,8 +5,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import yauzl from 'yauzl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { unzip } from '../support/zip.js';
 import { exportTarget, ExportService } from '../../shared/datasets/exports.js';
 import { runImport } from '../../shared/datasets/importWorker.js';
 import { ImportService } from '../../shared/datasets/imports.js';
@@ -18,24 +18,6 @@ import { startTestDynamo, type TestDynamo } from '../support/dynamo.js';
 import { Faults, faultyDb, faultyObjects, InjectedCrash } from '../support/faults.js';
 import { readAll } from './objects.contract.js';
 
-/** The entries of a zip: name → content. */
-async function unzip(buffer: Buffer): Promise<Record<string, string>> {
-  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.fromBuffer(buffer, { lazyEntries: true }, (e, z) => (e ? reject(e) : resolve(z!))));
-  const out: Record<string, string> = {};
-  await new Promise<void>((resolve, reject) => {
-    zip.on('entry', (entry: yauzl.Entry) => {
-      zip.openReadStream(entry, async (e, stream) => {
-        if (e) return reject(e);
-        out[entry.fileName] = (await readAll(stream!)).toString('utf8');
-        zip.readEntry();
-      });
-    });
-    zip.on('end', resolve);
-    zip.on('error', reject);
-    zip.readEntry();
-  });
-  return out;
-}
 
 const line = (i: number) => JSON.stringify([{ prompt: `p${i}`, response: [[`r${i}`]] }]);
 
