@@ -1,13 +1,11 @@
 /**
- * File types, what each can hold, and the reader of one data file (a top-level file or an archive entry).
+ * The reader of one data file (a top-level file or an archive entry); file types live in `./filetypes.ts`.
  */
-import type { DataFormat } from '../store/port.js';
 import { looksLikeZip, describeNonText } from './sniff.js';
 import { readCsv, readXlsxFile } from './tabular.js';
 import { spool, type TempDir } from './temp.js';
 import { readJson, readJsonl, readTxt } from './text.js';
 import { CODE, UnreadableFileError, type Batch, type Chunk, type DataContext, type FileType } from './types.js';
-import { fileTypeOf } from './filetypes.js';
 
 /** The records of one data file (not an archive) given as a stream of chunks. */
 export function readData(

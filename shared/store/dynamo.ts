@@ -167,7 +167,6 @@ export class DynamoMetadataStore implements MetadataStore {
   async createDataset(input: NewDataset): Promise<{ dataset: DatasetRecord; firstVersion: VersionRecord }> {
     const dataset: DatasetRecord = { ...input.dataset, lastVersionNumber: 1 };
     const firstVersion: VersionRecord = { ...input.firstVersion, versionNumber: 1 };
-    const { account } = dataset;
     // Children first: the version and its legacy-id lookup are invisible until the dataset item exists. They are
     // plain puts of fresh ids, so a retry with the same records (clientToken) rewrites them harmlessly.
     await this.putVersion(firstVersion);
