@@ -1,0 +1,330 @@
+/**
+ * qfdata's typed client (the signer's second user, after the tests): one method per operation of both APIs, typed
+ * from the operation files (`./types.ts`), signed with the shared `bce-auth-v1` signer, answering the unwrapped
+ * `result` or throwing a `QfdataError`.
+ *
+ *   const qf = new QfdataClient();                 // QIANFAN_CONSOLE_API_BASE_URL, QIANFAN_ACCESS_KEY, QIANFAN_SECRET_KEY
+ *   const { datasetId, versionId } = await qf.v2.createDataset({ datasetName: 'x', dataFormat: 'PromptResponse', storageType: 'sysStorage' });
+ *   const taskId = await qf.v2.createImportTask({ versionId, files: ['bos:/corpus/sft/'] }, { clientToken: 'import-1' });
+ *   const task = await qf.waitForImport(taskId, { onProgress: (t) => console.log(t.progress) });
+ *
+ * Requests are `POST` with a JSON body, signed over host, content-type, content-length and x-bce-date with a
+ * 1800 s expiration (the JS SDK's set). `clientToken` (BCE idempotency) goes into the query string.
+ *
+ * Errors: a non-2xx answer (V2 errors, and IAM errors on either API) and a V1 `success: false` answer both throw
+ * `QfdataError`. `code` is the V2 wire code (`ResourceNotFound`, `SignatureDoesNotMatch`, …) or, for a V1 business
+ * error, the V1 integer code as a string (`'500001'`, also as the number `v1Code`); `status` is the HTTP status or
+ * the V1 envelope's `status` field.
+ */
+import { sign, uriEncode } from '../signer/index.js';
+import type { ExportTask, ImportTask, V1Input, V1Operation, V1Result, V2Action, V2Input, V2Result } from './types.js';
+
+export type * from './types.js';
+
+/** The official SDKs' console endpoint, their default when `QIANFAN_CONSOLE_API_BASE_URL` is unset. */
+export const DEFAULT_BASE_URL = 'https://qianfan.baidubce.com';
+export const V2_PATH = '/v2/dataset';
+export const V1_PATH = '/wenxinworkshop/dataset';
+const EXPIRATION_SECONDS = 1800;
+
+export interface QfdataClientOptions {
+  /** Default `QIANFAN_CONSOLE_API_BASE_URL`, else `https://qianfan.baidubce.com`. May carry a path prefix. */
+  baseUrl?: string;
+  /** Default `QIANFAN_ACCESS_KEY`. */
+  accessKeyId?: string;
+  /** Default `QIANFAN_SECRET_KEY`. */
+  secretAccessKey?: string;
+  /** Default the global `fetch`. */
+  fetch?: typeof fetch;
+}
+
+export interface CallOptions {
+  /** BCE idempotency token (1–64 printable ASCII characters): a repeat with the same token answers the same result. */
+  clientToken?: string;
+  signal?: AbortSignal;
+}
+
+export interface WaitOptions<T> {
+  /** Pause between polls, default 1000 ms. */
+  intervalMs?: number;
+  /** Give up after this long, default 10 minutes; `QfdataTimeoutError` then. */
+  timeoutMs?: number;
+  /** Called with every polled state, the terminal one included. */
+  onProgress?: (task: T) => void;
+  signal?: AbortSignal;
+}
+
+/** An error answered by the server (or a response that could not be read as one of its envelopes). */
+export class QfdataError extends Error {
+  /** V2 wire code (`ResourceNotFound`, `SignatureDoesNotMatch`, …); for V1 business errors the integer code as a string. */
+  readonly code: string;
+  /** HTTP status; for V1 business errors (HTTP 200, `success: false`) the envelope's `status` field. */
+  readonly status: number;
+  /** `requestId` (V2) or `log_id` (V1); '' when the answer had none. */
+  readonly requestId: string;
+  /** The V1 integer code, when the answer carried one (V1 business errors, IAM errors on V1 paths). */
+  readonly v1Code?: number;
+  /** The operation called: the V2 action or the V1 path's last segment. */
+  readonly operation: string;
+
+  constructor(init: { code: string; status: number; requestId: string; message: string; operation: string; v1Code?: number }) {
+    super(init.message);
+    this.name = 'QfdataError';
+    this.code = init.code;
+    this.status = init.status;
+    this.requestId = init.requestId;
+    this.operation = init.operation;
+    if (init.v1Code !== undefined) this.v1Code = init.v1Code;
+  }
+}
+
+/** A waiter gave up before the task reached a terminal status. */
+export class QfdataTimeoutError extends Error {
+  constructor(
+    readonly taskId: string,
+    readonly lastState: unknown,
+  ) {
+    super(`Task ${taskId} did not end in time.`);
+    this.name = 'QfdataTimeoutError';
+  }
+}
+
+type V2Method<A extends V2Action> = (body: V2Input<A>, options?: CallOptions) => Promise<V2Result<A>>;
+type V1Method<O extends V1Operation> = (body: V1Input<O>, options?: CallOptions) => Promise<V1Result<O>>;
+
+/** `POST /v2/dataset?Action=…`, one method per action (lower camel case of the action). */
+export interface V2Api {
+  createDataset: V2Method<'CreateDataset'>;
+  describeDatasets: V2Method<'DescribeDatasets'>;
+  deleteDataset: V2Method<'DeleteDataset'>;
+  createDatasetVersion: V2Method<'CreateDatasetVersion'>;
+  describeDatasetVersion: V2Method<'DescribeDatasetVersion'>;
+  describeDatasetVersions: V2Method<'DescribeDatasetVersions'>;
+  deleteDatasetVersion: V2Method<'DeleteDatasetVersion'>;
+  publishDatasetVersion: V2Method<'PublishDatasetVersion'>;
+  createImportTask: V2Method<'CreateImportTask'>;
+  describeImportTask: V2Method<'DescribeImportTask'>;
+  createExportTask: V2Method<'CreateExportTask'>;
+  describeExportTask: V2Method<'DescribeExportTask'>;
+  /** qfdata extension beyond Qianfan. */
+  createExportSchedule: V2Method<'CreateExportSchedule'>;
+  /** qfdata extension beyond Qianfan. */
+  describeExportSchedule: V2Method<'DescribeExportSchedule'>;
+  /** qfdata extension beyond Qianfan. */
+  describeExportSchedules: V2Method<'DescribeExportSchedules'>;
+  /** qfdata extension beyond Qianfan. */
+  deleteExportSchedule: V2Method<'DeleteExportSchedule'>;
+}
+
+/** `POST /wenxinworkshop/dataset/<name>`, one method per operation. */
+export type V1Api = { [O in V1Operation]: V1Method<O> };
+
+const V2_ACTIONS: { [M in keyof V2Api]: V2Action } = {
+  createDataset: 'CreateDataset',
+  describeDatasets: 'DescribeDatasets',
+  deleteDataset: 'DeleteDataset',
+  createDatasetVersion: 'CreateDatasetVersion',
+  describeDatasetVersion: 'DescribeDatasetVersion',
+  describeDatasetVersions: 'DescribeDatasetVersions',
+  deleteDatasetVersion: 'DeleteDatasetVersion',
+  publishDatasetVersion: 'PublishDatasetVersion',
+  createImportTask: 'CreateImportTask',
+  describeImportTask: 'DescribeImportTask',
+  createExportTask: 'CreateExportTask',
+  describeExportTask: 'DescribeExportTask',
+  createExportSchedule: 'CreateExportSchedule',
+  describeExportSchedule: 'DescribeExportSchedule',
+  describeExportSchedules: 'DescribeExportSchedules',
+  deleteExportSchedule: 'DeleteExportSchedule',
+};
+
+const V1_OPERATIONS: readonly V1Operation[] = ['create', 'info', 'statusList', 'delete', 'release', 'import', 'importErrorDetail', 'export', 'exportRecord'];
+
+function bceDate(d: Date): string {
+  return d.toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const stringOr = (value: unknown, fallback: string): string => (typeof value === 'string' && value !== '' ? value : fallback);
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+
+export class QfdataClient {
+  readonly baseUrl: string;
+  readonly accessKeyId: string;
+  readonly v2: V2Api;
+  readonly v1: V1Api;
+  readonly #secretAccessKey: string;
+  readonly #fetch: typeof fetch;
+  readonly #base: URL;
+
+  constructor(options: QfdataClientOptions = {}) {
+    const env = process.env;
+    this.baseUrl = options.baseUrl ?? (env.QIANFAN_CONSOLE_API_BASE_URL || DEFAULT_BASE_URL);
+    const accessKeyId = options.accessKeyId ?? env.QIANFAN_ACCESS_KEY ?? '';
+    const secretAccessKey = options.secretAccessKey ?? env.QIANFAN_SECRET_KEY ?? '';
+    if (!accessKeyId || !secretAccessKey) {
+      throw new Error(
+        'QfdataClient: credentials missing: pass { accessKeyId, secretAccessKey } or set QIANFAN_ACCESS_KEY and QIANFAN_SECRET_KEY.',
+      );
+    }
+    if (accessKeyId.includes('/')) throw new Error('QfdataClient: accessKeyId must not contain "/".');
+    try {
+      this.#base = new URL(this.baseUrl);
+    } catch {
+      throw new Error(`QfdataClient: baseUrl ${JSON.stringify(this.baseUrl)} is not a URL.`);
+    }
+    if (this.#base.protocol !== 'http:' && this.#base.protocol !== 'https:') {
+      throw new Error(`QfdataClient: baseUrl must be http(s), got ${this.#base.protocol}`);
+    }
+    this.accessKeyId = accessKeyId;
+    this.#secretAccessKey = secretAccessKey;
+    const fetchImpl = options.fetch ?? globalThis.fetch;
+    if (typeof fetchImpl !== 'function') throw new Error('QfdataClient: no fetch available; pass options.fetch.');
+    this.#fetch = fetchImpl;
+
+    const v2: Record<string, unknown> = {};
+    for (const [method, action] of Object.entries(V2_ACTIONS)) {
+      v2[method] = (body: unknown, opts?: CallOptions) => this.callV2(action, body as never, opts);
+    }
+    this.v2 = v2 as unknown as V2Api;
+    const v1: Record<string, unknown> = {};
+    for (const name of V1_OPERATIONS) {
+      v1[name] = (body: unknown, opts?: CallOptions) => this.callV1(name, body as never, opts);
+    }
+    this.v1 = v1 as unknown as V1Api;
+  }
+
+  /** Calls one V2 action by its wire name; `client.v2.<method>` is the same, named. */
+  async callV2<A extends V2Action>(action: A, body: V2Input<A>, options: CallOptions = {}): Promise<V2Result<A>> {
+    const answer = await this.#post(V2_PATH, { Action: action }, body, action, options);
+    if (!isRecord(answer) || !('result' in answer)) throw this.#unreadable(action, 200, answer);
+    return answer.result as V2Result<A>;
+  }
+
+  /** Calls one V1 operation by its path segment; `client.v1.<name>` is the same, named. */
+  async callV1<O extends V1Operation>(name: O, body: V1Input<O>, options: CallOptions = {}): Promise<V1Result<O>> {
+    const answer = await this.#post(`${V1_PATH}/${name}`, {}, body, name, options);
+    if (!isRecord(answer)) throw this.#unreadable(name, 200, answer);
+    if (answer.success !== true) {
+      const v1Code = typeof answer.code === 'number' ? answer.code : typeof answer.error_code === 'number' ? answer.error_code : undefined;
+      throw new QfdataError({
+        code: v1Code !== undefined ? String(v1Code) : stringOr(answer.code, 'UnknownError'),
+        status: typeof answer.status === 'number' ? answer.status : 200,
+        requestId: stringOr(answer.log_id, ''),
+        message: stringOr(answer.message, stringOr(answer.error_msg, 'The V1 call failed without a message.')),
+        operation: name,
+        ...(v1Code !== undefined ? { v1Code } : {}),
+      });
+    }
+    return answer.result as V1Result<O>;
+  }
+
+  /**
+   * Polls `DescribeImportTask` until the task leaves `Importing`, and returns that terminal state (`ImportFinished`
+   * or `ImportFailed`: a failed import is an answer, not an exception).
+   */
+  waitForImport(taskId: string, options: WaitOptions<ImportTask> = {}): Promise<ImportTask> {
+    return this.#poll(taskId, () => this.v2.describeImportTask({ taskId }, signalOnly(options.signal)), (t) => t.importStatus !== 'Importing', options);
+  }
+
+  /** Polls `DescribeExportTask` until the task leaves `Exporting` (`ExportFinished` or `ExportFailed`). */
+  waitForExport(taskId: string, options: WaitOptions<ExportTask> = {}): Promise<ExportTask> {
+    return this.#poll(taskId, () => this.v2.describeExportTask({ taskId }, signalOnly(options.signal)), (t) => t.exportStatus !== 'Exporting', options);
+  }
+
+  async #poll<T>(taskId: string, describe: () => Promise<T>, done: (task: T) => boolean, options: WaitOptions<T>): Promise<T> {
+    const interval = options.intervalMs ?? 1000;
+    const deadline = Date.now() + (options.timeoutMs ?? 600_000);
+    for (;;) {
+      const task = await describe();
+      options.onProgress?.(task);
+      if (done(task)) return task;
+      if (Date.now() + interval > deadline) throw new QfdataTimeoutError(taskId, task);
+      await sleep(interval, options.signal);
+    }
+  }
+
+  async #post(route: string, query: Record<string, string>, body: unknown, operation: string, options: CallOptions): Promise<unknown> {
+    const params: Record<string, string> = { ...query, ...(options.clientToken !== undefined ? { clientToken: options.clientToken } : {}) };
+    // The base URL's path as it goes on the wire (URL keeps it percent-encoded), then the route (plain ASCII).
+    const path = `${this.#base.pathname.replace(/\/+$/, '')}${route}`;
+    const queryString = Object.entries(params)
+      .map(([k, v]) => `${uriEncode(k)}=${uriEncode(v)}`)
+      .join('&');
+    const payload = Buffer.from(JSON.stringify(body ?? {}), 'utf8');
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'x-bce-date': bceDate(new Date()),
+    };
+    // fetch sets Host (the URL's host, port included) and Content-Length (the payload's length) itself.
+    const { authorization } = sign({
+      method: 'POST',
+      path,
+      rawPath: true,
+      query: params,
+      headers: { ...headers, host: this.#base.host, 'content-length': payload.byteLength },
+      accessKeyId: this.accessKeyId,
+      secretAccessKey: this.#secretAccessKey,
+      expirationInSeconds: EXPIRATION_SECONDS,
+    });
+    const url = `${this.#base.origin}${path}${queryString ? `?${queryString}` : ''}`;
+    const response = await this.#fetch(url, {
+      method: 'POST',
+      headers: { ...headers, authorization },
+      body: payload,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    const text = await response.text();
+    let parsed: unknown;
+    try {
+      parsed = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    if (!response.ok) {
+      const b = isRecord(parsed) ? parsed : {};
+      const v1Code = typeof b.error_code === 'number' ? b.error_code : undefined;
+      throw new QfdataError({
+        code: stringOr(b.code, response.headers.get('x-bce-error-code') ?? `Http${response.status}`),
+        status: response.status,
+        requestId: stringOr(b.requestId, stringOr(b.log_id, response.headers.get('x-bce-request-id') ?? '')),
+        message: stringOr(b.message, stringOr(b.error_msg, text.slice(0, 512) || response.statusText || `HTTP ${response.status}`)),
+        operation,
+        ...(v1Code !== undefined ? { v1Code } : {}),
+      });
+    }
+    if (parsed === undefined) throw this.#unreadable(operation, response.status, text);
+    return parsed;
+  }
+
+  #unreadable(operation: string, status: number, answer: unknown): QfdataError {
+    const shown = typeof answer === 'string' ? answer : JSON.stringify(answer);
+    return new QfdataError({
+      code: 'UnreadableResponse',
+      status,
+      requestId: isRecord(answer) ? stringOr(answer.requestId, stringOr(answer.log_id, '')) : '',
+      message: `The answer to ${operation} is not a qfdata envelope: ${String(shown).slice(0, 200)}`,
+      operation,
+    });
+  }
+}
+
+function signalOnly(signal: AbortSignal | undefined): CallOptions {
+  return signal ? { signal } : {};
+}
