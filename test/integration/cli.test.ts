@@ -1,0 +1,178 @@
+/**
+ * The `qfdata` CLI (bin/qfdata.ts) against the local stack, run in-process through its `main(argv)` with stdout and
+ * stderr captured: a file copied into the bucket, a dataset created, imported with a progress bar, exported and
+ * downloaded, listed as JSON, a refusal, usage errors; and the executable shim once as a real process.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../bin/qfdata.js';
+import { ROOT } from '../../scripts/local.js';
+import { startTestStack, type TestStack } from '../support/stack.js';
+
+const samples = Array.from({ length: 7 }, (_, i) => [{ prompt: `cli prompt ${i}`, response: [[`cli answer ${i}`]] }]);
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `qfdata <argv…>` in-process and captures what it wrote. */
+async function qfdata(...argv: string[]): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stdout += String(chunk);
+    return true;
+  });
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr += String(chunk);
+    return true;
+  });
+  try {
+    const code = await main(argv);
+    return { code, stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+describe('Integration: the qfdata CLI', () => {
+  let s: TestStack;
+  let work: string;
+
+  beforeAll(async () => {
+    s = await startTestStack();
+    process.env.QIANFAN_CONSOLE_API_BASE_URL = s.url;
+    process.env.QIANFAN_ACCESS_KEY = s.accessKeyId;
+    process.env.QIANFAN_SECRET_KEY = s.secretAccessKey;
+    process.env.QFDATA_DATA_DIR = s.dataDir;
+    delete process.env.QFDATA_OBJECT_STORE;
+    work = await mkdtemp(path.join(tmpdir(), 'qfdata-cli-'));
+  });
+  afterAll(async () => {
+    await s?.cleanup();
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('copies a file to bos:, creates a dataset, imports it with progress, exports and downloads the zip', async () => {
+    // Prepare
+    const local = path.join(work, 'train.jsonl');
+    await writeFile(local, samples.map((x) => JSON.stringify(x)).join('\n') + '\n');
+    const zip = path.join(work, 'export.zip');
+    // Act
+    const cp = await qfdata('cp', local, 'bos:/corpus/train.jsonl');
+    const created = await qfdata('--json', 'datasets', 'create', 'cli-sft', '--format', 'PromptResponse');
+    const { datasetId } = JSON.parse(created.stdout) as { datasetId: string };
+    const versions = await qfdata('versions', 'list', datasetId);
+    const versionId = /\bds-[0-9a-z]{16}\b/.exec(versions.stdout)?.[0] ?? '';
+    const imported = await qfdata('import', versionId, 'bos:/corpus/train.jsonl', '--progress', '--poll-interval', '200');
+    const exported = await qfdata('export', versionId, '--download', zip, '--poll-interval', '200');
+    const bytes = await readFile(zip);
+    const back = await qfdata('cp', 'bos:/corpus/train.jsonl', `${work}/copies/`);
+    // Assess
+    expect(cp).toMatchObject({ code: 0 });
+    expect(await readFile(path.join(s.dataDir, 'buckets', 'corpus', 'train.jsonl'), 'utf8')).toBe(await readFile(local, 'utf8'));
+    expect(created.code).toBe(0);
+    expect(datasetId).toMatch(/^dg-/);
+    expect(versions.code).toBe(0);
+    expect(versions.stdout).toMatch(/^VERSIONID\s+VERSIONNUMBER\s+IMPORTSTATUS/);
+    expect(versionId).toMatch(/^ds-/);
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(imported.stderr).toMatch(/\r\[#{20}\] 100 %/);
+    expect(imported.stdout).toMatch(/importStatus\s+ImportFinished/);
+    expect(imported.stdout).toMatch(/sampleCount\s+7/);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(exported.stdout).toMatch(/exportStatus\s+ExportFinished/);
+    expect(exported.stderr).not.toContain('['); // no progress bar: stderr is no TTY and --progress was not given
+    expect(bytes.subarray(0, 2).toString('latin1')).toBe('PK');
+    expect(back.code).toBe(0);
+    expect(await readFile(path.join(work, 'copies', 'train.jsonl'), 'utf8')).toBe(await readFile(local, 'utf8'));
+  });
+
+  it('returns task ids at once with --no-wait, describes tasks, downloads an export, and manages versions', async () => {
+    // Prepare
+    const created = JSON.parse((await qfdata('--json', 'datasets', 'create', 'cli-tasks', '--format', 'PromptResponse')).stdout) as { datasetId: string; versionId: string };
+    const zip = path.join(work, 'later.zip');
+    // Act
+    const started = await qfdata('--json', 'import', created.versionId, 'bos:/corpus/train.jsonl', '--no-wait');
+    const importId = JSON.parse(started.stdout) as string;
+    await vi.waitFor(async () => expect((await qfdata('tasks', 'import', importId)).stdout).toMatch(/importStatus\s+ImportFinished/), { timeout: 20_000, interval: 200 });
+    const exportId = (await qfdata('export', created.versionId, '--no-wait')).stdout.trim();
+    await vi.waitFor(async () => expect((await qfdata('tasks', 'export', exportId)).stdout).toMatch(/exportStatus\s+ExportFinished/), { timeout: 20_000, interval: 200 });
+    const download = await qfdata('download', exportId, zip);
+    const second = await qfdata('--json', 'versions', 'create', created.datasetId, '--description', 'second');
+    const secondId = (JSON.parse(second.stdout) as { versionId: string }).versionId;
+    const published = await qfdata('versions', 'publish', created.versionId);
+    const deletedVersion = await qfdata('versions', 'delete', secondId);
+    const deletedDataset = await qfdata('datasets', 'delete', created.datasetId);
+    const gone = await qfdata('versions', 'list', created.datasetId);
+    // Assess
+    expect(started.code).toBe(0);
+    expect(importId).toMatch(/^task-[0-9a-z]{16}$/);
+    expect(exportId).toMatch(/^task-[0-9a-z]{16}$/);
+    expect(download.code, download.stderr).toBe(0);
+    expect((await readFile(zip)).subarray(0, 2).toString('latin1')).toBe('PK');
+    expect(second.code).toBe(0);
+    expect(published.code, published.stderr).toBe(0);
+    expect(deletedVersion.code, deletedVersion.stderr).toBe(0);
+    expect(deletedDataset.code, deletedDataset.stderr).toBe(0);
+    expect(gone.code).toBe(1);
+  });
+
+  it('lists datasets as JSON, following every page, and as a table', async () => {
+    // Prepare: more datasets than one page of 10
+    for (let i = 0; i < 11; i++) await qfdata('datasets', 'create', `cli-page-${i}`, '--format', 'PromptResponse');
+    // Act
+    const json = await qfdata('datasets', 'list', '--json', '--name', 'cli-page-');
+    const capped = await qfdata('--json', 'datasets', 'list', '--name', 'cli-page-', '--max', '3');
+    const table = await qfdata('datasets', 'list', '--name', 'cli-page-1');
+    // Assess
+    expect(json.code).toBe(0);
+    const listed = JSON.parse(json.stdout) as { datasets: { datasetName: string }[] };
+    expect(listed.datasets.map((d) => d.datasetName).sort()).toEqual(Array.from({ length: 11 }, (_, i) => `cli-page-${i}`).sort());
+    expect((JSON.parse(capped.stdout) as { datasets: unknown[] }).datasets).toHaveLength(3);
+    expect(table.stdout.split('\n')[0]).toMatch(/^DATASETID\s+DATASETNAME\s+DATAFORMAT$/);
+    expect(table.stdout).toContain('cli-page-10');
+  });
+
+  it('exits 1 with code: message when the server refuses', async () => {
+    // Act
+    const run = await qfdata('versions', 'show', 'ds-0000000000000000');
+    // Assess
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^ResourceNotFound: /);
+    expect(run.stdout).toBe('');
+  });
+
+  it('exits 2 on usage errors and on the unsupported keys command', async () => {
+    // Act
+    const unknown = await qfdata('frobnicate');
+    const missing = await qfdata('datasets', 'create', 'x');
+    const badMax = await qfdata('datasets', 'list', '--max', 'zero');
+    const keys = await qfdata('keys', 'list');
+    // Assess
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("unknown command 'frobnicate'");
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('--format');
+    expect(badMax.code).toBe(2);
+    expect(keys.code).toBe(2);
+    expect(keys.stderr).toContain('access key management is not available yet');
+  });
+
+  it('runs as an executable through bin/qfdata.mjs', async () => {
+    // Act
+    const { stdout } = await promisify(execFile)(process.execPath, [path.join(ROOT, 'bin', 'qfdata.mjs'), '--help'], { cwd: ROOT });
+    // Assess: execFile rejects on a non-zero exit
+    for (const command of ['datasets', 'versions', 'import', 'export', 'tasks', 'download', 'cp', 'keys']) expect(stdout).toContain(command);
+  });
+});
