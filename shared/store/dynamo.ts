@@ -139,10 +139,7 @@ export class DynamoMetadataStore implements MetadataStore {
   }
 
   async getAccessKey(accessKeyId: string): Promise<AccessKeyRecord | undefined> {
-    const out = await this.#db.send(
-      new GetCommand({ TableName: this.#table, Key: keys.accessKey(accessKeyId), ConsistentRead: true }),
-    );
-    return out.Item ? strip<AccessKeyRecord>(out.Item) : undefined;
+    return this.#get<AccessKeyRecord>(keys.accessKey(accessKeyId));
   }
 
   async putAccessKey(record: AccessKeyRecord): Promise<void> {
@@ -175,10 +172,7 @@ export class DynamoMetadataStore implements MetadataStore {
   }
 
   async getDataset(account: string, datasetId: string): Promise<DatasetRecord | undefined> {
-    const out = await this.#db.send(
-      new GetCommand({ TableName: this.#table, Key: keys.dataset(account, datasetId), ConsistentRead: true }),
-    );
-    return out.Item ? strip<DatasetRecord>(out.Item) : undefined;
+    return this.#get<DatasetRecord>(keys.dataset(account, datasetId));
   }
 
   async listDatasets(account: string, query: DatasetListQuery): Promise<DatasetPage> {
@@ -255,17 +249,12 @@ export class DynamoMetadataStore implements MetadataStore {
   }
 
   async getVersion(account: string, versionId: string): Promise<VersionRecord | undefined> {
-    const out = await this.#db.send(
-      new GetCommand({ TableName: this.#table, Key: keys.version(account, versionId), ConsistentRead: true }),
-    );
-    return out.Item ? strip<VersionRecord>(out.Item) : undefined;
+    return this.#get<VersionRecord>(keys.version(account, versionId));
   }
 
   async versionIdOfLegacy(account: string, legacyId: number): Promise<string | undefined> {
-    const out = await this.#db.send(
-      new GetCommand({ TableName: this.#table, Key: keys.legacy(account, legacyId), ConsistentRead: true }),
-    );
-    return typeof out.Item?.versionId === 'string' ? out.Item.versionId : undefined;
+    const lookup = await this.#get<{ versionId?: unknown }>(keys.legacy(account, legacyId));
+    return typeof lookup?.versionId === 'string' ? lookup.versionId : undefined;
   }
 
   async listVersions(account: string, datasetId: string, query: VersionListQuery): Promise<VersionPage> {
@@ -345,8 +334,7 @@ export class DynamoMetadataStore implements MetadataStore {
   }
 
   async getImportTask(account: string, taskId: string): Promise<ImportTaskRecord | undefined> {
-    const out = await this.#db.send(new GetCommand({ TableName: this.#table, Key: keys.importTask(account, taskId), ConsistentRead: true }));
-    return out.Item ? strip<ImportTaskRecord>(out.Item) : undefined;
+    return this.#get<ImportTaskRecord>(keys.importTask(account, taskId));
   }
 
   async deleteImportTask(account: string, taskId: string): Promise<void> {
@@ -477,8 +465,7 @@ export class DynamoMetadataStore implements MetadataStore {
   }
 
   async getExportTask(account: string, taskId: string): Promise<ExportTaskRecord | undefined> {
-    const out = await this.#db.send(new GetCommand({ TableName: this.#table, Key: keys.exportTask(account, taskId), ConsistentRead: true }));
-    return out.Item ? strip<ExportTaskRecord>(out.Item) : undefined;
+    return this.#get<ExportTaskRecord>(keys.exportTask(account, taskId));
   }
 
   async listExportTasks(account: string, versionId: string): Promise<ExportTaskRecord[]> {
@@ -538,8 +525,7 @@ export class DynamoMetadataStore implements MetadataStore {
   }
 
   async getSchedule(account: string, scheduleId: string): Promise<ScheduleRecord | undefined> {
-    const out = await this.#db.send(new GetCommand({ TableName: this.#table, Key: keys.schedule(account, scheduleId), ConsistentRead: true }));
-    return out.Item ? strip<ScheduleRecord>(out.Item) : undefined;
+    return this.#get<ScheduleRecord>(keys.schedule(account, scheduleId));
   }
 
   async listSchedules(account: string, query: ScheduleListQuery): Promise<SchedulePage> {
@@ -641,8 +627,7 @@ export class DynamoMetadataStore implements MetadataStore {
   }
 
   async getTombstone(account: string, id: string): Promise<Tombstone | undefined> {
-    const out = await this.#db.send(new GetCommand({ TableName: this.#table, Key: keys.tombstone(account, id), ConsistentRead: true }));
-    return out.Item ? strip<Tombstone>(out.Item) : undefined;
+    return this.#get<Tombstone>(keys.tombstone(account, id));
   }
 
   async deleteTombstone(account: string, id: string, legacyIds: readonly number[] = []): Promise<void> {
@@ -678,14 +663,12 @@ export class DynamoMetadataStore implements MetadataStore {
       return record;
     } catch (error) {
       if (!(error instanceof ConditionFailedError)) throw error;
-      const out = await this.#db.send(new GetCommand({ TableName: this.#table, Key: key, ConsistentRead: true }));
-      return strip<TokenRecord>(out.Item ?? {});
+      return (await this.#get<TokenRecord>(key)) ?? strip<TokenRecord>({});
     }
   }
 
   async getToken(account: string, scope: string): Promise<TokenRecord | undefined> {
-    const out = await this.#db.send(new GetCommand({ TableName: this.#table, Key: keys.token(account, scope), ConsistentRead: true }));
-    const record = out.Item ? strip<TokenRecord>(out.Item) : undefined;
+    const record = await this.#get<TokenRecord>(keys.token(account, scope));
     return record && record.expiresAt >= Math.floor(Date.now() / 1000) ? record : undefined;
   }
 
@@ -769,6 +752,12 @@ export class DynamoMetadataStore implements MetadataStore {
       startKey = out.LastEvaluatedKey;
     } while (startKey && found.length < want);
     return found.slice(0, want);
+  }
+
+  /** One item by key, read consistently, without its key attributes. */
+  async #get<T>(key: Item): Promise<T | undefined> {
+    const out = await this.#db.send(new GetCommand({ TableName: this.#table, Key: key, ConsistentRead: true }));
+    return out.Item ? strip<T>(out.Item) : undefined;
   }
 
   async #putNew(item: Item): Promise<void> {
