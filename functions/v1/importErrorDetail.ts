@@ -17,7 +17,7 @@ export const importErrorDetail = defineOperation({
   async run(body, { caller }) {
     const { dataset, version } = await datasets().getVersion(caller, body.datasetId);
     const task = await imports().latestTask(caller, version);
-    const report = task ? await imports().errorReport(caller, task.taskId) : undefined;
+    const report = task ? await imports().errorReport(task, version) : undefined;
     const errors = (task?.errorSample ?? []).filter((e) => e.code === body.errCode);
     return {
       dataType: 'file',

@@ -16,7 +16,7 @@ export const describeImportTask = defineOperation({
   input,
   async run(body, { caller }) {
     const task = await imports().getTask(caller, body.taskId);
-    const report = await imports().errorReport(caller, task.taskId);
+    const report = await imports().errorReport(task);
     const url = report ? await downloadLinks().url(caller.accessKeyId, report) : '';
     return v2ImportTask(task, viewSettings(), url);
   },

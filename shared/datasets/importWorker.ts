@@ -125,6 +125,7 @@ class Worker {
         this.#recordError({ file: e.file, line: 0, code: e.code, reason: e.message });
         await this.#flush(layout, this.#checkpoint);
         await this.#drain();
+        await this.#writeReport(layout);
         return this.#fail(version, `${e.file} cannot be read: ${e.message}`);
       }
       throw error;

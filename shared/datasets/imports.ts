@@ -146,11 +146,13 @@ export class ImportService {
     return version.importTaskId ? this.#store.getImportTask(caller.account, version.importTaskId) : undefined;
   }
 
-  /** The error report of a task: one JSON object per line (`{file, line, code, reason}`), or undefined. */
-  async errorReport(caller: Caller, taskId: string): Promise<{ bucket: string; key: string } | undefined> {
-    const task = await this.getTask(caller, taskId);
+  /**
+   * Where the error report of an ended task is (one JSON object per line: `{file, line, code, reason}`), or
+   * undefined when it has none. Pass the task's version when you have it read already.
+   */
+  async errorReport(task: ImportTaskRecord, version?: Pick<VersionRecord, 'storage'>): Promise<{ bucket: string; key: string } | undefined> {
     if (task.status !== 'Finished' && task.status !== 'Failed') return undefined;
-    const version = await this.#store.getVersion(caller.account, task.versionId);
+    version ??= await this.#store.getVersion(task.account, task.versionId);
     if (!version) return undefined;
     const layout = importLayout(version, task.taskId);
     return (await this.#objects.head(layout.bucket, layout.report)) ? { bucket: layout.bucket, key: layout.report } : undefined;

@@ -319,6 +319,9 @@ describe('Imports: requests, the worker, and crashes', () => {
     expect(outcome).toBe('failed');
     const done = await imports.getTask({ account }, task.taskId);
     expect(done.failure).toMatch(/b\.jsonl cannot be read/);
+    const report = await imports.errorReport(done);
+    const lines = (await readAll(await objects.get(report!.bucket, report!.key))).toString('utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines).toEqual([{ file: 'bos:/src/broken/b.jsonl', line: 0, code: 3, reason: expect.any(String) }]);
     expect((await t.store.getVersion(account, version.versionId))?.importStatus).toBe('ImportFailed');
   });
 });
