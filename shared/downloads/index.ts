@@ -51,18 +51,21 @@ export class BceSignedLinks implements DownloadLinks {
 
 /** S3 presigned GET URLs (the presigner is loaded on first use). */
 export class S3PresignedLinks implements DownloadLinks {
+  #signer: Promise<(location: Location, expiresIn: number) => Promise<string>> | undefined;
+
   constructor(private readonly options: { region: string; endpoint?: string; forcePathStyle?: boolean; defaultSeconds: number }) {}
 
   async url(_accessKeyId: string, location: Location, expiresInSeconds = this.options.defaultSeconds): Promise<string> {
-    const [{ S3Client, GetObjectCommand }, { getSignedUrl }] = await Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/s3-request-presigner')]);
-    const client = new S3Client({
-      region: this.options.region,
-      ...(this.options.endpoint ? { endpoint: this.options.endpoint } : {}),
-      ...(this.options.forcePathStyle ? { forcePathStyle: true } : {}),
+    // One client per process, made on first use (a list of export records signs one URL per record).
+    this.#signer ??= Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/s3-request-presigner')]).then(([{ S3Client, GetObjectCommand }, { getSignedUrl }]) => {
+      const client = new S3Client({
+        region: this.options.region,
+        ...(this.options.endpoint ? { endpoint: this.options.endpoint } : {}),
+        ...(this.options.forcePathStyle ? { forcePathStyle: true } : {}),
+      });
+      return (where: Location, expiresIn: number) => getSignedUrl(client, new GetObjectCommand({ Bucket: where.bucket, Key: where.key }), { expiresIn });
     });
-    return getSignedUrl(client, new GetObjectCommand({ Bucket: location.bucket, Key: location.key }), {
-      expiresIn: Math.min(expiresInSeconds, MAX_LINK_SECONDS),
-    });
+    return (await this.#signer)(location, Math.min(expiresInSeconds, MAX_LINK_SECONDS));
   }
 }
 
