@@ -15,16 +15,9 @@ export const deleteVersion = defineOperation({
   name: 'delete',
   input,
   async run(body, { caller }) {
-    const service = datasets();
-    const { datasetId, remaining } = await service.deleteVersion(caller, body.datasetId);
-    if (remaining === 0) await service.deleteDataset(caller, datasetId).catch(ignoreNotFound);
+    const { remaining } = await datasets().deleteVersion(caller, body.datasetId, { dropEmptyDataset: true });
     return { versionCount: remaining };
   },
 });
-
-/** The group may already be gone (a concurrent delete of its last version). */
-function ignoreNotFound(error: unknown): void {
-  if ((error as { code?: string }).code !== 'ResourceNotFound') throw error;
-}
 
 export const handler = httpHandler(deleteVersion);

@@ -259,9 +259,10 @@ export class DatasetService {
 
   /**
    * Deletes one version: its metadata and everything stored under its storage path, ordered as for datasets
-   * (tombstone, visible record, objects, lookups, tombstone). Returns how many versions its dataset still has.
+   * (tombstone, visible record, objects, lookups, tombstone). Returns how many versions its dataset still has;
+   * with `dropEmptyDataset` (V1), a dataset left with none is deleted too.
    */
-  async deleteVersion(caller: Caller, ref: VersionRef): Promise<{ datasetId: string; remaining: number }> {
+  async deleteVersion(caller: Caller, ref: VersionRef, options: { dropEmptyDataset?: boolean } = {}): Promise<{ datasetId: string; remaining: number }> {
     const account = caller.account;
     const versionId = await this.#versionIdOf(caller, ref);
     let tombstone = versionId ? await this.#store.getTombstone(account, versionId) : undefined;
@@ -279,6 +280,12 @@ export class DatasetService {
     }
     await this.#finishDeletion(tombstone);
     const remaining = (await this.#store.allVersions(account, tombstone.datasetId)).filter((v) => v.versionId !== tombstone.id);
+    if (remaining.length === 0 && options.dropEmptyDataset) {
+      // V1 semantics: the group goes with its last version (a concurrent delete may have taken it already).
+      await this.deleteDataset(caller, tombstone.datasetId).catch((error: unknown) => {
+        if (!(error instanceof ResourceNotFoundError)) throw error;
+      });
+    }
     return { datasetId: tombstone.datasetId, remaining: remaining.length };
   }
 
