@@ -16,6 +16,11 @@ if (directory === undefined) {
   process.exit(2);
 }
 
+// s3rver's filesystem backend can throw outside a request (a race between concurrent puts and deletes of a key and
+// the keys below it): say so on stderr and keep serving, so one bad request cannot take every later test down.
+process.on('uncaughtException', (error) => console.error(`s3rver: uncaught ${error?.stack ?? error}`));
+process.on('unhandledRejection', (error) => console.error(`s3rver: unhandled ${error?.stack ?? error}`));
+
 const server = new S3rver({ address: '127.0.0.1', port: Number(portArg), directory, silent: true });
 const { port } = await server.run();
 console.log(`S3RVER_READY ${port}`);
