@@ -36,8 +36,8 @@ async function benchChain() {
   const { httpHandler } = await import('../shared/http/index.js');
   const { create } = await import('../functions/v1/create.js');
   const { describeDatasets } = await import('../functions/v2/describeDatasets.js');
-  const { signedEvent, lambdaContext, TEST_KEY } = await import('../test/support/events.js');
-  const key = { ...TEST_KEY, account: 'bench', enabled: true, createdAt: new Date().toISOString() };
+  const { signedEvent, lambdaContext, resolvedKey } = await import('../test/support/events.js');
+  const key = resolvedKey({ account: 'bench' });
   const auth = { lookupKey: async () => key };
 
   // The bare operations do no I/O here, so the measurement isolates the chain: V1 create with a stubbed service
@@ -47,14 +47,14 @@ async function benchChain() {
     ['v1.create', create, () => signedEvent({ path: '/wenxinworkshop/dataset/create', body: JSON.stringify({ name: 'bench', versionId: 1, projectType: 20, templateType: 2000, dataType: 4, storageType: 'sysBos' }) })],
     ['v2.DescribeDatasets', describeDatasets, () => signedEvent({ path: '/v2/dataset', query: 'Action=DescribeDatasets', body: JSON.stringify({ marker: '', maxKeys: 10, pageReverse: false, filter: { dataFormatList: ['PromptResponse'] } }) })],
   ] as const) {
-    const bare: Operation = { api: op.api, name: op.name, input: op.input, run: async (input: unknown) => ({ echoed: input !== undefined }) };
+    const bare: Operation = { api: op.api, name: op.name, needs: op.needs, input: op.input, run: async (input: unknown) => ({ echoed: input !== undefined }) };
     const wrapped = httpHandler(bare, { auth });
     const ctx = lambdaContext();
     const N = 20_000;
     const events = Array.from({ length: 200 }, eventOf);
     const body = JSON.parse(String(events[0]!.body));
     const input = op.input.parse(body);
-    const opCtx = { caller: { account: key.account, accessKeyId: key.accessKeyId }, requestId: "bench" };
+    const opCtx = { caller: { account: key.record.account, accessKeyId: key.record.accessKeyId, policy: key.record.policy }, requestId: 'bench' };
     const bareTimes = await timeEach(N, 2000, () => bare.run(input, opCtx));
     const chainTimes = await timeEach(N, 2000, (i) => wrapped(structuredClone(events[i % events.length]!), ctx));
     const cloneTimes = await timeEach(N, 2000, (i) => structuredClone(events[i % events.length]!));
@@ -113,10 +113,9 @@ async function benchDescribeDatasets(table: string, endpoint: string) {
     const { DynamoMetadataStore } = await import('../shared/store/index.js');
     const { describeDatasets } = await import('../functions/v2/describeDatasets.js');
     const { httpHandler } = await import('../shared/http/index.js');
-    const { signedEvent, lambdaContext, TEST_KEY } = await import('../test/support/events.js');
+    const { signedEvent, lambdaContext, resolvedKey } = await import('../test/support/events.js');
     const { newDatasetInput } = await import('../test/support/records.js');
     const store = new DynamoMetadataStore({ tableName: table, region: 'us-east-1', endpoint });
-    const key = { ...TEST_KEY, account: 'bench', enabled: true, createdAt: new Date().toISOString() };
     const ctx = lambdaContext();
     const formats = ['PromptResponse', 'Text', 'Prompt', 'PromptImage'] as const;
 
@@ -143,8 +142,8 @@ async function benchDescribeDatasets(table: string, endpoint: string) {
       formatFilter: { maxKeys: 10, filter: { dataFormatList: ['Text', 'Prompt'] } },
     });
     const handlers = {
-      at1000: httpHandler(describeDatasets, { auth: { lookupKey: async () => ({ ...key, account: 'bench-1k' }) } }),
-      at20000: httpHandler(describeDatasets, { auth: { lookupKey: async () => ({ ...key, account: 'bench-20k' }) } }),
+      at1000: httpHandler(describeDatasets, { auth: { lookupKey: async () => resolvedKey({ account: 'bench-1k' }) } }),
+      at20000: httpHandler(describeDatasets, { auth: { lookupKey: async () => resolvedKey({ account: 'bench-20k' }) } }),
     };
     // Interleaved rounds, so that the machine's noise falls on both sizes alike.
     const samples: Record<string, Record<string, number[]>> = { at1000: {}, at20000: {} };

@@ -10,7 +10,7 @@ import { MAX_LINK_SECONDS } from '../shared/downloads/index.js';
 import { isQfError } from '../shared/errors.js';
 import { NoSuchBucketError, NoSuchKeyError, type ObjectStore } from '../shared/objects/index.js';
 import { verify } from '../shared/signer/index.js';
-import type { MetadataStore } from '../shared/store/index.js';
+import type { AccessKeyService } from '../shared/keys/index.js';
 
 export interface DownloadServer {
   url: string;
@@ -32,7 +32,7 @@ function refuse(res: ServerResponse, status: number, code: string, message: stri
   res.end(JSON.stringify({ code, message }));
 }
 
-export async function startDownloadServer(options: { port: number; objects: ObjectStore; store: MetadataStore }): Promise<DownloadServer> {
+export async function startDownloadServer(options: { port: number; objects: ObjectStore; keys: AccessKeyService }): Promise<DownloadServer> {
   const serve = async (req: IncomingMessage, res: ServerResponse) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, 405, 'MethodNotAllowed', 'Only GET and HEAD are served.');
     const raw = req.url ?? '/';
@@ -52,8 +52,8 @@ export async function startDownloadServer(options: { port: number; objects: Obje
         },
         {
           lookup: async (accessKeyId) => {
-            const key = await options.store.getAccessKey(accessKeyId);
-            return key?.enabled ? { secretAccessKey: key.secretAccessKey, credential: key } : undefined;
+            const key = await options.keys.resolve(accessKeyId);
+            return key?.record.enabled ? { secretAccessKey: key.secretAccessKey, credential: key.record } : undefined;
           },
           maxLifetimeSeconds: MAX_LINK_SECONDS,
         },

@@ -3,8 +3,9 @@
  * key, and serverless-offline serving the functions. `npm start` runs it (through `scripts/start.mjs`); the
  * integration tests and the bench start their own copies on free ports and data directories.
  *
- * Credentials never travel through serverless.yml: the root key is written into the local store, where the
- * functions look keys up like any other.
+ * Credentials never travel through serverless.yml: the root key is written into the local store, its secret sealed
+ * under the local secrets key file (created here on first start, mode 0600), where the functions look keys up like
+ * any other. The root key is written again at every start, enabled, with the full-control policy.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -14,6 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
+import { AccessKeyService, FileKeySealer, ensureKeyFile, secretsKeyFile } from '../shared/keys/index.js';
 import { createObjectStore } from '../shared/objects/index.js';
 import { DynamoMetadataStore, tableDefinition } from '../shared/store/index.js';
 import { startDownloadServer } from './download-server.js';
@@ -178,10 +180,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   try {
     await ensureTable(dynamo.endpoint, tableName);
     const store = new DynamoMetadataStore({ tableName, region: 'us-east-1', endpoint: dynamo.endpoint });
-    await store.putAccessKey({ accessKeyId, secretAccessKey, account: ROOT_ACCOUNT, enabled: true, createdAt: new Date().toISOString() });
+    const keyFile = ensureKeyFile(path.resolve(secretsKeyFile({ QFDATA_SECRETS_KEY_FILE: options.env?.QFDATA_SECRETS_KEY_FILE ?? process.env.QFDATA_SECRETS_KEY_FILE, QFDATA_DATA_DIR: dataDir })));
+    const keys = new AccessKeyService({ store, sealer: FileKeySealer.fromFile(keyFile) });
+    await keys.issueForOperator({ account: ROOT_ACCOUNT, accessKeyId, secretAccessKey, description: 'local root key (written at every start)' });
     const objects = createObjectStore({ kind: 'fs', dataDir });
     await objects.createBucket(platformBucket);
-    downloads = await startDownloadServer({ port: options.downloadPort || 0, objects, store });
+    downloads = await startDownloadServer({ port: options.downloadPort || 0, objects, keys });
 
     child = spawn(
       process.execPath,
@@ -196,6 +200,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           SLS_NOTIFICATIONS_MODE: 'off',
           QFDATA_DYNAMODB_ENDPOINT: dynamo.endpoint,
           QFDATA_DATA_DIR: dataDir,
+          QFDATA_SECRETS_KEY_FILE: keyFile,
           QFDATA_TABLE: tableName,
           QFDATA_PLATFORM_BUCKET: platformBucket,
           QFDATA_ESBUILD_DIR: options.buildDir ?? '.esbuild',

@@ -38,6 +38,12 @@ const schema = z.object({
   QFDATA_AUTH_MAX_LIFETIME_SECONDS: positiveInt(3600),
   /** How far in the future a signature's timestamp may be. */
   QFDATA_AUTH_MAX_FUTURE_SKEW_SECONDS: positiveInt(900),
+  /** Locally: the file holding the 32-byte key that seals access-key secrets (mode 0600; `npm start` creates it). */
+  QFDATA_SECRETS_KEY_FILE: z.string().min(1).optional(),
+  /** In the cloud: the KMS key that seals access-key secrets (its id, ARN or alias); the key file is then unused. */
+  QFDATA_SECRETS_KMS_KEY_ID: z.string().min(1).optional(),
+  /** A KMS endpoint other than AWS's (tests); unset in the cloud. */
+  QFDATA_KMS_ENDPOINT: z.url().optional(),
   /** How long a verified access key stays cached in a warm function. */
   QFDATA_KEY_CACHE_SECONDS: z.coerce.number().int().min(0).default(60),
   /** SQS queue that triggers the import worker (cloud). */

@@ -49,6 +49,7 @@ export const input = z
 export const create = defineOperation({
   api: 'v1',
   name: 'create',
+  needs: 'data:Write',
   input,
   async run(body, { caller, clientToken }) {
     const template = V1_TEMPLATES[body.templateType as V1TemplateType];

@@ -13,6 +13,7 @@ export const input = z.object({ datasetId: versionRef });
 export const deleteVersion = defineOperation({
   api: 'v1',
   name: 'delete',
+  needs: 'data:Delete',
   input,
   async run(body, { caller }) {
     const { remaining } = await datasets().deleteVersion(caller, body.datasetId, { dropEmptyDataset: true });

@@ -28,6 +28,7 @@ export const input = z
 export const exportData = defineOperation({
   api: 'v1',
   name: 'export',
+  needs: 'data:Write',
   input,
   async run(body, { caller, clientToken }) {
     await exports().createTask(

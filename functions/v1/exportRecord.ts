@@ -14,6 +14,7 @@ export const input = z.object({ datasetId: versionRef });
 export const exportRecord = defineOperation({
   api: 'v1',
   name: 'exportRecord',
+  needs: 'data:Read',
   input,
   async run(body, { caller }) {
     const tasks = await exports().listTasks(caller, body.datasetId);

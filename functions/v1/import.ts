@@ -19,6 +19,7 @@ export const input = z.object({
 export const importData = defineOperation({
   api: 'v1',
   name: 'import',
+  needs: 'data:Write',
   input,
   async run(body, { caller, clientToken }) {
     if (body.importFrom === 2) {

@@ -13,6 +13,7 @@ export const input = z.object({ datasetId: versionRef, errCode: z.number().int()
 export const importErrorDetail = defineOperation({
   api: 'v1',
   name: 'importErrorDetail',
+  needs: 'data:Read',
   input,
   async run(body, { caller }) {
     const { dataset, version } = await datasets().getVersion(caller, body.datasetId);

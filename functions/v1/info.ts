@@ -13,6 +13,7 @@ export const input = z.object({ datasetId: versionRef });
 export const info = defineOperation({
   api: 'v1',
   name: 'info',
+  needs: 'data:Read',
   input,
   async run(body, { caller }) {
     const view = await datasets().getVersion(caller, body.datasetId);

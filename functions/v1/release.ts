@@ -11,6 +11,7 @@ export const input = z.object({ datasetId: versionRef });
 export const release = defineOperation({
   api: 'v1',
   name: 'release',
+  needs: 'data:Write',
   input,
   async run(body, { caller }) {
     await datasets().publishVersion(caller, body.datasetId);

@@ -13,6 +13,7 @@ export const input = z.object({ datasetIds: z.array(versionRef).min(1).max(100) 
 export const statusList = defineOperation({
   api: 'v1',
   name: 'statusList',
+  needs: 'data:Read',
   input,
   async run(body, { caller }) {
     const views = await datasets().getVersions(caller, body.datasetIds);

@@ -16,6 +16,7 @@ export const input = z.object({
 export const createDatasetVersion = defineOperation({
   api: 'v2',
   name: 'CreateDatasetVersion',
+  needs: 'data:Write',
   input,
   async run(body, { caller, clientToken }) {
     const created = await datasets().createVersion(caller, body.datasetId, body.description ?? '', clientToken);

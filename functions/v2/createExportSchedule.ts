@@ -28,6 +28,7 @@ export const input = z
 export const createExportSchedule = defineOperation({
   api: 'v2',
   name: 'CreateExportSchedule',
+  needs: 'data:Write',
   input,
   async run(body, { caller, clientToken }) {
     const bos = body.storageType === 'BOS' ? parseBosDirectory(body.storagePath) : undefined;

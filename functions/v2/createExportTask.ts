@@ -25,6 +25,7 @@ export const input = z
 export const createExportTask = defineOperation({
   api: 'v2',
   name: 'CreateExportTask',
+  needs: 'data:Write',
   input,
   async run(body, { caller, clientToken }) {
     const bos = body.storageType === 'BOS' ? parseBosDirectory(body.storagePath) : undefined;

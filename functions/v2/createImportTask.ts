@@ -16,6 +16,7 @@ export const input = z.object({
 export const createImportTask = defineOperation({
   api: 'v2',
   name: 'CreateImportTask',
+  needs: 'data:Write',
   input,
   async run(body, { caller, clientToken }) {
     const task = await imports().createTask(caller, body.versionId, body.files, { annotated: true }, clientToken);

@@ -11,6 +11,7 @@ export const input = z.object({ datasetId: datasetIdField });
 export const deleteDataset = defineOperation({
   api: 'v2',
   name: 'DeleteDataset',
+  needs: 'data:Delete',
   input,
   async run(body, { caller }) {
     await datasets().deleteDataset(caller, body.datasetId);

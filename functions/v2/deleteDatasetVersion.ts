@@ -12,6 +12,7 @@ export const input = z.object({ versionId: versionIdField });
 export const deleteDatasetVersion = defineOperation({
   api: 'v2',
   name: 'DeleteDatasetVersion',
+  needs: 'data:Delete',
   input,
   async run(body, { caller }) {
     await datasets().deleteVersion(caller, body.versionId);

@@ -11,6 +11,7 @@ export const input = z.object({ scheduleId: scheduleIdField });
 export const deleteExportSchedule = defineOperation({
   api: 'v2',
   name: 'DeleteExportSchedule',
+  needs: 'data:Write',
   input,
   async run(body, { caller }) {
     await schedules().delete(caller, body.scheduleId);

@@ -12,6 +12,7 @@ export const input = z.object({ versionId: versionIdField });
 export const describeDatasetVersion = defineOperation({
   api: 'v2',
   name: 'DescribeDatasetVersion',
+  needs: 'data:Read',
   input,
   async run(body, { caller }) {
     return v2Version(await datasets().getVersion(caller, body.versionId), viewSettings());

@@ -23,6 +23,7 @@ export const input = z.object({
 export const describeDatasetVersions = defineOperation({
   api: 'v2',
   name: 'DescribeDatasetVersions',
+  needs: 'data:Read',
   input,
   async run(body, { caller }) {
     const { pageInfo, dataset, versions } = await datasets().listVersions(caller, body.datasetId, {

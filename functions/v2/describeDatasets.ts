@@ -22,6 +22,7 @@ export const input = z.object({
 export const describeDatasets = defineOperation({
   api: 'v2',
   name: 'DescribeDatasets',
+  needs: 'data:Read',
   input,
   async run(body, { caller }) {
     const { pageInfo, datasets: page } = await datasets().listDatasets(caller, {

@@ -14,6 +14,7 @@ export const input = z.object({ scheduleId: scheduleIdField });
 export const describeExportSchedule = defineOperation({
   api: 'v2',
   name: 'DescribeExportSchedule',
+  needs: 'data:Read',
   input,
   async run(body, { caller }) {
     return v2Schedule(await schedules().get(caller, body.scheduleId), viewSettings());

@@ -13,6 +13,7 @@ export const input = z.object({ ...pageRequestFields });
 export const describeExportSchedules = defineOperation({
   api: 'v2',
   name: 'DescribeExportSchedules',
+  needs: 'data:Read',
   input,
   async run(body, { caller }) {
     const settings = viewSettings();

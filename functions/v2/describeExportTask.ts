@@ -13,6 +13,7 @@ export const input = z.object({ taskId: z.string().regex(/^task-[0-9a-z]{16}$/, 
 export const describeExportTask = defineOperation({
   api: 'v2',
   name: 'DescribeExportTask',
+  needs: 'data:Read',
   input,
   async run(body, { caller }) {
     const task = await exports().getTask(caller, body.taskId);

@@ -13,6 +13,7 @@ export const input = z.object({ taskId: z.string().regex(/^task-[0-9a-z]{16}$/, 
 export const describeImportTask = defineOperation({
   api: 'v2',
   name: 'DescribeImportTask',
+  needs: 'data:Read',
   input,
   async run(body, { caller }) {
     const task = await imports().getTask(caller, body.taskId);

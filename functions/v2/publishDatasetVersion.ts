@@ -11,6 +11,7 @@ export const input = z.object({ versionId: versionIdField });
 export const publishDatasetVersion = defineOperation({
   api: 'v2',
   name: 'PublishDatasetVersion',
+  needs: 'data:Write',
   input,
   async run(body, { caller }) {
     await datasets().publishVersion(caller, body.versionId);

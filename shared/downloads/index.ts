@@ -6,7 +6,7 @@
  */
 import { config } from '../config.js';
 import { sign, uriEncode } from '../signer/index.js';
-import { metadataStore } from '../store/index.js';
+import { accessKeys } from '../keys/index.js';
 
 /** Longest lifetime of a download URL: 7 days, S3's limit for presigned URLs. */
 export const MAX_LINK_SECONDS = 7 * 24 * 3600;
@@ -86,7 +86,7 @@ export function downloadLinks(): DownloadLinks {
         : new BceSignedLinks({
             baseUrl: c.QFDATA_DOWNLOAD_BASE_URL ?? 'http://127.0.0.1:8869',
             defaultSeconds: c.QFDATA_DOWNLOAD_URL_SECONDS,
-            secretOf: async (accessKeyId) => (await metadataStore().getAccessKey(accessKeyId))?.secretAccessKey,
+            secretOf: async (accessKeyId) => (await accessKeys().resolve(accessKeyId))?.secretAccessKey,
           });
   }
   return configured;

@@ -1,38 +1,50 @@
 /**
- * bce-auth-v1 verification in front of every operation, as Qianfan's IAM layer is. The algorithm lives in
- * `shared/signer`; this middleware only feeds it the request as received and resolves access keys through the
- * metadata store, with a short per-container cache (fail-closed: a store error fails the request).
+ * bce-auth-v1 verification in front of every operation, as Qianfan's IAM layer is, then the policy check. The
+ * algorithm lives in `shared/signer`, policies in `shared/keys`; this middleware feeds the signer the request as
+ * received, resolves access keys (secret opened) through the key service with a short per-container cache
+ * (fail-closed: a store or KMS error fails the request), refuses disabled keys, and refuses keys whose policy does
+ * not grant what the operation needs. The opened secret stays in this module's cache; it is never put on the
+ * request state, logged or returned.
  */
 import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { config } from '../config.js';
 import { AccessDeniedError } from '../errors.js';
+import { accessKeys, allows, type Permission, type ResolvedKey } from '../keys/index.js';
 import { verify } from '../signer/index.js';
-import { metadataStore, type AccessKeyRecord } from '../store/index.js';
 import { rawBody } from './body.js';
 import { stateOf } from './state.js';
 
 export interface AuthenticateOptions {
-  /** Resolves an access key; defaults to the metadata store behind a cache. */
-  lookupKey?: (accessKeyId: string) => Promise<AccessKeyRecord | undefined>;
+  /** Resolves an access key; defaults to the key service behind a cache. */
+  lookupKey?: (accessKeyId: string) => Promise<ResolvedKey | undefined>;
   now?: () => Date;
 }
 
 type Request = middy.Request<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
 
-const cache = new Map<string, { record: AccessKeyRecord; until: number }>();
+const cache = new Map<string, { key: ResolvedKey; until: number }>();
 
-async function cachedLookup(accessKeyId: string): Promise<AccessKeyRecord | undefined> {
+async function cachedLookup(accessKeyId: string): Promise<ResolvedKey | undefined> {
   const now = Date.now();
   const hit = cache.get(accessKeyId);
-  if (hit && hit.until > now) return hit.record;
-  const record = await metadataStore().getAccessKey(accessKeyId);
-  if (record) cache.set(accessKeyId, { record, until: now + config().QFDATA_KEY_CACHE_SECONDS * 1000 });
+  if (hit && hit.until > now) return hit.key;
+  const key = await accessKeys().resolve(accessKeyId);
+  if (key) cache.set(accessKeyId, { key, until: now + config().QFDATA_KEY_CACHE_SECONDS * 1000 });
   else cache.delete(accessKeyId);
-  return record;
+  return key;
 }
 
-export function authenticate(opts: AuthenticateOptions = {}): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
+/** Drops a key from this container's cache (a key operation changed it here). */
+export function forgetKey(accessKeyId: string): void {
+  cache.delete(accessKeyId);
+}
+
+/**
+ * @param needs what the operation needs of the caller's policy; `'any'` for routes that only refuse (an unknown
+ *   action answers the same to every valid key).
+ */
+export function authenticate(needs: Permission | 'any', opts: AuthenticateOptions = {}): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
   const lookupKey = opts.lookupKey ?? cachedLookup;
   const now = opts.now ?? (() => new Date());
 
@@ -49,16 +61,20 @@ export function authenticate(opts: AuthenticateOptions = {}): middy.MiddlewareOb
       },
       {
         lookup: async (accessKeyId) => {
-          const record = await lookupKey(accessKeyId);
-          return record ? { secretAccessKey: record.secretAccessKey, credential: record } : undefined;
+          const key = await lookupKey(accessKeyId);
+          return key ? { secretAccessKey: key.secretAccessKey, credential: key.record } : undefined;
         },
         now: now(),
         maxLifetimeSeconds: c.QFDATA_AUTH_MAX_LIFETIME_SECONDS,
         maxFutureSkewSeconds: c.QFDATA_AUTH_MAX_FUTURE_SKEW_SECONDS,
       },
     );
-    if (!result.credential.enabled) throw new AccessDeniedError('Access denied: this access key is disabled.');
-    stateOf(event).caller = { account: result.credential.account, accessKeyId: result.accessKeyId };
+    const key = result.credential;
+    if (!key.enabled) throw new AccessDeniedError('Access denied: this access key is disabled.');
+    if (needs !== 'any' && !allows(key.policy, needs)) {
+      throw new AccessDeniedError(`Access denied: the policy ${key.policy} of this access key does not allow ${stateOf(event).operation} (it needs ${needs}).`);
+    }
+    stateOf(event).caller = { account: key.account, accessKeyId: result.accessKeyId, policy: key.policy };
   };
 
   return { before: authenticateBefore };

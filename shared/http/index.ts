@@ -2,7 +2,8 @@
  * The one Middy chain every HTTP function uses. An operation file declares its wire name, its zod input schema and
  * a `run` function; `httpHandler` wraps it:
  *
- *   requestContext → header normaliser → authenticate → jsonBody → validate → envelope → errorMapper
+ *   requestContext → header normaliser → authenticate (signature, then policy) → jsonBody → validate → envelope
+ *   → errorMapper
  *
  * `before` runs in that order; `after` and `onError` run in reverse, so the error mapper (last) sees errors first
  * and the request context (first) logs the final response. Operations hold no try/catch and no status codes.
@@ -11,6 +12,7 @@ import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import * as z from 'zod';
+import type { Permission } from '../keys/policies.js';
 import { authenticate, type AuthenticateOptions } from './authenticate.js';
 import { jsonBody } from './body.js';
 import { successResponse } from './envelope.js';
@@ -32,6 +34,8 @@ export interface Operation<S extends z.ZodType = z.ZodType, R = unknown> {
   api: ApiVersion;
   /** Wire name: the V1 path's last segment (`create`) or the V2 Action (`DescribeDatasets`). */
   name: string;
+  /** What the caller's policy must grant (`shared/keys/policies.ts`); `'any'` only for routes that always refuse. */
+  needs: Permission | 'any';
   input: S;
   run(input: z.output<S>, ctx: OperationContext): Promise<R>;
 }
@@ -77,7 +81,7 @@ export function httpHandler<S extends z.ZodType, R>(operation: Operation<S, R>, 
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>()
     .use(requestContext({ api: operation.api, operation: operation.name }))
     .use(httpHeaderNormalizer())
-    .use(authenticate(options.auth))
+    .use(authenticate(operation.needs, options.auth))
     .use(jsonBody())
     .use(validate(operation.input))
     .use(envelope())
@@ -94,6 +98,7 @@ export function refusingHandler(api: ApiVersion, name: string, refuse: () => Err
     defineOperation({
       api,
       name: printableName(name),
+      needs: 'any',
       input: z.unknown(),
       async run() {
         throw refuse();

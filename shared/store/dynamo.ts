@@ -18,6 +18,7 @@ import {
 import { GSI1 } from './table.js';
 import {
   ConditionFailedError,
+  type AccessKeyChanges,
   type AccessKeyRecord,
   type DatasetListQuery,
   type DatasetPage,
@@ -53,6 +54,8 @@ const KEY_ATTRIBUTES = ['PK', 'SK', 'GSI1PK', 'GSI1SK', 'nameLower'] as const;
 
 const keys = {
   accessKey: (ak: string) => ({ PK: `K#${ak}`, SK: 'K' }),
+  /** An account's access keys, by creation time. */
+  accessKeysOf: (account: string) => `A#${account}#K`,
   legacyCounter: () => ({ PK: 'C#legacy', SK: 'C' }),
   account: (account: string) => `A#${account}`,
   dataset: (account: string, datasetId: string) => ({ PK: `A#${account}`, SK: `D#${datasetId}` }),
@@ -143,7 +146,71 @@ export class DynamoMetadataStore implements MetadataStore {
   }
 
   async putAccessKey(record: AccessKeyRecord): Promise<void> {
-    await this.#db.send(new PutCommand({ TableName: this.#table, Item: { ...keys.accessKey(record.accessKeyId), ...record } }));
+    await this.#db.send(new PutCommand({ TableName: this.#table, Item: this.#accessKeyItem(record) }));
+  }
+
+  async createAccessKey(record: AccessKeyRecord): Promise<void> {
+    await conditional(this.#putNew(this.#accessKeyItem(record)), `access key ${record.accessKeyId} already exists`);
+  }
+
+  async listAccessKeys(account: string): Promise<AccessKeyRecord[]> {
+    const items = await this.#collect(
+      { IndexName: GSI1, KeyConditionExpression: 'GSI1PK = :pk', ExpressionAttributeValues: { ':pk': keys.accessKeysOf(account) } },
+      Number.MAX_SAFE_INTEGER,
+      false,
+      undefined,
+    );
+    return items.map((i) => strip<AccessKeyRecord>(i));
+  }
+
+  async updateAccessKey(account: string, accessKeyId: string, changes: AccessKeyChanges, expectEnabled?: boolean): Promise<AccessKeyRecord> {
+    const entries = Object.entries(changes).filter(([, v]) => v !== undefined);
+    const names: Record<string, string> = { '#account': 'account' };
+    const values: Record<string, unknown> = { ':account': account };
+    entries.forEach(([k, v], i) => {
+      names[`#c${i}`] = k;
+      values[`:c${i}`] = v;
+    });
+    let condition = 'attribute_exists(PK) AND #account = :account';
+    if (expectEnabled !== undefined) {
+      names['#enabled'] = 'enabled';
+      values[':expectEnabled'] = expectEnabled;
+      condition += ' AND #enabled = :expectEnabled';
+    }
+    const out = await conditional(
+      this.#db.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: keys.accessKey(accessKeyId),
+          UpdateExpression: `SET ${entries.map((_, i) => `#c${i} = :c${i}`).join(', ')}`,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      ),
+      `access key ${accessKeyId} of account ${account} is missing or in another state`,
+    );
+    return strip<AccessKeyRecord>(out.Attributes as Item);
+  }
+
+  async deleteAccessKey(account: string, accessKeyId: string): Promise<void> {
+    await conditional(
+      this.#db.send(
+        new DeleteCommand({
+          TableName: this.#table,
+          Key: keys.accessKey(accessKeyId),
+          ConditionExpression: 'attribute_exists(PK) AND #account = :account AND #enabled = :false',
+          ExpressionAttributeNames: { '#account': 'account', '#enabled': 'enabled' },
+          ExpressionAttributeValues: { ':account': account, ':false': false },
+        }),
+      ),
+      `access key ${accessKeyId} is not a disabled key of account ${account}`,
+    );
+  }
+
+  #accessKeyItem(record: AccessKeyRecord): Item {
+    return { ...keys.accessKey(record.accessKeyId), GSI1PK: keys.accessKeysOf(record.account), GSI1SK: `${record.createdAt}#${record.accessKeyId}`, ...record };
   }
 
   async allocateLegacyIds(count: number): Promise<number> {

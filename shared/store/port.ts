@@ -30,10 +30,22 @@ export type ExportStatus = 'None' | 'Exporting' | 'ExportFinished' | 'ExportFail
 export interface AccessKeyRecord {
   accessKeyId: string;
   account: string;
-  secretAccessKey: string;
+  /** The secret access key, sealed (`shared/keys/secrets.ts`): the plain secret never reaches the store. */
+  sealedSecret: string;
+  /** A policy name of `shared/keys/policies.ts`. */
+  policy: string;
   enabled: boolean;
+  description: string;
   createdAt: string;
+  /** When it was last disabled (absent while it has never been). */
+  disabledAt?: string;
+  /** Rotation: the key this one replaces, and the key that replaces this one. */
+  rotatedFrom?: string;
+  rotatedTo?: string;
 }
+
+/** What may change on an access key after creation. */
+export type AccessKeyChanges = Partial<Pick<AccessKeyRecord, 'enabled' | 'disabledAt' | 'rotatedTo'>>;
 
 /** Where a version's data lives: a bucket and a key prefix ending in `/`. */
 export interface StorageLocation {
@@ -340,8 +352,19 @@ export class ConditionFailedError extends Error {
 
 export interface MetadataStore {
   getAccessKey(accessKeyId: string): Promise<AccessKeyRecord | undefined>;
-  /** Creates or replaces an access key. */
+  /** Creates or replaces an access key (operator tools: the root keys). */
   putAccessKey(record: AccessKeyRecord): Promise<void>;
+  /** Stores a new access key; throws {@link ConditionFailedError} if the id is taken. */
+  createAccessKey(record: AccessKeyRecord): Promise<void>;
+  /** Every access key of an account, oldest first. */
+  listAccessKeys(account: string): Promise<AccessKeyRecord[]>;
+  /**
+   * Applies `changes` to one of the account's keys; `expectEnabled` adds a state condition. Throws
+   * {@link ConditionFailedError} if the key is missing, belongs to another account, or is in the other state.
+   */
+  updateAccessKey(account: string, accessKeyId: string, changes: AccessKeyChanges, expectEnabled?: boolean): Promise<AccessKeyRecord>;
+  /** Deletes one of the account's disabled keys; throws {@link ConditionFailedError} otherwise. */
+  deleteAccessKey(account: string, accessKeyId: string): Promise<void>;
 
   /** Hands out `count` consecutive legacy integer ids, unique across the whole deployment; returns the first. */
   allocateLegacyIds(count: number): Promise<number>;

@@ -15,7 +15,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoMetadataStore } from '../../shared/store/index.js';
 import { startTestStack, styledRequest, type RawResponse, type TestStack } from '../support/stack.js';
 
 const V2 = '/v2/dataset';
@@ -175,9 +174,7 @@ describe('Integration: account isolation', () => {
   beforeAll(async () => {
     s = await startTestStack();
     // Account B: a second access key on another account.
-    const store = new DynamoMetadataStore({ tableName: s.tableName, region: 'us-east-1', endpoint: s.dynamoEndpoint });
-    await store.putAccessKey({ accessKeyId: 'iso-b-ak', secretAccessKey: 'iso-b-sk', account: 'isolation-b', enabled: true, createdAt: new Date().toISOString() });
-    b = { url: s.url, accessKeyId: 'iso-b-ak', secretAccessKey: 'iso-b-sk' };
+    b = await s.addKey('isolation-b');
 
     // A: a dataset with imported data, a second version, a finished export and an export schedule.
     await mkdir(path.join(s.dataDir, 'buckets', 'corpus'), { recursive: true });

@@ -6,7 +6,6 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoMetadataStore } from '../../shared/store/index.js';
 import { failure, rawRequest, startTestStack, styledRequest, type TestStack } from '../support/stack.js';
 
 const CREATE = '/wenxinworkshop/dataset/create';
@@ -173,9 +172,7 @@ describe('Integration: walking skeleton through the official client', () => {
 
   it('never lists another account’s datasets', async () => {
     // Prepare: a second access key on another account
-    const store = new DynamoMetadataStore({ tableName: s.tableName, region: 'us-east-1', endpoint: s.dynamoEndpoint });
-    await store.putAccessKey({ accessKeyId: 'other-ak', secretAccessKey: 'other-sk', account: 'other', enabled: true, createdAt: new Date().toISOString() });
-    const other = { url: s.url, accessKeyId: 'other-ak', secretAccessKey: 'other-sk' };
+    const other = await s.addKey('other');
     await styledRequest(other, 'js', CREATE, sysBos('theirs'));
     // Act
     const theirs = await styledRequest(other, 'js', `${V2}?Action=DescribeDatasets`, { maxKeys: 100 });

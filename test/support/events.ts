@@ -2,6 +2,7 @@
  * API Gateway (HTTP API, payload 2.0) events signed with the shared signer, for testing the chain without a server.
  */
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import type { ResolvedKey } from '../../shared/keys/index.js';
 import { sign } from '../../shared/signer/index.js';
 
 export interface EventOptions {
@@ -18,6 +19,24 @@ export interface EventOptions {
 }
 
 export const TEST_KEY = { accessKeyId: 'test-ak-123', secretAccessKey: 'test-sk-456' };
+
+/** A resolved key for `AuthenticateOptions.lookupKey` (full control, enabled, on account `test` unless told). */
+export function resolvedKey(overrides: Partial<ResolvedKey['record']> & { secretAccessKey?: string } = {}): ResolvedKey {
+  const { secretAccessKey = TEST_KEY.secretAccessKey, ...record } = overrides;
+  return {
+    secretAccessKey,
+    record: {
+      accessKeyId: TEST_KEY.accessKeyId,
+      account: 'test',
+      sealedSecret: '(not sealed in unit tests)',
+      policy: 'QianfanFullControlAccessPolicy',
+      enabled: true,
+      description: '',
+      createdAt: '2024-01-01T00:00:00.000Z',
+      ...record,
+    },
+  };
+}
 
 export function signedEvent(options: EventOptions): APIGatewayProxyEventV2 {
   const body = options.body ?? '{}';

@@ -3,7 +3,7 @@
  */
 import { newId } from '../../shared/datasets/ids.js';
 import { versionStorage } from '../../shared/datasets/service.js';
-import type { DataFormat, NewDataset } from '../../shared/store/index.js';
+import type { AccessKeyRecord, DataFormat, NewDataset } from '../../shared/store/index.js';
 
 let legacy = 1000;
 
@@ -44,5 +44,19 @@ export function newDatasetInput(account: string, name: string, dataFormat: DataF
       createdAt: now,
       modifiedAt: now,
     },
+  };
+}
+
+/** An access key record as the store holds it (the sealed secret is opaque to the store). */
+export function accessKeyRecord(accessKeyId: string, account: string, overrides: Partial<AccessKeyRecord> = {}): AccessKeyRecord {
+  return {
+    accessKeyId,
+    account,
+    sealedSecret: `sealed(${accessKeyId})`,
+    policy: 'QianfanFullControlAccessPolicy',
+    enabled: true,
+    description: '',
+    createdAt: new Date().toISOString(),
+    ...overrides,
   };
 }

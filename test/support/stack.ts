@@ -6,12 +6,18 @@ import { request } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { AccessKeyService, FileKeySealer, secretsKeyFile, type PolicyName } from '../../shared/keys/index.js';
 import { sign } from '../../shared/signer/index.js';
+import { DynamoMetadataStore } from '../../shared/store/index.js';
 import { ROOT, startStack, type Stack, type StackOptions } from '../../scripts/local.js';
 
 export interface TestStack extends Stack {
   /** Calls `consoleAction` of the official JS client; resolves to its result or rejects with its error. */
   qianfan(route: string, data: unknown, action?: string): Promise<Record<string, unknown>>;
+  /** An operator-made key (as `npm run root-key` makes them) on any account, with any policy: credentials for requests. */
+  addKey(account: string, options?: { policy?: PolicyName; accessKeyId?: string; secretAccessKey?: string }): Promise<{ url: string; accessKeyId: string; secretAccessKey: string }>;
+  /** The key service over this stack's store and key file (what the functions use). */
+  keys(): AccessKeyService;
   cleanup(): Promise<void>;
 }
 
@@ -25,8 +31,17 @@ export async function startTestStack(options: Partial<StackOptions> = {}): Promi
   process.env.QIANFAN_ACCESS_KEY = stack.accessKeyId;
   process.env.QIANFAN_SECRET_KEY = stack.secretAccessKey;
   const { consoleAction } = await import('@baiducloud/qianfan');
+  const keys = new AccessKeyService({
+    store: new DynamoMetadataStore({ tableName: stack.tableName, region: 'us-east-1', endpoint: stack.dynamoEndpoint }),
+    sealer: FileKeySealer.fromFile(options.env?.QFDATA_SECRETS_KEY_FILE ?? secretsKeyFile({ QFDATA_DATA_DIR: dataDir, QFDATA_SECRETS_KEY_FILE: undefined })),
+  });
   return {
     ...stack,
+    keys: () => keys,
+    async addKey(account, { policy, accessKeyId, secretAccessKey } = {}) {
+      const issued = await keys.issueForOperator({ account, ...(policy ? { policy } : {}), ...(accessKeyId ? { accessKeyId } : {}), ...(secretAccessKey ? { secretAccessKey } : {}), description: 'test key' });
+      return { url: stack.url, accessKeyId: issued.record.accessKeyId, secretAccessKey: issued.secretAccessKey };
+    },
     async qianfan(route, data, action) {
       return (await consoleAction({ base_api_route: route, ...(action ? { action } : {}), data: data as Record<string, unknown> })) as Record<string, unknown>;
     },

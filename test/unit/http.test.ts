@@ -2,12 +2,12 @@ import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } fr
 import * as z from 'zod';
 import { PreconditionFailedError } from '../../shared/errors.js';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
-import type { AccessKeyRecord } from '../../shared/store/index.js';
-import { lambdaContext, signedEvent, TEST_KEY } from '../support/events.js';
+import type { ResolvedKey } from '../../shared/keys/index.js';
+import { lambdaContext, resolvedKey, signedEvent, TEST_KEY } from '../support/events.js';
 
-const keys: Record<string, AccessKeyRecord> = {
-  [TEST_KEY.accessKeyId]: { ...TEST_KEY, account: 'acct-1', enabled: true, createdAt: '2024-01-01T00:00:00.000Z' },
-  'disabled-ak': { accessKeyId: 'disabled-ak', secretAccessKey: 'disabled-sk', account: 'acct-1', enabled: false, createdAt: '2024-01-01T00:00:00.000Z' },
+const keys: Record<string, ResolvedKey> = {
+  [TEST_KEY.accessKeyId]: resolvedKey({ account: 'acct-1' }),
+  'disabled-ak': resolvedKey({ accessKeyId: 'disabled-ak', secretAccessKey: 'disabled-sk', account: 'acct-1', enabled: false }),
 };
 const auth = { lookupKey: async (ak: string) => keys[ak] };
 
@@ -17,6 +17,7 @@ const echo = (api: 'v1' | 'v2') =>
     defineOperation({
       api,
       name: 'Echo',
+      needs: 'data:Read',
       input: z.object({ name: z.string().min(1), count: z.number().int().default(7), nested: z.object({ list: z.array(z.number()) }).optional() }),
       async run(input, ctx) {
         seen.push(input);

@@ -12,6 +12,7 @@ import { FsObjectStore } from '../../shared/objects/index.js';
 import { DynamoMetadataStore } from '../../shared/store/index.js';
 import { startTestDynamo, type TestDynamo } from '../support/dynamo.js';
 import { Faults, faultyDb, faultyObjects, InjectedCrash } from '../support/faults.js';
+import { accessKeyRecord } from '../support/records.js';
 
 
 const sysStorage = (name: string): NewDatasetInput => ({
@@ -197,7 +198,7 @@ describe('Service: dataset lifecycle under crashes', () => {
   it('resetAll removes every dataset and object but keeps access keys', async () => {
     // Prepare
     const { caller, versions } = await seed('acct-reset-me');
-    await t.store.putAccessKey({ accessKeyId: 'keep-me', secretAccessKey: 's', account: 'acct-reset-me', enabled: true, createdAt: new Date().toISOString() });
+    await t.store.putAccessKey(accessKeyRecord('keep-me', 'acct-reset-me'));
     // Act
     await healthy().resetAll();
     // Assess

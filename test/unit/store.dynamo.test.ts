@@ -2,7 +2,7 @@ import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConditionFailedError, type DatasetRecord, type DataFormat } from '../../shared/store/index.js';
 import { startTestDynamo, type TestDynamo } from '../support/dynamo.js';
-import { newDatasetInput } from '../support/records.js';
+import { accessKeyRecord, newDatasetInput } from '../support/records.js';
 
 describe('Store: DynamoDB adapter (against dynalite)', () => {
   let t: TestDynamo;
@@ -38,12 +38,34 @@ describe('Store: DynamoDB adapter (against dynalite)', () => {
 
   it('stores and reads access keys', async () => {
     // Prepare
-    const record = { accessKeyId: 'ak-1', secretAccessKey: 'sk-1', account: 'acct-a', enabled: true, createdAt: new Date().toISOString() };
+    const record = accessKeyRecord('ak-1', 'acct-a');
     // Act
     await t.store.putAccessKey(record);
     // Assess
     expect(await t.store.getAccessKey('ak-1')).toEqual(record);
     expect(await t.store.getAccessKey('ak-missing')).toBeUndefined();
+  });
+
+  it('lists, updates and deletes an account’s access keys, never another account’s', async () => {
+    // Prepare
+    const first = accessKeyRecord('ak-list-1', 'acct-keys', { createdAt: '2026-01-01T00:00:00.000Z' });
+    const second = accessKeyRecord('ak-list-2', 'acct-keys', { createdAt: '2026-01-02T00:00:00.000Z' });
+    const theirs = accessKeyRecord('ak-list-3', 'acct-keys-other');
+    for (const r of [second, first, theirs]) await t.store.createAccessKey(r);
+    // Act
+    const listed = await t.store.listAccessKeys('acct-keys');
+    const disabled = await t.store.updateAccessKey('acct-keys', 'ak-list-2', { enabled: false, disabledAt: '2026-01-03T00:00:00.000Z' }, true);
+    // Assess
+    expect(listed).toEqual([first, second]);
+    expect(disabled).toEqual({ ...second, enabled: false, disabledAt: '2026-01-03T00:00:00.000Z' });
+    await expect(t.store.createAccessKey(first)).rejects.toBeInstanceOf(ConditionFailedError);
+    await expect(t.store.updateAccessKey('acct-keys', 'ak-list-3', { enabled: false })).rejects.toBeInstanceOf(ConditionFailedError);
+    await expect(t.store.updateAccessKey('acct-keys', 'ak-list-2', { enabled: true }, true)).rejects.toBeInstanceOf(ConditionFailedError);
+    await expect(t.store.deleteAccessKey('acct-keys', 'ak-list-1')).rejects.toBeInstanceOf(ConditionFailedError);
+    await expect(t.store.deleteAccessKey('acct-keys', 'ak-list-3')).rejects.toBeInstanceOf(ConditionFailedError);
+    await t.store.deleteAccessKey('acct-keys', 'ak-list-2');
+    expect(await t.store.listAccessKeys('acct-keys')).toEqual([first]);
+    expect(await t.store.getAccessKey('ak-list-3')).toEqual(theirs);
   });
 
   it('hands out unique legacy ids under concurrency', async () => {

@@ -1,0 +1,52 @@
+/**
+ * Access keys and policies: the process-wide service, wired from the configuration once (cold start).
+ *
+ * The sealer is the KMS one when QFDATA_SECRETS_KMS_KEY_ID is set (the cloud), the key-file one otherwise (the
+ * local twin: QFDATA_SECRETS_KEY_FILE, by default `<QFDATA_DATA_DIR>/secrets.key`). The KMS client is loaded on
+ * first use, as the S3 adapter is, so the local twin never evaluates it.
+ */
+import path from 'node:path';
+import { config, type Config } from '../config.js';
+import { metadataStore } from '../store/index.js';
+import { AccessKeyService } from './service.js';
+import { FileKeySealer, KmsSealer, type KmsApi, type SecretSealer } from './secrets.js';
+
+export * from './policies.js';
+export { AccessKeyService, MAX_KEYS_PER_ACCOUNT, newAccessKeyId, newSecretAccessKey, type IssuedKey, type KeyCaller, type ResolvedKey } from './service.js';
+export { FileKeySealer, KmsSealer, ensureKeyFile, type KmsApi, type SealContext, type SecretSealer } from './secrets.js';
+
+/** The key file the local sealer reads. */
+export function secretsKeyFile(c: Pick<Config, 'QFDATA_SECRETS_KEY_FILE' | 'QFDATA_DATA_DIR'> = config()): string {
+  return c.QFDATA_SECRETS_KEY_FILE ?? path.join(c.QFDATA_DATA_DIR, 'secrets.key');
+}
+
+/** The sealer a configuration names (KMS key id, or the key file). */
+export function createSealer(
+  c: Pick<Config, 'QFDATA_SECRETS_KMS_KEY_ID' | 'QFDATA_SECRETS_KEY_FILE' | 'QFDATA_DATA_DIR' | 'AWS_REGION' | 'QFDATA_KMS_ENDPOINT'>,
+): SecretSealer {
+  if (c.QFDATA_SECRETS_KMS_KEY_ID) return new KmsSealer(lazyKms(c.AWS_REGION, c.QFDATA_KMS_ENDPOINT), c.QFDATA_SECRETS_KMS_KEY_ID);
+  return FileKeySealer.fromFile(secretsKeyFile(c));
+}
+
+function lazyKms(region: string, endpoint: string | undefined): KmsApi {
+  let loading: Promise<KmsApi> | undefined;
+  const kms = () =>
+    (loading ??= import('@aws-sdk/client-kms').then(({ KMSClient, EncryptCommand, DecryptCommand }) => {
+      const client = new KMSClient({ region, ...(endpoint ? { endpoint } : {}) });
+      return {
+        encrypt: (input) => client.send(new EncryptCommand(input)),
+        decrypt: (input) => client.send(new DecryptCommand(input)),
+      } satisfies KmsApi;
+    }));
+  return {
+    encrypt: async (input) => (await kms()).encrypt(input),
+    decrypt: async (input) => (await kms()).decrypt(input),
+  };
+}
+
+let service: AccessKeyService | undefined;
+
+export function accessKeys(): AccessKeyService {
+  service ??= new AccessKeyService({ store: metadataStore(), sealer: createSealer(config()) });
+  return service;
+}
