@@ -3,8 +3,8 @@
  * exactly as for an id that does not exist — the same HTTP status, wire code and message (the id text aside), and
  * the same timing class — and leaves the other account's data untouched.
  *
- * Account A is the stack's root key; it owns a dataset with imported data, a second version, a finished export and
- * an export schedule. Account B is a second access key put into the store. For every operation that takes an id,
+ * Account A is the stack's root key; it owns a dataset with imported data, a second version, a finished export, an
+ * export schedule and a second access key. Account B is an operator-made key on another account (full control). For every operation that takes an id,
  * B calls it once with A's real id and once with a well-formed id that exists nowhere, and the two answers must be
  * identical once request ids are dropped and the id text is replaced by a placeholder.
  *
@@ -20,6 +20,7 @@ import { startTestStack, styledRequest, type RawResponse, type TestStack } from 
 const V2 = '/v2/dataset';
 const v1Route = (op: string) => `/wenxinworkshop/dataset/${op}`;
 const v2Route = (action: string, query = '') => `${V2}?Action=${action}${query}`;
+const keyRoute = (action: string) => `/v2/accesskey?Action=${action}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The ids one side of a comparison uses: A's real ones, or well-formed ones that exist nowhere. */
@@ -32,6 +33,7 @@ interface IdSet {
   importTaskId: string;
   exportTaskId: string;
   scheduleId: string;
+  accessKeyId: string;
 }
 
 /** Well-formed ids of every kind that no account has (legacy ids are allocated from 1 upward). */
@@ -44,6 +46,7 @@ const MISSING: IdSet = {
   importTaskId: 'task-0000000000000000',
   exportTaskId: 'task-0000000000000001',
   scheduleId: 'sch-0000000000000000',
+  accessKeyId: '0123456789abcdef0123456789abcdef',
 };
 
 /** What B owns itself (the same on both sides of a comparison). */
@@ -100,6 +103,10 @@ const WRITES: Case[] = [
   ['DeleteDatasetVersion', v2Route('DeleteDatasetVersion'), (ids) => ({ versionId: ids.version2Id })],
   ['DeleteExportSchedule', v2Route('DeleteExportSchedule'), (ids) => ({ scheduleId: ids.scheduleId })],
   ['DeleteDataset', v2Route('DeleteDataset'), (ids) => ({ datasetId: ids.datasetId })],
+  ['DisableAccessKey', keyRoute('DisableAccessKey'), (ids) => ({ accessKeyId: ids.accessKeyId })],
+  ['EnableAccessKey', keyRoute('EnableAccessKey'), (ids) => ({ accessKeyId: ids.accessKeyId })],
+  ['RotateAccessKey', keyRoute('RotateAccessKey'), (ids) => ({ accessKeyId: ids.accessKeyId })],
+  ['DeleteAccessKey', keyRoute('DeleteAccessKey'), (ids) => ({ accessKeyId: ids.accessKeyId })],
 ];
 
 /**
@@ -169,6 +176,7 @@ describe('Integration: account isolation', () => {
       exportTask: await asA(v2Route('DescribeExportTask'), { taskId: a.exportTaskId }),
       schedule: await asA(v2Route('DescribeExportSchedule'), { scheduleId: a.scheduleId }),
       schedules: await asA(v2Route('DescribeExportSchedules'), { maxKeys: 100 }),
+      accessKeys: await asA(keyRoute('DescribeAccessKeys'), {}),
     }) as Record<string, unknown>;
 
   beforeAll(async () => {
@@ -198,6 +206,7 @@ describe('Integration: account isolation', () => {
     }
     expect(exported.exportStatus).toBe('ExportFinished');
     const schedule = await asA(v2Route('CreateExportSchedule'), { datasetId: created.datasetId, expression: 'rate(1 day)', storageType: 'sysStorage' });
+    const key = await asA(keyRoute('CreateAccessKey'), { policy: 'QfdataReadOnlyAccessPolicy', description: 'A’s reader' });
     a = {
       datasetId: created.datasetId,
       versionId: created.versionId,
@@ -207,6 +216,7 @@ describe('Integration: account isolation', () => {
       importTaskId,
       exportTaskId,
       scheduleId: schedule.scheduleId,
+      accessKeyId: key.accessKeyId,
     };
     expect(Number.isInteger(a.legacyId) && Number.isInteger(a.legacy2Id)).toBe(true);
 
@@ -246,6 +256,7 @@ describe('Integration: account isolation', () => {
       ['DescribeDatasetVersion', v2Route('DescribeDatasetVersion'), (ids: IdSet) => ({ versionId: ids.versionId })],
       ['V1 info (legacy integer id)', v1Route('info'), (ids: IdSet) => ({ datasetId: ids.legacyId })],
       ['DescribeImportTask', v2Route('DescribeImportTask'), (ids: IdSet) => ({ taskId: ids.importTaskId })],
+      ['EnableAccessKey', keyRoute('EnableAccessKey'), (ids: IdSet) => ({ accessKeyId: ids.accessKeyId })],
     ] as const)('%s: medians of interleaved calls within a factor of two', async (_label, route, body) => {
       // Prepare: warm the function up
       for (let i = 0; i < 3; i++) {
@@ -293,6 +304,14 @@ describe('Integration: account isolation', () => {
     it('DescribeDatasets answers A’s dataset id as B’s marker exactly as a missing one', async () => {
       // A marker that names no dataset of the caller is not an error: the page simply starts after it.
       await assertIndistinguishable(v2Route('DescribeDatasets'), (ids) => ({ marker: ids.datasetId, maxKeys: 10 }), { notFound: false });
+    });
+
+    it('DescribeAccessKeys shows B only its own keys', async () => {
+      // Act
+      const listed = (await asB(keyRoute('DescribeAccessKeys'), {})).body.result as any;
+      // Assess
+      expect(listed.accessKeys.map((k: any) => k.accessKeyId)).toEqual([b.accessKeyId]);
+      expect(JSON.stringify(listed)).not.toContain(a.accessKeyId);
     });
 
     it('DescribeExportSchedules shows B only its own schedules', async () => {
