@@ -68,7 +68,8 @@ export class AccessKeyService {
   /** The key behind a signature, its secret opened; undefined if there is no such key. */
   async resolve(accessKeyId: string): Promise<ResolvedKey | undefined> {
     const record = await this.#store.getAccessKey(accessKeyId);
-    if (!record) return undefined;
+    // A record from before secrets were sealed (a plain `secretAccessKey`) is not a usable key: make it again.
+    if (!record || typeof record.sealedSecret !== 'string') return undefined;
     const secretAccessKey = await this.#sealer.open(record.sealedSecret, record);
     return { record, secretAccessKey };
   }

@@ -6,7 +6,7 @@
 import { mkdtemp, readFile, rm, stat, writeFile, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
@@ -167,6 +167,15 @@ describe('Service: access keys (dynalite)', () => {
     expect((await keys.resolve(issued.record.accessKeyId))?.secretAccessKey).toBe(issued.secretAccessKey);
     expect(Object.keys(v2AccessKey(issued.record, 'Asia/Shanghai'))).not.toContain('secretAccessKey');
     expect(JSON.stringify(v2AccessKey(issued.record, 'Asia/Shanghai'))).not.toContain(issued.record.sealedSecret);
+  });
+
+  it('does not resolve a key stored before secrets were sealed', async () => {
+    // Prepare: the record shape of earlier versions, a plain secret and no policy
+    await t.db.send(new PutCommand({ TableName: t.tableName, Item: { PK: 'K#legacy-ak', SK: 'K', accessKeyId: 'legacy-ak', secretAccessKey: 'plain', account: 'acct-k', enabled: true, createdAt: '2025-01-01T00:00:00.000Z' } }));
+    // Act
+    const resolved = await keys.resolve('legacy-ak');
+    // Assess
+    expect(resolved).toBeUndefined();
   });
 
   it('lists only the account’s keys, oldest first', async () => {
