@@ -5,6 +5,7 @@
  *   qfdata cp ./train.jsonl bos:/corpus/
  *   qfdata import ds-0123456789abcdef bos:/corpus/train.jsonl
  *   qfdata export ds-0123456789abcdef --download ./export.zip
+ *   qfdata keys create --policy QfdataReadOnlyAccessPolicy --description ci
  *
  * Environment: QIANFAN_CONSOLE_API_BASE_URL, QIANFAN_ACCESS_KEY, QIANFAN_SECRET_KEY (as the official SDKs); for
  * `cp`, QFDATA_OBJECT_STORE (`fs`, default, or `s3`), QFDATA_DATA_DIR (default ./.data), AWS_REGION,
@@ -20,7 +21,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { QfdataClient, QfdataError, QfdataTimeoutError, type ExportTask, type ImportTask } from '../shared/client/index.js';
+import { QfdataClient, QfdataError, QfdataTimeoutError, type ExportTask, type ImportTask, type IssuedAccessKey } from '../shared/client/index.js';
+import { POLICY_NAMES } from '../shared/keys/policies.js';
 import { createObjectStore, type ObjectStore } from '../shared/objects/index.js';
 
 export const EXIT = { ok: 0, refused: 1, usage: 2, taskFailed: 3, unexpected: 4 } as const;
@@ -192,6 +194,16 @@ async function downloadExport(task: ExportTask, file: string): Promise<number> {
   return (await stat(file)).size;
 }
 
+/**
+ * A key just created or rotated: the record, secret included, then (readable output) the note that the secret is shown
+ * only now and the two lines that put the key into a shell. With --json the note goes to stderr, so stdout stays JSON.
+ */
+function printIssuedKey(io: Io, key: IssuedAccessKey, extra = ''): void {
+  const note = 'The secret access key is shown only now: store it safely, it cannot be read again.\n';
+  print(io, key, () => `${formatRecord(key)}\n${note}${extra}export QIANFAN_ACCESS_KEY=${key.accessKeyId}\nexport QIANFAN_SECRET_KEY=${key.secretAccessKey}\n`);
+  if (io.json) io.err(note);
+}
+
 interface WaitFlags {
   wait: boolean;
   progress?: boolean;
@@ -222,7 +234,7 @@ function buildProgram(io: Io): Command {
   const program = new Command();
   program
     .name('qfdata')
-    .description('Manage qfdata (Qianfan-compatible) datasets, versions, imports and exports.')
+    .description('Manage qfdata (Qianfan-compatible) datasets, versions, imports, exports and access keys.')
     .option('--json', 'machine output: the raw result as JSON')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
@@ -435,16 +447,56 @@ function buildProgram(io: Io): Command {
       print(io, { source: src, target: file, size }, () => `${src} -> ${file} (${size} bytes)\n`);
     });
 
-  // keys (not served yet) -----------------------------------------------------------------------------------------
-  program
-    .command('keys')
-    .description('access key management (not available yet)')
-    .helpOption(false)
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .argument('[args...]')
-    .action(() => {
-      throw usage('access key management is not available yet: the server does not offer it (a deployment\'s root key is created with `npm run root-key`).');
+  // keys ----------------------------------------------------------------------------------------------------------
+  const keys = program.command('keys').description("manage the account's access keys (needs a key with QianfanFullControlAccessPolicy)");
+  keys
+    .command('create')
+    .description('create an access key; its secret is shown only in this answer')
+    .addOption(new Option('--policy <policy>', 'what the key may do (the server\'s default: QianfanFullControlAccessPolicy)').choices(POLICY_NAMES))
+    .option('--description <d>', 'what the key is for')
+    .action(async (opts: { policy?: (typeof POLICY_NAMES)[number]; description?: string }) => {
+      const key = await client().keys.createAccessKey({
+        ...(opts.policy !== undefined ? { policy: opts.policy } : {}),
+        ...(opts.description !== undefined ? { description: opts.description } : {}),
+      });
+      printIssuedKey(io, key);
+    });
+  keys
+    .command('list')
+    .description("list the account's access keys, enabled or not (never their secrets)")
+    .action(async () => {
+      const result = await client().keys.describeAccessKeys({});
+      print(io, result, () =>
+        result.accessKeys.length ? formatTable(result.accessKeys, ['accessKeyId', 'policy', 'enabled', 'createTime', 'rotatedTo', 'description']) : 'No access keys.\n',
+      );
+    });
+  keys
+    .command('disable <accessKeyId>')
+    .description('stop a key from signing (not the key in use); functions may accept it for up to QFDATA_KEY_CACHE_SECONDS more')
+    .action(async (accessKeyId: string) => {
+      const key = await client().keys.disableAccessKey({ accessKeyId });
+      print(io, key, () => formatRecord(key));
+    });
+  keys
+    .command('enable <accessKeyId>')
+    .description('let a disabled key sign again')
+    .action(async (accessKeyId: string) => {
+      const key = await client().keys.enableAccessKey({ accessKeyId });
+      print(io, key, () => formatRecord(key));
+    });
+  keys
+    .command('rotate <accessKeyId>')
+    .description('make a new key replacing this one (same policy and description); the old key works until disabled')
+    .action(async (accessKeyId: string) => {
+      const key = await client().keys.rotateAccessKey({ accessKeyId });
+      printIssuedKey(io, key, `The old key ${accessKeyId} keeps working until you disable it: qfdata keys disable ${accessKeyId}\n`);
+    });
+  keys
+    .command('delete <accessKeyId>')
+    .description('delete a disabled key for good')
+    .action(async (accessKeyId: string) => {
+      const result = await client().keys.deleteAccessKey({ accessKeyId });
+      print(io, result, () => `Deleted ${accessKeyId}.\n`);
     });
 
   return program;

@@ -1,7 +1,8 @@
 /**
  * `node scripts/run.mjs scripts/openapi.ts [--check]` (`npm run openapi`): writes docs/openapi.json, the OpenAPI 3.1
  * description of qfdata's wire API, generated from the operations' zod input schemas (request bodies, input side:
- * what a client may send), the envelopes of `shared/http/envelope.ts` and the error table of `shared/errors.ts`.
+ * what a client may send), the envelopes of `shared/http/envelope.ts`, the error table of `shared/errors.ts`, and each
+ * operation's permission (`needs`) with the policies of `shared/keys/policies.ts`.
  * With `--check` it writes nothing and fails when the file is not what it would write (test/unit/openapi.test.ts
  * makes the same comparison).
  */
@@ -11,6 +12,13 @@ import { fileURLToPath } from 'node:url';
 import * as z from 'zod';
 import * as errors from '../shared/errors.js';
 import type { Operation } from '../shared/http/index.js';
+import { PERMISSIONS, POLICIES } from '../shared/keys/policies.js';
+import { createAccessKey } from '../functions/keys/createAccessKey.js';
+import { deleteAccessKey } from '../functions/keys/deleteAccessKey.js';
+import { describeAccessKeys } from '../functions/keys/describeAccessKeys.js';
+import { disableAccessKey } from '../functions/keys/disableAccessKey.js';
+import { enableAccessKey } from '../functions/keys/enableAccessKey.js';
+import { rotateAccessKey } from '../functions/keys/rotateAccessKey.js';
 import { create } from '../functions/v1/create.js';
 import { deleteVersion } from '../functions/v1/delete.js';
 import { exportData } from '../functions/v1/export.js';
@@ -60,6 +68,54 @@ const V2_OPERATIONS: readonly Operation[] = [
   deleteExportSchedule,
 ];
 
+/** The access-key actions (a qfdata extension), in the router's order (`functions/keys/accessKey.ts`); each in `functions/keys/<lowerFirst(name)>.ts`. */
+const KEY_OPERATIONS: readonly Operation[] = [createAccessKey, describeAccessKeys, disableAccessKey, enableAccessKey, rotateAccessKey, deleteAccessKey];
+
+/** The two routes whose operation is chosen by the `Action` query parameter, in the V2 envelope. */
+interface ActionRoute {
+  path: string;
+  /** Where the actions' files are: `functions/<dir>/<lowerFirst(name)>.ts`. */
+  dir: string;
+  operations: readonly Operation[];
+  operationId: string;
+  tag: string;
+  summary: string;
+  /** The route itself goes beyond Qianfan (not only some of its actions). */
+  extension: boolean;
+  /** Whether the actions take BCE's `clientToken`. */
+  clientToken: boolean;
+  /** Said of the route after the common description. */
+  note: string;
+}
+
+const V2_ROUTE: ActionRoute = {
+  path: '/v2/dataset',
+  dir: 'v2',
+  operations: V2_OPERATIONS,
+  operationId: 'v2Dataset',
+  tag: 'v2',
+  summary: 'V2 dataset actions, selected by the Action query parameter.',
+  extension: false,
+  clientToken: true,
+  note: '',
+};
+
+const KEYS_ROUTE: ActionRoute = {
+  path: '/v2/accesskey',
+  dir: 'keys',
+  operations: KEY_OPERATIONS,
+  operationId: 'v2AccessKey',
+  tag: 'keys',
+  summary: "Access-key actions (a qfdata extension), selected by the Action query parameter.",
+  extension: true,
+  clientToken: false,
+  note:
+    "A qfdata extension: Qianfan manages keys in Baidu Cloud's IAM console. The actions manage the signing key's own " +
+    'account\'s keys; another account\'s key answers `ResourceNotFound` as a key that does not exist. A key\'s ' +
+    '`secretAccessKey` appears only in the answer to the `CreateAccessKey` or `RotateAccessKey` that made it. ' +
+    '`clientToken` is not honoured here (a retried create must not hand a secret out twice). ',
+};
+
 export const OPENAPI_FILE = 'docs/openapi.json';
 
 /** The project root: the nearest directory above this file (bundled into .esbuild/run/ or not) with serverless.yml. */
@@ -96,8 +152,9 @@ function fileDoc(file: string, fallback: string): Doc {
     .map((line) => line.replace(/^\s*\*\s?/, '').trim())
     .filter(Boolean)
     .join(' ');
-  // "V1 `POST /wenxinworkshop/dataset/create` (seed 002, spec §1.1–1.2): creates …" → "Creates …".
-  const body = text.replace(/^V[12] `[^`]*`(?: \([^)]*\))?: /, '');
+  // "V1 `POST /wenxinworkshop/dataset/create` (seed 002, spec §1.1–1.2): creates …" → "Creates …"; also
+  // "`POST /v2/accesskey?Action=CreateAccessKey` (a qfdata extension): a new …" → "A new …".
+  const body = text.replace(/^(?:V[12] )?`[^`]*`(?: \([^)]*\))?: /, '');
   const sentence = body === text ? undefined : /^(.*?\.)(?:\s|$)/.exec(body)?.[1];
   return {
     summary: sentence ? upperFirst(sentence) : fallback,
@@ -169,7 +226,11 @@ const V2_CODES = (row: ErrorRow) => row.code !== 'NotSupported';
 
 const unique = <T>(values: T[]) => [...new Set(values)];
 const byStatus = (rows: ErrorRow[]) => [...new Set(rows.map((r) => r.status))].sort((a, b) => a - b).map((status) => ({ status, rows: rows.filter((r) => r.status === status) }));
-const codesText = (rows: ErrorRow[]) => rows.map((r) => `\`${r.code}\``).join(', ');
+/** What some codes mean, where the code alone does not say it. */
+const CODE_NOTES: Record<string, string> = {
+  AccessDenied: "a disabled access key, or one whose policy does not grant the operation's `x-qfdata-permission`",
+};
+const codesText = (rows: ErrorRow[]) => rows.map((r) => `\`${r.code}\`${CODE_NOTES[r.code] ? ` (${CODE_NOTES[r.code]})` : ''}`).join(', ');
 
 // ---------------------------------------------------------------------------------------------------------------
 // Components.
@@ -242,7 +303,7 @@ function components(table: ErrorRow[]): Json {
     },
   };
   for (const op of V1_OPERATIONS) schemas[`V1${upperFirst(op.name)}Request`] = requestSchema(op.input);
-  for (const op of V2_OPERATIONS) schemas[`V2${op.name}Request`] = requestSchema(op.input);
+  for (const op of [...V2_OPERATIONS, ...KEY_OPERATIONS]) schemas[`V2${op.name}Request`] = requestSchema(op.input);
 
   const errorHeaders = { 'X-Bce-Error-Code': ref('headers', 'XBceErrorCode'), 'X-Bce-Error-Message': ref('headers', 'XBceErrorMessage') };
   const responses: Json = {
@@ -283,7 +344,8 @@ function components(table: ErrorRow[]): Json {
         required: false,
         description:
           'BCE idempotency token: a repeated request with the same token and the same body answers the first result; the same ' +
-          'token with another body is `IdempotentParameterMismatch`. Accepted by every operation, meaningful for the creating ones.',
+          'token with another body is `IdempotentParameterMismatch`. Accepted by every dataset operation, meaningful for the ' +
+          'creating ones (the access-key actions do not take it).',
         schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,64}$' },
       },
     },
@@ -301,7 +363,10 @@ function components(table: ErrorRow[]): Json {
           '`bce-auth-v1/{accessKeyId}/{timestamp YYYY-MM-DDTHH:mm:ssZ}/{expirationSeconds}/{signedHeaders}/{signature}`, where ' +
           '`signature = hex(HMAC-SHA256(hex(HMAC-SHA256(secretKey, prefix)), canonicalRequest))` over the method, URI, query ' +
           'and the signed headers (which must include `host`). Not a static key: every request is signed. Failures answer ' +
-          '`InvalidHTTPAuthHeader`, `InvalidAccessKeyId`, `SignatureDoesNotMatch`, `RequestExpired` or `AccessDenied`.',
+          '`InvalidHTTPAuthHeader`, `InvalidAccessKeyId`, `SignatureDoesNotMatch`, `RequestExpired` or `AccessDenied`. ' +
+          "Each access key carries one policy (`x-qfdata-policies`); a request whose operation needs a permission " +
+          "(`x-qfdata-permission`) the key's policy does not grant, or one signed by a disabled key, answers `AccessDenied` " +
+          '(403) after the signature check.',
       },
     },
   };
@@ -324,8 +389,15 @@ function v1Operation(op: Operation, table: ErrorRow[]): Json {
       requestBody: { required: bodyRequired(op.input), content: { 'application/json': { schema: ref('schemas', `V1${upperFirst(op.name)}Request`) } } },
       responses,
       ...(doc.extension ? { 'x-qfdata-extension': true } : {}),
+      ...permission(op),
     },
   };
+}
+
+/** The permission an operation needs of the signing key's policy (`Operation.needs`). */
+function permission(op: Operation): Json {
+  if (op.needs === 'any') throw new Error(`${op.name} needs no permission: only refusing routes may, and they are not operations here`);
+  return { 'x-qfdata-permission': op.needs };
 }
 
 function v2Responses(table: ErrorRow[]): Json {
@@ -334,43 +406,50 @@ function v2Responses(table: ErrorRow[]): Json {
   return responses;
 }
 
-/** One V2 action as an Operation Object (an entry of `x-qfdata-actions`). */
-function v2Action(op: Operation, table: ErrorRow[]): Json {
-  const doc = fileDoc(`functions/v2/${lowerFirst(op.name)}.ts`, op.name);
+/** One action of an Action route as an Operation Object (an entry of `x-qfdata-actions`). */
+function actionOperation(route: ActionRoute, op: Operation, table: ErrorRow[]): Json {
+  const doc = fileDoc(`functions/${route.dir}/${lowerFirst(op.name)}.ts`, op.name);
   return {
     operationId: `v2${op.name}`,
     summary: doc.summary,
     description: doc.description,
-    parameters: [{ name: 'Action', in: 'query', required: true, schema: { const: op.name } }, ref('parameters', 'clientToken')],
+    parameters: [{ name: 'Action', in: 'query', required: true, schema: { const: op.name } }, ...(route.clientToken ? [ref('parameters', 'clientToken')] : [])],
     requestBody: { required: bodyRequired(op.input), content: { 'application/json': { schema: ref('schemas', `V2${op.name}Request`) } } },
     responses: v2Responses(table),
     ...(doc.extension ? { 'x-qfdata-extension': true } : {}),
+    ...permission(op),
   };
 }
 
-function v2Path(table: ErrorRow[]): Json {
-  const names = V2_OPERATIONS.map((op) => op.name);
-  const extensions = V2_OPERATIONS.filter((op) => fileDoc(`functions/v2/${lowerFirst(op.name)}.ts`, op.name).extension).map((op) => op.name);
+/** A route whose operation is its `Action` query parameter: one Operation Object, the actions under `x-qfdata-actions`. */
+function actionPath(route: ActionRoute, table: ErrorRow[]): Json {
+  const names = route.operations.map((op) => op.name);
+  const extensions = route.operations.filter((op) => fileDoc(`functions/${route.dir}/${lowerFirst(op.name)}.ts`, op.name).extension).map((op) => op.name);
+  const needs = unique(route.operations.map((op) => op.needs));
   return {
     post: {
-      tags: ['v2'],
-      operationId: 'v2Dataset',
-      summary: 'V2 dataset actions, selected by the Action query parameter.',
+      tags: [route.tag],
+      operationId: route.operationId,
+      summary: route.summary,
       description:
-        'Every V2 action is `POST /v2/dataset?Action=<Action>` with a JSON body. Each action\'s own request schema, summary and ' +
-        'operationId are in `x-qfdata-actions` (an Operation Object per action); the request body here accepts any of them. ' +
-        `Actions marked \`x-qfdata-extension\` (${extensions.join(', ')}) are qfdata extensions beyond Qianfan. ` +
+        `Every action is \`POST ${route.path}?Action=<Action>\` with a JSON body. ${route.note}Each action's own request schema, ` +
+        'summary, operationId and permission are in `x-qfdata-actions` (an Operation Object per action); the request body here ' +
+        'accepts any of them. ' +
+        (route.extension || extensions.length === 0 ? '' : `Actions marked \`x-qfdata-extension\` (${extensions.join(', ')}) are qfdata extensions beyond Qianfan. `) +
         'Any other Action answers `InvalidAction` (400).',
       parameters: [
         { name: 'Action', in: 'query', required: true, description: 'The action to run.', schema: { type: 'string', enum: names } },
-        ref('parameters', 'clientToken'),
+        ...(route.clientToken ? [ref('parameters', 'clientToken')] : []),
       ],
       requestBody: {
-        required: V2_OPERATIONS.every((op) => bodyRequired(op.input)),
+        required: route.operations.every((op) => bodyRequired(op.input)),
         content: { 'application/json': { schema: { anyOf: names.map((name) => ref('schemas', `V2${name}Request`)) } } },
       },
       responses: v2Responses(table),
-      'x-qfdata-actions': Object.fromEntries(V2_OPERATIONS.map((op) => [op.name, v2Action(op, table)])),
+      ...(route.extension ? { 'x-qfdata-extension': true } : {}),
+      // One permission for the whole route when every action needs the same.
+      ...(needs.length === 1 ? { 'x-qfdata-permission': needs[0] } : {}),
+      'x-qfdata-actions': Object.fromEntries(route.operations.map((op) => [op.name, actionOperation(route, op, table)])),
     },
   };
 }
@@ -417,7 +496,7 @@ export function buildOpenApi(): object {
   const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string; description: string };
   const paths: Json = {};
   for (const op of V1_OPERATIONS) paths[`/wenxinworkshop/dataset/${op.name}`] = v1Operation(op, table);
-  paths['/v2/dataset'] = v2Path(table);
+  for (const route of [V2_ROUTE, KEYS_ROUTE]) paths[route.path] = actionPath(route, table);
   Object.assign(paths, localPaths());
   return {
     openapi: '3.1.0',
@@ -435,7 +514,14 @@ export function buildOpenApi(): object {
         'string in a path key is not valid and breaks most tools), so they are one operation, `POST /v2/dataset`, with an ' +
         '`Action` query parameter (an enum) and a body that is any of the actions\' bodies. The per-action detail lives in ' +
         'its `x-qfdata-actions` extension: an OpenAPI Operation Object per action (operationId, summary, request body, ' +
-        'responses), for tools and generators that want one method per action.\n\n' +
+        'responses), for tools and generators that want one method per action. The access-key actions (a qfdata ' +
+        'extension) are described the same way under `POST /v2/accesskey`.\n\n' +
+        'Permissions: every V1 operation and every action of `x-qfdata-actions` names in `x-qfdata-permission` the ' +
+        'permission it needs (' +
+        PERMISSIONS.map((p) => `\`${p}\``).join(', ') +
+        "); each access key carries one policy, and `x-qfdata-policies` lists what each policy grants. A request signed by a " +
+        "key whose policy does not grant the operation's permission, or by a disabled key, answers `AccessDenied` (HTTP 403; " +
+        'on V1 paths also `error_code` 336004) after the signature check.\n\n' +
         'V1 operations answer HTTP 200 for every business error (`success: false` with an integer `code`); only ' +
         'authentication errors use an HTTP error status. V2 errors use the HTTP status of their code. Operations marked ' +
         '`x-qfdata-extension` go beyond Qianfan; paths marked `x-qfdata-local-only` exist only in the local twin (`npm start`).',
@@ -443,9 +529,11 @@ export function buildOpenApi(): object {
     tags: [
       { name: 'v1', description: 'Qianfan console V1 dataset API (`/wenxinworkshop/dataset/*`).' },
       { name: 'v2', description: 'Qianfan V2 dataset API (`/v2/dataset?Action=…`).' },
+      { name: 'keys', description: "A qfdata extension: the account's access keys (`/v2/accesskey?Action=…`), in the V2 envelope." },
       { name: 'local', description: 'Local twin only.' },
     ],
     security: [{ bceAuth: [] }],
+    'x-qfdata-policies': POLICIES,
     paths,
     components: components(table),
   };

@@ -1,12 +1,13 @@
 /**
- * qfdata's typed client (the signer's second user, after the tests): one method per operation of both APIs, typed
- * from the operation files (`./types.ts`), signed with the shared `bce-auth-v1` signer, answering the unwrapped
- * `result` or throwing a `QfdataError`.
+ * qfdata's typed client (the signer's second user, after the tests): one method per operation of both APIs and of
+ * the access-key extension, typed from the operation files (`./types.ts`), signed with the shared `bce-auth-v1`
+ * signer, answering the unwrapped `result` or throwing a `QfdataError`.
  *
  *   const qf = new QfdataClient();                 // QIANFAN_CONSOLE_API_BASE_URL, QIANFAN_ACCESS_KEY, QIANFAN_SECRET_KEY
  *   const { datasetId, versionId } = await qf.v2.createDataset({ datasetName: 'x', dataFormat: 'PromptResponse', storageType: 'sysStorage' });
  *   const taskId = await qf.v2.createImportTask({ versionId, files: ['bos:/corpus/sft/'] }, { clientToken: 'import-1' });
  *   const task = await qf.waitForImport(taskId, { onProgress: (t) => console.log(t.progress) });
+ *   const key = await qf.keys.createAccessKey({ policy: 'QfdataReadOnlyAccessPolicy' });   // key.secretAccessKey: shown only now
  *
  * Requests are `POST` with a JSON body, signed over host, content-type, content-length and x-bce-date with a
  * 1800 s expiration (the JS SDK's set). `clientToken` (BCE idempotency) goes into the query string.
@@ -17,7 +18,7 @@
  * the V1 envelope's `status` field.
  */
 import { sign, uriEncode } from '../signer/index.js';
-import type { ExportTask, ImportTask, V1Input, V1Operation, V1Result, V2Action, V2Input, V2Result } from './types.js';
+import type { ExportTask, ImportTask, KeyAction, KeyInput, KeyResult, V1Input, V1Operation, V1Result, V2Action, V2Input, V2Result } from './types.js';
 
 export type * from './types.js';
 
@@ -25,6 +26,8 @@ export type * from './types.js';
 export const DEFAULT_BASE_URL = 'https://qianfan.baidubce.com';
 export const V2_PATH = '/v2/dataset';
 export const V1_PATH = '/wenxinworkshop/dataset';
+/** The access-key extension: `POST /v2/accesskey?Action=…`, in the V2 envelope. */
+export const KEYS_PATH = '/v2/accesskey';
 const EXPIRATION_SECONDS = 1800;
 
 export interface QfdataClientOptions {
@@ -43,6 +46,12 @@ export interface CallOptions {
   clientToken?: string;
   signal?: AbortSignal;
 }
+
+/**
+ * Options of the access-key actions: no `clientToken`, which they do not honour (a retried create must not hand a
+ * secret out twice).
+ */
+export type KeyCallOptions = Omit<CallOptions, 'clientToken'>;
 
 export interface WaitOptions<T> {
   /** Pause between polls, default 1000 ms. */
@@ -64,7 +73,7 @@ export class QfdataError extends Error {
   readonly requestId: string;
   /** The V1 integer code, when the answer carried one (V1 business errors, IAM errors on V1 paths). */
   readonly v1Code?: number;
-  /** The operation called: the V2 action or the V1 path's last segment. */
+  /** The operation called: the V2 (or access-key) action, or the V1 path's last segment. */
   readonly operation: string;
 
   constructor(init: { code: string; status: number; requestId: string; message: string; operation: string; v1Code?: number }) {
@@ -91,6 +100,7 @@ export class QfdataTimeoutError extends Error {
 
 type V2Method<A extends V2Action> = (body: V2Input<A>, options?: CallOptions) => Promise<V2Result<A>>;
 type V1Method<O extends V1Operation> = (body: V1Input<O>, options?: CallOptions) => Promise<V1Result<O>>;
+type KeyMethod<A extends KeyAction> = (body: KeyInput<A>, options?: KeyCallOptions) => Promise<KeyResult<A>>;
 
 /** `POST /v2/dataset?Action=…`, one method per action (lower camel case of the action). */
 export interface V2Api {
@@ -119,6 +129,25 @@ export interface V2Api {
 /** `POST /wenxinworkshop/dataset/<name>`, one method per operation. */
 export type V1Api = { [O in V1Operation]: V1Method<O> };
 
+/**
+ * `POST /v2/accesskey?Action=…` (a qfdata extension beyond Qianfan), one method per action: the caller's account's
+ * access keys. Every action needs a key whose policy grants `keys:Manage` (QianfanFullControlAccessPolicy).
+ */
+export interface KeysApi {
+  /** A new key (default policy QianfanFullControlAccessPolicy); the answer's `secretAccessKey` is shown only now. */
+  createAccessKey: KeyMethod<'CreateAccessKey'>;
+  /** Every key of the account, oldest first, enabled or not; never a secret. */
+  describeAccessKeys: KeyMethod<'DescribeAccessKeys'>;
+  /** Stops a key from signing (not the key that signs the call). Idempotent. */
+  disableAccessKey: KeyMethod<'DisableAccessKey'>;
+  /** Lets a disabled key sign again. Idempotent. */
+  enableAccessKey: KeyMethod<'EnableAccessKey'>;
+  /** A new key replacing an enabled one (same policy and description), with its secret; the old key works until disabled. */
+  rotateAccessKey: KeyMethod<'RotateAccessKey'>;
+  /** Removes a disabled key for good. */
+  deleteAccessKey: KeyMethod<'DeleteAccessKey'>;
+}
+
 const V2_ACTIONS: { [M in keyof V2Api]: V2Action } = {
   createDataset: 'CreateDataset',
   describeDatasets: 'DescribeDatasets',
@@ -136,6 +165,15 @@ const V2_ACTIONS: { [M in keyof V2Api]: V2Action } = {
   describeExportSchedule: 'DescribeExportSchedule',
   describeExportSchedules: 'DescribeExportSchedules',
   deleteExportSchedule: 'DeleteExportSchedule',
+};
+
+const KEY_ACTIONS: { [M in keyof KeysApi]: KeyAction } = {
+  createAccessKey: 'CreateAccessKey',
+  describeAccessKeys: 'DescribeAccessKeys',
+  disableAccessKey: 'DisableAccessKey',
+  enableAccessKey: 'EnableAccessKey',
+  rotateAccessKey: 'RotateAccessKey',
+  deleteAccessKey: 'DeleteAccessKey',
 };
 
 const V1_OPERATIONS: readonly V1Operation[] = ['create', 'info', 'statusList', 'delete', 'release', 'import', 'importErrorDetail', 'export', 'exportRecord'];
@@ -169,6 +207,7 @@ export class QfdataClient {
   readonly accessKeyId: string;
   readonly v2: V2Api;
   readonly v1: V1Api;
+  readonly keys: KeysApi;
   readonly #secretAccessKey: string;
   readonly #fetch: typeof fetch;
   readonly #base: URL;
@@ -208,13 +247,21 @@ export class QfdataClient {
       v1[name] = (body: unknown, opts?: CallOptions) => this.callV1(name, body as never, opts);
     }
     this.v1 = v1 as unknown as V1Api;
+    const keys: Record<string, unknown> = {};
+    for (const [method, action] of Object.entries(KEY_ACTIONS)) {
+      keys[method] = (body: unknown, opts?: KeyCallOptions) => this.callKeys(action, body as never, opts);
+    }
+    this.keys = keys as unknown as KeysApi;
   }
 
   /** Calls one V2 action by its wire name; `client.v2.<method>` is the same, named. */
-  async callV2<A extends V2Action>(action: A, body: V2Input<A>, options: CallOptions = {}): Promise<V2Result<A>> {
-    const answer = await this.#post(V2_PATH, { Action: action }, body, action, options);
-    if (!isRecord(answer) || !('result' in answer)) throw this.#unreadable(action, 200, answer);
-    return answer.result as V2Result<A>;
+  callV2<A extends V2Action>(action: A, body: V2Input<A>, options: CallOptions = {}): Promise<V2Result<A>> {
+    return this.#action(V2_PATH, action, body, options) as Promise<V2Result<A>>;
+  }
+
+  /** Calls one access-key action by its wire name; `client.keys.<method>` is the same, named. */
+  callKeys<A extends KeyAction>(action: A, body: KeyInput<A>, options: KeyCallOptions = {}): Promise<KeyResult<A>> {
+    return this.#action(KEYS_PATH, action, body, signalOnly(options.signal)) as Promise<KeyResult<A>>;
   }
 
   /** Calls one V1 operation by its path segment; `client.v1.<name>` is the same, named. */
@@ -258,6 +305,13 @@ export class QfdataClient {
       if (Date.now() + interval > deadline) throw new QfdataTimeoutError(taskId, task);
       await sleep(interval, options.signal);
     }
+  }
+
+  /** `POST <route>?Action=<action>` in the V2 envelope: its `result`. */
+  async #action(route: string, action: string, body: unknown, options: CallOptions): Promise<unknown> {
+    const answer = await this.#post(route, { Action: action }, body, action, options);
+    if (!isRecord(answer) || !('result' in answer)) throw this.#unreadable(action, 200, answer);
+    return answer.result;
   }
 
   async #post(route: string, query: Record<string, string>, body: unknown, operation: string, options: CallOptions): Promise<unknown> {

@@ -32,6 +32,13 @@ import type * as describeExportTask from '../../functions/v2/describeExportTask.
 import type * as describeImportTask from '../../functions/v2/describeImportTask.js';
 import type * as publishDatasetVersion from '../../functions/v2/publishDatasetVersion.js';
 
+import type * as createAccessKey from '../../functions/keys/createAccessKey.js';
+import type * as deleteAccessKey from '../../functions/keys/deleteAccessKey.js';
+import type * as describeAccessKeys from '../../functions/keys/describeAccessKeys.js';
+import type * as disableAccessKey from '../../functions/keys/disableAccessKey.js';
+import type * as enableAccessKey from '../../functions/keys/enableAccessKey.js';
+import type * as rotateAccessKey from '../../functions/keys/rotateAccessKey.js';
+
 /** Input and result of one operation, given its `input` schema and its `run`. */
 interface Wire<S extends z.ZodType, Run extends (...args: never[]) => Promise<unknown>> {
   input: z.input<S>;
@@ -58,6 +65,16 @@ export interface V2Operations {
   DeleteExportSchedule: Wire<typeof deleteExportSchedule.input, typeof deleteExportSchedule.deleteExportSchedule.run>;
 }
 
+/** Every action of `POST /v2/accesskey?Action=…` (a qfdata extension; the router's table, `functions/keys/accessKey.ts`). */
+export interface KeyOperations {
+  CreateAccessKey: Wire<typeof createAccessKey.input, typeof createAccessKey.createAccessKey.run>;
+  DescribeAccessKeys: Wire<typeof describeAccessKeys.input, typeof describeAccessKeys.describeAccessKeys.run>;
+  DisableAccessKey: Wire<typeof disableAccessKey.input, typeof disableAccessKey.disableAccessKey.run>;
+  EnableAccessKey: Wire<typeof enableAccessKey.input, typeof enableAccessKey.enableAccessKey.run>;
+  RotateAccessKey: Wire<typeof rotateAccessKey.input, typeof rotateAccessKey.rotateAccessKey.run>;
+  DeleteAccessKey: Wire<typeof deleteAccessKey.input, typeof deleteAccessKey.deleteAccessKey.run>;
+}
+
 /** Every V1 operation, `POST /wenxinworkshop/dataset/<name>`. */
 export interface V1Operations {
   create: Wire<typeof v1Create.input, typeof v1Create.create.run>;
@@ -73,11 +90,19 @@ export interface V1Operations {
 
 export type V2Action = keyof V2Operations;
 export type V1Operation = keyof V1Operations;
+export type KeyAction = keyof KeyOperations;
 export type V2Input<A extends V2Action> = V2Operations[A]['input'];
 export type V2Result<A extends V2Action> = V2Operations[A]['result'];
 export type V1Input<O extends V1Operation> = V1Operations[O]['input'];
 export type V1Result<O extends V1Operation> = V1Operations[O]['result'];
+export type KeyInput<A extends KeyAction> = KeyOperations[A]['input'];
+export type KeyResult<A extends KeyAction> = KeyOperations[A]['result'];
 
 /** Results the waiters return. */
 export type ImportTask = V2Result<'DescribeImportTask'>;
 export type ExportTask = V2Result<'DescribeExportTask'>;
+
+/** An access key as listed, disabled or enabled (never its secret). */
+export type AccessKey = KeyResult<'DisableAccessKey'>;
+/** An access key just created or rotated: the only answer that holds its `secretAccessKey`. */
+export type IssuedAccessKey = KeyResult<'CreateAccessKey'>;

@@ -1,7 +1,8 @@
 /**
  * The `qfdata` CLI (bin/qfdata.ts) against the local stack, run in-process through its `main(argv)` with stdout and
  * stderr captured: a file copied into the bucket, a dataset created, imported with a progress bar, exported and
- * downloaded, listed as JSON, a refusal, usage errors; and the executable shim once as a real process.
+ * downloaded, listed as JSON, a refusal, usage errors, access keys made, used, rotated, disabled and deleted (and a
+ * read-only key refused); and the executable shim once as a real process.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -42,12 +43,43 @@ async function qfdata(...argv: string[]): Promise<Run> {
   }
 }
 
+/** Runs `qfdata <argv…>` signed with another access key. */
+async function qfdataAs(key: { accessKeyId: string; secretAccessKey: string }, ...argv: string[]): Promise<Run> {
+  const saved = { accessKeyId: process.env.QIANFAN_ACCESS_KEY, secretAccessKey: process.env.QIANFAN_SECRET_KEY };
+  process.env.QIANFAN_ACCESS_KEY = key.accessKeyId;
+  process.env.QIANFAN_SECRET_KEY = key.secretAccessKey;
+  try {
+    return await qfdata(...argv);
+  } finally {
+    process.env.QIANFAN_ACCESS_KEY = saved.accessKeyId;
+    process.env.QIANFAN_SECRET_KEY = saved.secretAccessKey;
+  }
+}
+
+/** The credentials of the two `export` lines `keys create` and `keys rotate` print. */
+function exported(stdout: string): { accessKeyId: string; secretAccessKey: string } {
+  return {
+    accessKeyId: /^export QIANFAN_ACCESS_KEY=(\S+)$/m.exec(stdout)?.[1] ?? '',
+    secretAccessKey: /^export QIANFAN_SECRET_KEY=(\S+)$/m.exec(stdout)?.[1] ?? '',
+  };
+}
+
+interface KeyView {
+  accessKeyId: string;
+  enabled: boolean;
+  policy: string;
+  rotatedFrom: string;
+  rotatedTo: string;
+  secretAccessKey?: string;
+}
+
 describe('Integration: the qfdata CLI', () => {
   let s: TestStack;
   let work: string;
 
   beforeAll(async () => {
-    s = await startTestStack();
+    // Keys are re-read at every request, so a disabled key is refused at once.
+    s = await startTestStack({ env: { QFDATA_KEY_CACHE_SECONDS: '0' } });
     process.env.QIANFAN_CONSOLE_API_BASE_URL = s.url;
     process.env.QIANFAN_ACCESS_KEY = s.accessKeyId;
     process.env.QIANFAN_SECRET_KEY = s.secretAccessKey;
@@ -153,20 +185,120 @@ describe('Integration: the qfdata CLI', () => {
     expect(run.stdout).toBe('');
   });
 
-  it('exits 2 on usage errors and on the unsupported keys command', async () => {
+  it('creates a key with a policy, lists it, signs with it, rotates, disables, enables and deletes it; the secret only when made', async () => {
+    // Act: create, list, use
+    const created = await qfdata('keys', 'create', '--policy', 'QianfanDataOperateAccessPolicy', '--description', 'cli pipeline');
+    const made = exported(created.stdout);
+    const table = await qfdata('keys', 'list');
+    const json = await qfdata('keys', 'list', '--json');
+    const used = await qfdataAs(made, '--json', 'datasets', 'create', 'cli-keys', '--format', 'PromptResponse');
+    const { datasetId } = JSON.parse(used.stdout || '{}') as { datasetId: string };
+    const notAllowed = await qfdataAs(made, 'datasets', 'delete', datasetId);
+    // Act: rotate, move over, disable the old key, enable it, disable it again, delete it
+    const rotated = await qfdata('keys', 'rotate', made.accessKeyId);
+    const next = exported(rotated.stdout);
+    const withNext = await qfdataAs(next, 'datasets', 'list', '--name', 'cli-keys');
+    const disabled = await qfdata('keys', 'disable', made.accessKeyId);
+    const withDisabled = await qfdataAs(made, 'datasets', 'list');
+    const enabled = await qfdata('keys', 'enable', made.accessKeyId);
+    await qfdata('keys', 'disable', made.accessKeyId);
+    const deleted = await qfdata('keys', 'delete', made.accessKeyId);
+    const after = JSON.parse((await qfdata('--json', 'keys', 'list')).stdout) as { accessKeys: KeyView[] };
+    // Assess: created, the secret shown with its note and the two export lines
+    expect(created.code, created.stderr).toBe(0);
+    expect(made.accessKeyId).toMatch(/^[0-9a-f]{32}$/);
+    expect(made.secretAccessKey).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(created.stdout).toMatch(new RegExp(`^accessKeyId\\s+${made.accessKeyId}$`, 'm'));
+    expect(created.stdout).toMatch(/^policy\s+QianfanDataOperateAccessPolicy$/m);
+    expect(created.stdout).toMatch(/^description\s+cli pipeline$/m);
+    expect(created.stdout).toContain('shown only now');
+    // Assess: listed without secrets, as a table and as JSON
+    expect(table.code).toBe(0);
+    expect(table.stdout.split('\n')[0]).toMatch(/^ACCESSKEYID\s+POLICY\s+ENABLED\s+CREATETIME\s+ROTATEDTO\s+DESCRIPTION$/);
+    expect(table.stdout).toMatch(new RegExp(`^${made.accessKeyId}\\s+QianfanDataOperateAccessPolicy\\s+true\\s+.*cli pipeline$`, 'm'));
+    expect(table.stdout).toContain(s.accessKeyId);
+    expect(table.stdout + json.stdout).not.toContain(made.secretAccessKey);
+    const listed = (JSON.parse(json.stdout) as { accessKeys: KeyView[] }).accessKeys;
+    expect(listed.find((k) => k.accessKeyId === made.accessKeyId)).toMatchObject({ policy: 'QianfanDataOperateAccessPolicy', enabled: true });
+    for (const key of listed) expect(key).not.toHaveProperty('secretAccessKey');
+    // Assess: the new key signs what its policy grants, and only that
+    expect(used.code, used.stderr).toBe(0);
+    expect(datasetId).toMatch(/^dg-/);
+    expect(notAllowed.code).toBe(1);
+    expect(notAllowed.stderr).toMatch(/^AccessDenied: .*QianfanDataOperateAccessPolicy.*data:Delete/);
+    // Assess: rotated, the old key working until disabled, then refused
+    expect(rotated.code, rotated.stderr).toBe(0);
+    expect(next.accessKeyId).toMatch(/^[0-9a-f]{32}$/);
+    expect(next.accessKeyId).not.toBe(made.accessKeyId);
+    expect(rotated.stdout).toMatch(new RegExp(`^rotatedFrom\\s+${made.accessKeyId}$`, 'm'));
+    expect(rotated.stdout).toContain('shown only now');
+    expect(rotated.stdout).toContain(`qfdata keys disable ${made.accessKeyId}`);
+    expect(withNext.code, withNext.stderr).toBe(0);
+    expect(withNext.stdout).toContain('cli-keys');
+    expect(disabled.code, disabled.stderr).toBe(0);
+    expect(disabled.stdout).toMatch(/^enabled\s+false$/m);
+    expect(disabled.stdout).toMatch(new RegExp(`^rotatedTo\\s+${next.accessKeyId}$`, 'm'));
+    expect(disabled.stdout).not.toContain('secretAccessKey');
+    expect(withDisabled.code).toBe(1);
+    expect(withDisabled.stderr).toMatch(/^AccessDenied: .*disabled/);
+    expect(enabled.code, enabled.stderr).toBe(0);
+    expect(enabled.stdout).toMatch(/^enabled\s+true$/m);
+    expect(deleted).toMatchObject({ code: 0, stdout: `Deleted ${made.accessKeyId}.\n` });
+    expect(after.accessKeys.map((k) => k.accessKeyId)).not.toContain(made.accessKeyId);
+    expect(after.accessKeys.find((k) => k.accessKeyId === next.accessKeyId)).toMatchObject({ rotatedFrom: made.accessKeyId, enabled: true });
+  });
+
+  it('exits 1 with AccessDenied for a read-only key on a write and on key management, and with PreconditionFailed', async () => {
+    // Prepare
+    const created = await qfdata('--json', 'keys', 'create', '--policy', 'QfdataReadOnlyAccessPolicy');
+    const readOnly = JSON.parse(created.stdout) as KeyView & { secretAccessKey: string };
+    // Act
+    const read = await qfdataAs(readOnly, 'datasets', 'list');
+    const write = await qfdataAs(readOnly, 'datasets', 'create', 'cli-read-only', '--format', 'PromptResponse');
+    const manage = await qfdataAs(readOnly, 'keys', 'list');
+    const deleteEnabled = await qfdata('keys', 'delete', readOnly.accessKeyId);
+    const disableSelf = await qfdata('keys', 'disable', s.accessKeyId);
+    const missing = await qfdata('keys', 'rotate', '0'.repeat(32));
+    // Assess: --json keeps stdout JSON (the secret inside), the note on stderr, no export lines
+    expect(created.code, created.stderr).toBe(0);
+    expect(readOnly).toMatchObject({ policy: 'QfdataReadOnlyAccessPolicy', enabled: true, secretAccessKey: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
+    expect(created.stderr).toContain('shown only now');
+    expect(created.stdout).not.toContain('export ');
+    // Assess: reads go through; writes and key management are refused with exit 1
+    expect(read.code, read.stderr).toBe(0);
+    expect(write.code).toBe(1);
+    expect(write.stderr).toMatch(/^AccessDenied: Access denied: the policy QfdataReadOnlyAccessPolicy of this access key does not allow CreateDataset \(it needs data:Write\)/);
+    expect(write.stdout).toBe('');
+    expect(manage.code).toBe(1);
+    expect(manage.stderr).toMatch(/^AccessDenied: .*keys:Manage/);
+    expect(deleteEnabled.code).toBe(1);
+    expect(deleteEnabled.stderr).toMatch(/^PreconditionFailed: .*disable it before deleting it/);
+    expect(disableSelf.code).toBe(1);
+    expect(disableSelf.stderr).toMatch(/^PreconditionFailed: .*signed this request/);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^ResourceNotFound: /);
+  });
+
+  it('exits 2 on usage errors', async () => {
     // Act
     const unknown = await qfdata('frobnicate');
     const missing = await qfdata('datasets', 'create', 'x');
     const badMax = await qfdata('datasets', 'list', '--max', 'zero');
-    const keys = await qfdata('keys', 'list');
+    const badPolicy = await qfdata('keys', 'create', '--policy', 'EverythingPolicy');
+    const noKeyId = await qfdata('keys', 'disable');
+    const unknownKeys = await qfdata('keys', 'revoke', 'x');
     // Assess
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("unknown command 'frobnicate'");
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('--format');
     expect(badMax.code).toBe(2);
-    expect(keys.code).toBe(2);
-    expect(keys.stderr).toContain('access key management is not available yet');
+    expect(badPolicy.code).toBe(2);
+    expect(badPolicy.stderr).toContain('QfdataReadOnlyAccessPolicy'); // the allowed choices
+    expect(noKeyId.code).toBe(2);
+    expect(noKeyId.stderr).toContain('accessKeyId');
+    expect(unknownKeys.code).toBe(2);
+    expect(unknownKeys.stderr).toContain("unknown command 'revoke'");
   });
 
   it('runs as an executable through bin/qfdata.mjs', async () => {

@@ -1,11 +1,12 @@
 /**
  * qfdata's typed client (`shared/client`) against the local stack, beside the official client: both APIs, an
- * import and an export waited for, the download fetched, the same read answered identically, and the typed errors.
+ * import and an export waited for, the download fetched, the same read answered identically, the typed errors, and
+ * the access-key actions (a key's whole life, and a read-only key refused a write).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
-import { QfdataClient, QfdataError, QfdataTimeoutError, type ImportTask } from '../../shared/client/index.js';
+import { QfdataClient, QfdataError, QfdataTimeoutError, type AccessKey, type ImportTask } from '../../shared/client/index.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
 
 const V2 = '/v2/dataset';
@@ -28,7 +29,8 @@ describe('Integration: the typed client', () => {
   let qf: QfdataClient;
 
   beforeAll(async () => {
-    s = await startTestStack();
+    // Keys are re-read at every request, so a disabled key is refused at once.
+    s = await startTestStack({ env: { QFDATA_KEY_CACHE_SECONDS: '0' } });
     const dir = path.join(s.dataDir, 'buckets', 'corpus');
     await mkdir(dir, { recursive: true });
     await writeFile(path.join(dir, 'client.jsonl'), samples.map((x) => JSON.stringify(x)).join('\n') + '\n');
@@ -147,4 +149,96 @@ describe('Integration: the typed client', () => {
     expect(error).toMatchObject({ taskId: stuck.taskId, lastState: stuck });
     expect(polls).toBeGreaterThan(1);
   });
+
+  it("manages access keys: creates one with a policy, lists it without its secret, signs with it, rotates, disables and deletes it", async () => {
+    // Prepare
+    const made = await qf.keys.createAccessKey({ policy: 'QianfanDataOperateAccessPolicy', description: 'client operate key' });
+    const asMade = new QfdataClient({ baseUrl: s.url, accessKeyId: made.accessKeyId, secretAccessKey: made.secretAccessKey });
+    // Act: list, then use the new key
+    const listed = await qf.keys.describeAccessKeys({});
+    const dataset = await asMade.v2.createDataset({ datasetName: 'keys-client', dataFormat: 'PromptResponse', storageType: 'sysStorage' });
+    const noDelete = await rejection(asMade.v2.deleteDataset({ datasetId: dataset.datasetId }));
+    // Act: rotate, and move over to the new key
+    const rotated = await qf.keys.rotateAccessKey({ accessKeyId: made.accessKeyId });
+    const asRotated = new QfdataClient({ baseUrl: s.url, accessKeyId: rotated.accessKeyId, secretAccessKey: rotated.secretAccessKey });
+    const oldStillWorks = await asMade.v2.describeDatasetVersion({ versionId: dataset.versionId });
+    const newWorks = await asRotated.v2.describeDatasetVersion({ versionId: dataset.versionId });
+    // Act: disable the old key, enable it and disable it again, then delete it
+    const enabledDelete = await rejection(qf.keys.deleteAccessKey({ accessKeyId: made.accessKeyId }));
+    const disabled = await qf.keys.disableAccessKey({ accessKeyId: made.accessKeyId });
+    const refusedDisabled = await rejection(asMade.v2.describeDatasets({}));
+    const enabled = await qf.keys.enableAccessKey({ accessKeyId: made.accessKeyId });
+    await qf.keys.disableAccessKey({ accessKeyId: made.accessKeyId });
+    const deleted = await qf.keys.deleteAccessKey({ accessKeyId: made.accessKeyId });
+    const after = await qf.keys.describeAccessKeys({});
+    const refusedDeleted = await rejection(asMade.v2.describeDatasets({}));
+    // Assess: created, with its secret this once
+    expectTypeOf(made.secretAccessKey).toEqualTypeOf<string>();
+    expectTypeOf(listed.accessKeys).toEqualTypeOf<AccessKey[]>();
+    expect(made).toMatchObject({ accessKeyId: expect.stringMatching(/^[0-9a-f]{32}$/), policy: 'QianfanDataOperateAccessPolicy', enabled: true, description: 'client operate key', rotatedFrom: '', rotatedTo: '' });
+    expect(made.secretAccessKey).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    // Assess: listed with the root key, never with a secret
+    expect(listed.accessKeys.map((k) => k.accessKeyId)).toEqual(expect.arrayContaining([s.accessKeyId, made.accessKeyId]));
+    expect(listed.accessKeys.find((k) => k.accessKeyId === made.accessKeyId)).toEqual(withoutSecret(made));
+    for (const key of listed.accessKeys) expect(key).not.toHaveProperty('secretAccessKey');
+    expect(JSON.stringify(listed)).not.toContain(made.secretAccessKey);
+    // Assess: the key signs what its policy grants, and only that
+    expect(dataset.datasetId).toMatch(/^dg-/);
+    expect(noDelete).toBeInstanceOf(QfdataError);
+    expect(noDelete).toMatchObject({ code: 'AccessDenied', status: 403, operation: 'DeleteDataset' });
+    // Assess: rotated, both keys working, naming each other
+    expect(rotated).toMatchObject({ policy: 'QianfanDataOperateAccessPolicy', description: 'client operate key', enabled: true, rotatedFrom: made.accessKeyId });
+    expect(rotated.accessKeyId).not.toBe(made.accessKeyId);
+    expect(rotated.secretAccessKey).not.toBe(made.secretAccessKey);
+    expect(oldStillWorks).toEqual(newWorks);
+    // Assess: disabled, refused, deleted
+    expect(enabledDelete).toMatchObject({ code: 'PreconditionFailed', status: 412, operation: 'DeleteAccessKey' });
+    expect(disabled).toMatchObject({ accessKeyId: made.accessKeyId, enabled: false, rotatedTo: rotated.accessKeyId, disableTime: expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/) });
+    expect(refusedDisabled).toMatchObject({ code: 'AccessDenied', status: 403 });
+    expect(enabled).toMatchObject({ accessKeyId: made.accessKeyId, enabled: true, disableTime: '' });
+    expect(deleted).toBe(true);
+    expect(after.accessKeys.map((k) => k.accessKeyId)).not.toContain(made.accessKeyId);
+    expect(after.accessKeys.map((k) => k.accessKeyId)).toContain(rotated.accessKeyId);
+    expect(refusedDeleted).toMatchObject({ code: 'InvalidAccessKeyId', status: 403 });
+  });
+
+  it('refuses a read-only key a write with AccessDenied (403) on both APIs, and key management', async () => {
+    // Prepare
+    const readOnly = await qf.keys.createAccessKey({ policy: 'QfdataReadOnlyAccessPolicy', description: 'client read-only key' });
+    const asReader = new QfdataClient({ baseUrl: s.url, accessKeyId: readOnly.accessKeyId, secretAccessKey: readOnly.secretAccessKey });
+    // Act
+    const read = await asReader.v2.describeDatasets({});
+    const v2Write = await rejection(asReader.v2.createDataset({ datasetName: 'keys-read-only', dataFormat: 'PromptResponse', storageType: 'sysStorage' }));
+    const v1Write = await rejection(asReader.v1.create({ name: 'keys-read-only', versionId: 1, projectType: 20, templateType: 2000, dataType: 4, storageType: 'sysBos' }));
+    const keys = await rejection(asReader.keys.describeAccessKeys({}));
+    // Assess
+    expect(read.datasets.length).toBeGreaterThan(0);
+    expect(v2Write).toBeInstanceOf(QfdataError);
+    expect(v2Write).toMatchObject({ code: 'AccessDenied', status: 403, operation: 'CreateDataset', message: expect.stringContaining('QfdataReadOnlyAccessPolicy') });
+    expect((v2Write as QfdataError).requestId).not.toBe('');
+    expect(v1Write).toBeInstanceOf(QfdataError);
+    expect(v1Write).toMatchObject({ code: 'AccessDenied', status: 403, v1Code: 336004, operation: 'create' });
+    expect(keys).toBeInstanceOf(QfdataError);
+    expect(keys).toMatchObject({ code: 'AccessDenied', status: 403, operation: 'DescribeAccessKeys', message: expect.stringContaining('keys:Manage') });
+  });
+
+  it("answers another account's key as one that does not exist, and refuses disabling the key in use", async () => {
+    // Prepare
+    const { url, ...credentials } = await s.addKey('client-other');
+    const other = new QfdataClient({ baseUrl: url, ...credentials });
+    // Act
+    const foreign = await rejection(other.keys.disableAccessKey({ accessKeyId: s.accessKeyId }));
+    const foreignList = await other.keys.describeAccessKeys({});
+    const self = await rejection(qf.keys.disableAccessKey({ accessKeyId: s.accessKeyId }));
+    // Assess
+    expect(foreign).toMatchObject({ code: 'ResourceNotFound', status: 404 });
+    expect(foreignList.accessKeys.map((k) => k.accessKeyId)).toEqual([other.accessKeyId]);
+    expect(self).toMatchObject({ code: 'PreconditionFailed', status: 412, operation: 'DisableAccessKey' });
+  });
 });
+
+/** A created or rotated key as a list shows it. */
+function withoutSecret<K extends { secretAccessKey: string }>(key: K): Omit<K, 'secretAccessKey'> {
+  const { secretAccessKey: _secret, ...rest } = key;
+  return rest;
+}

@@ -16,8 +16,14 @@ const v1Names = () =>
     .filter((file) => file.endsWith('.ts') && file !== 'unsupported.ts')
     .map((file) => file.slice(0, -'.ts'.length));
 
-/** The Actions of the V2 router's map (`  CreateDataset: createDataset,`). */
-const v2Actions = () => [...readFileSync(path.join(ROOT, 'functions/v2/dataset.ts'), 'utf8').matchAll(/^\s+([A-Z]\w+): \w+,$/gm)].map((m) => m[1]);
+/** The Actions of a router's map (`  CreateDataset: createDataset,`). */
+const routerActions = (file: string) => [...readFileSync(path.join(ROOT, file), 'utf8').matchAll(/^\s+([A-Z]\w+): \w+,$/gm)].map((m) => m[1]!);
+const v2Actions = () => routerActions('functions/v2/dataset.ts');
+const keyActions = () => routerActions('functions/keys/accessKey.ts');
+
+/** What an operation file declares it needs (`needs: 'data:Read',`). */
+const needsOf = (file: string) => /^\s+needs: '([^']+)',$/m.exec(readFileSync(path.join(ROOT, file), 'utf8'))?.[1];
+const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
 
 /** Every Operation Object: the paths' operations and the per-action ones of `x-qfdata-actions`. */
 function operations(doc: Json): { where: string; op: Json }[] {
@@ -67,6 +73,48 @@ describe('OpenAPI document', () => {
     const extensions = Object.keys(actions).filter((name) => actions[name]['x-qfdata-extension'] === true);
     // Assess
     expect(extensions).toEqual(['CreateExportSchedule', 'DescribeExportSchedule', 'DescribeExportSchedules', 'DeleteExportSchedule']);
+  });
+
+  it('describes every access-key action of its router, each a qfdata extension needing keys:Manage', () => {
+    // Prepare
+    const actions = keyActions();
+    const op = generated.paths['/v2/accesskey'].post;
+    // Act
+    const described = op['x-qfdata-actions'] as Json;
+    // Assess
+    expect(actions).toEqual(['CreateAccessKey', 'DescribeAccessKeys', 'DisableAccessKey', 'EnableAccessKey', 'RotateAccessKey', 'DeleteAccessKey']);
+    expect(Object.keys(described)).toEqual(actions);
+    expect(op.parameters.find((p: Json) => p.name === 'Action').schema.enum).toEqual(actions);
+    expect(op['x-qfdata-extension']).toBe(true);
+    expect(op['x-qfdata-permission']).toBe('keys:Manage');
+    for (const action of actions) {
+      expect(op.requestBody.content['application/json'].schema.anyOf).toContainEqual({ $ref: `#/components/schemas/V2${action}Request` });
+      expect(described[action], action).toMatchObject({ operationId: `v2${action}`, 'x-qfdata-extension': true, 'x-qfdata-permission': 'keys:Manage' });
+      expect(described[action].summary, action).not.toBe(action); // taken from the file's doc comment
+    }
+    expect(described.CreateAccessKey.summary).toMatch(/^A new access key/);
+    expect(generated.components.schemas.V2CreateAccessKeyRequest.properties.policy.enum).toEqual(Object.keys(generated['x-qfdata-policies']));
+  });
+
+  it("names each operation's permission as its file declares it, and what AccessDenied (403) means", () => {
+    // Prepare
+    const expected: Record<string, string | undefined> = {};
+    for (const name of v1Names()) expected[`POST /wenxinworkshop/dataset/${name}`] = needsOf(`functions/v1/${name}.ts`);
+    for (const action of v2Actions()) expected[`POST /v2/dataset?Action=${action}`] = needsOf(`functions/v2/${lowerFirst(action)}.ts`);
+    for (const action of keyActions()) expected[`POST /v2/accesskey?Action=${action}`] = needsOf(`functions/keys/${lowerFirst(action)}.ts`);
+    // Act
+    const named = Object.fromEntries(
+      operations(generated)
+        .filter(({ op }) => op['x-qfdata-local-only'] !== true && !op['x-qfdata-actions'])
+        .map(({ where, op }) => [where, op['x-qfdata-permission']]),
+    );
+    // Assess
+    expect(Object.keys(expected)).toHaveLength(9 + 16 + 6);
+    expect(named).toEqual(expected);
+    expect(generated['x-qfdata-policies'].QfdataReadOnlyAccessPolicy).toEqual(['data:Read']);
+    expect(generated['x-qfdata-policies'].QianfanFullControlAccessPolicy).toContain('keys:Manage');
+    for (const response of ['V2Error403', 'V1AuthError403']) expect(generated.components.responses[response].description).toMatch(/`AccessDenied` \(a disabled access key, or one whose policy does not grant/);
+    expect(generated.components.responses.V2Error403.content['application/json'].schema.allOf[1].properties.code.enum).toContain('AccessDenied');
   });
 
   it('looks like valid OpenAPI 3.1', () => {
