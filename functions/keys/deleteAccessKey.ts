@@ -1,6 +1,6 @@
 /**
- * `POST /v2/accesskey?Action=DeleteAccessKey` (a qfdata extension): Removes a disabled key for good (disable it first).
- * Another account's key answers as a key that does not exist.
+ * `POST /v2/accesskey?Action=DeleteAccessKey` (a qfdata extension): removes a disabled key for good (disable it
+ * first). Another account's key answers as a key that does not exist.
  */
 import * as z from 'zod';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';

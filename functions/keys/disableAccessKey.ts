@@ -1,6 +1,8 @@
 /**
- * `POST /v2/accesskey?Action=DisableAccessKey` (a qfdata extension): Stops the key from signing requests. The key that signs this request cannot disable itself, so an account always keeps a working key. Idempotent. Other functions may accept the key for up to QFDATA_KEY_CACHE_SECONDS (60 s) more.
- * Another account's key answers as a key that does not exist.
+ * `POST /v2/accesskey?Action=DisableAccessKey` (a qfdata extension): stops the key from signing requests.
+ * Idempotent. The key that signs this request cannot disable itself, so an account always keeps a working key.
+ * Other warm functions may accept the key for up to QFDATA_KEY_CACHE_SECONDS (60 s) more. Another account's key
+ * answers as a key that does not exist.
  */
 import * as z from 'zod';
 import { viewSettings } from '../../shared/datasets/index.js';

@@ -1,6 +1,6 @@
 /**
- * `POST /v2/accesskey?Action=EnableAccessKey` (a qfdata extension): Lets a disabled key sign requests again. Idempotent.
- * Another account's key answers as a key that does not exist.
+ * `POST /v2/accesskey?Action=EnableAccessKey` (a qfdata extension): lets a disabled key sign requests again.
+ * Idempotent. Another account's key answers as a key that does not exist.
  */
 import * as z from 'zod';
 import { viewSettings } from '../../shared/datasets/index.js';
