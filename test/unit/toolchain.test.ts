@@ -47,7 +47,7 @@ describe('Toolchain', () => {
       expect(() => readFileSync(file)).not.toThrow();
     }
     // The sealing key's location (a file path locally, a KMS key ARN in the cloud) is named, never a secret.
-    const sealing = /QFDATA_SECRETS_KEY_FILE|QFDATA_SECRETS_KMS_KEY_ID|secretsKeyFile|secretsKmsKeyId/g;
+    const sealing = /QFDATA_SECRETS_KEY_FILE|QFDATA_SECRETS_KMS_KEY_ID|secretsKeyFile|secretsKmsKeyId|SecretsKey\b/g;
     const env = (JSON.stringify(doc.provider.environment) + JSON.stringify(doc.params)).replace(sealing, '');
     expect(env).not.toMatch(/SECRET|ACCESS_KEY/i);
     expect(Object.keys(doc.provider.environment)).toEqual(expect.arrayContaining(['QFDATA_SECRETS_KEY_FILE', 'QFDATA_SECRETS_KMS_KEY_ID']));
