@@ -217,9 +217,16 @@ export class DatasetService {
     return { dataset, version };
   }
 
-  /** Several versions at once (V1 `statusList`); every id must exist. */
+  /**
+   * Several versions at once (V1 `statusList`); every id must exist. The reads run together, but a refusal names
+   * the first missing id in the request's order, not whichever read failed first: the same request always gets
+   * the same answer.
+   */
   async getVersions(caller: Caller, refs: readonly VersionRef[]): Promise<VersionView[]> {
-    return Promise.all(refs.map((ref) => this.getVersion(caller, ref)));
+    const settled = await Promise.allSettled(refs.map((ref) => this.getVersion(caller, ref)));
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return settled.map((r) => (r as PromiseFulfilledResult<VersionView>).value);
   }
 
   async listVersions(caller: Caller, datasetId: string, request: VersionListRequest): Promise<{ pageInfo: PageInfo; dataset: DatasetRecord; versions: VersionRecord[] }> {

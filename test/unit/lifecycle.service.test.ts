@@ -195,6 +195,18 @@ describe('Service: dataset lifecycle under crashes', () => {
     await expect(healthy().publishVersion(caller, other.version.versionId)).rejects.toMatchObject({ code: 'PreconditionFailed', status: 412 });
   });
 
+  it('getVersions (V1 statusList) names the first missing id of the request, whichever read fails first', async () => {
+    // Prepare: one existing version between two missing ids of different kinds (a legacy id takes one more read)
+    const { caller, versions } = await seed('acct-status-order');
+    const refs = [987654321, versions[0]!.versionId, 'ds-0000000000000000'] as const;
+    // Act
+    const messages = new Set<string>();
+    for (let i = 0; i < 10; i++) await healthy().getVersions(caller, refs).catch((e: Error) => messages.add(e.message));
+    // Assess
+    expect([...messages]).toHaveLength(1);
+    expect([...messages][0]).toContain('987654321');
+  });
+
   it('resetAll removes every dataset and object but keeps access keys', async () => {
     // Prepare
     const { caller, versions } = await seed('acct-reset-me');
