@@ -168,6 +168,16 @@ export class FsObjectStore implements ObjectStore {
     }
   }
 
+  /** The object's file, opened like `get` opens it (never through a symlink). */
+  async openFile(bucket: string, key: string): Promise<FileHandle | undefined> {
+    const segments = keyToSegments(bucket, key);
+    const root = await this.requireBucket(bucket);
+    const found = await locate(root, segments);
+    const handle = found === undefined ? undefined : await openNoFollow(found.path);
+    if (handle === undefined) throw new NoSuchKeyError(bucket, key);
+    return handle;
+  }
+
   /** A kernel-side copy (a reflink where the filesystem has them) to a temp file, then placed like a put. */
   async copy(source: { bucket: string; key: string }, target: { bucket: string; key: string }): Promise<{ size: number }> {
     const found = await locate(await this.requireBucket(source.bucket), keyToSegments(source.bucket, source.key));

@@ -46,6 +46,7 @@ function lazyStore(load: () => Promise<ObjectStore>): ObjectStore {
     bucketExists: async (bucket) => (await store()).bucketExists(bucket),
     put: async (bucket, key, body) => (await store()).put(bucket, key, body),
     get: async (bucket, key, range) => (await store()).get(bucket, key, range),
+    openFile: async (bucket, key) => (await store()).openFile(bucket, key),
     copy: async (source, target) => (await store()).copy(source, target),
     head: async (bucket, key) => (await store()).head(bucket, key),
     list: async (bucket, prefix, opts) => (await store()).list(bucket, prefix, opts),

@@ -13,6 +13,7 @@
  * These error classes are the port's own; the dataset service maps them to the wire errors of `shared/errors.ts`.
  * Like those, they are matched by `name` as well as by class, since a function bundle can hold two copies.
  */
+import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 
 /** An object's content as given to {@link ObjectStore.put}. Streams are consumed once, never buffered whole. */
@@ -70,6 +71,14 @@ export interface ObjectStore {
    * inside the object.
    */
   get(bucket: string, key: string, range?: ByteRange): Promise<Readable>;
+  /**
+   * The object as a local file open for reading at any offset, for readers that need random access (zip, xlsx)
+   * and would otherwise copy the object to a temporary file first; `undefined` from a store that does not keep
+   * objects as local files (S3), which has nothing cheaper than {@link ObjectStore.get} to offer. The handle reads
+   * the object as it was when opened (a put, copy or delete replaces or unlinks the file, never rewrites it); the
+   * caller closes it. Otherwise rejects like `get`: {@link NoSuchKeyError}, {@link NoSuchBucketError}.
+   */
+  openFile(bucket: string, key: string): Promise<FileHandle | undefined>;
   /**
    * Copies an object (within or across buckets) as atomically as a put, without the bytes passing through the
    * caller where the store can avoid it (a kernel copy on a filesystem, a server-side copy on S3). Rejects with

@@ -8,6 +8,7 @@
  *   `(queueSize + 1) × partSize` bytes, never the whole body). S3 makes either atomic. If the body fails, nothing
  *   is completed, the multipart upload (if any) is aborted, and the body's own error is rethrown.
  * - `get` is GetObject with `Range: bytes=start-end`; S3 clamps the end, and answers 416 for a start past the end.
+ * - `openFile` answers `undefined`: no object is a local file.
  * - `head` is HeadObject; its 404 carries no code, so a miss is told apart from a missing bucket with HeadBucket.
  * - `list` is ListObjectsV2 with `Prefix`, `StartAfter`, `MaxKeys`, `Delimiter` and `EncodingType=url` (so keys
  *   with characters XML 1.0 cannot carry survive the listing). See {@link S3ObjectStore.list} for where the port's
@@ -40,6 +41,7 @@ import {
   type PutObjectCommandInput,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import {
   assertBucketName,
@@ -238,6 +240,13 @@ export class S3ObjectStore implements ObjectStore {
       );
     }
     return sliceStream(stream, range.start - served.first, last - range.start + 1);
+  }
+
+  /** S3 keeps no object as a local file: a reader that needs random access spools what `get` streams. */
+  async openFile(bucket: string, key: string): Promise<FileHandle | undefined> {
+    assertBucketName(bucket);
+    assertObjectKey(bucket, key);
+    return undefined;
   }
 
   /** HeadObject; a 404 is `undefined` once HeadBucket has shown the bucket exists. */

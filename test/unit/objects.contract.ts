@@ -90,6 +90,8 @@ export interface ContractOptions {
    * the server itself (e.g. an S3 emulator), never of the adapter. Real S3 must pass them all.
    */
   skip?: Record<string, string>;
+  /** The store keeps objects as local files: `openFile` answers a handle (else it answers `undefined`). */
+  localFiles?: boolean;
 }
 
 /**
@@ -221,6 +223,60 @@ export function objectStoreContract(name: string, setup: () => Promise<ObjectSto
         await expect(store().copy({ bucket, key: 'nope' }, { bucket, key: 'x' })).rejects.toMatchObject({ name: 'NoSuchKeyError' });
         await expect(store().copy({ bucket, key: 'nope' }, { bucket: `${bucket}-gone`, key: 'x' })).rejects.toMatchObject({ name: expect.stringMatching(/NoSuch(Key|Bucket)Error/) });
         expect(await store().head(bucket, 'x')).toBeUndefined();
+      });
+    });
+
+    describe('openFile', () => {
+      it(options.localFiles ? 'opens an object as a file read at any offset, as it was when opened' : 'answers undefined: no object is a local file', async () => {
+        // Prepare
+        const bucket = await newBucket();
+        const bytes = randomBytes(200_000);
+        await store().put(bucket, 'dir/data.bin', bytes);
+        // Act
+        const handle = await store().openFile(bucket, 'dir/data.bin');
+        // Assess
+        if (!options.localFiles) {
+          expect(handle).toBeUndefined();
+          return;
+        }
+        expect(handle).toBeDefined();
+        try {
+          const at = async (position: number, length: number) => {
+            const buffer = Buffer.alloc(length);
+            const { bytesRead } = await handle!.read(buffer, 0, length, position);
+            return buffer.subarray(0, bytesRead);
+          };
+          expect((await handle!.stat()).size).toBe(bytes.length);
+          expect((await at(150_000, 1000)).equals(bytes.subarray(150_000, 151_000))).toBe(true);
+          expect((await at(0, 10)).equals(bytes.subarray(0, 10))).toBe(true);
+          // A put replaces the object, a delete removes it: the open handle still reads what it opened.
+          await store().put(bucket, 'dir/data.bin', 'replaced');
+          expect((await at(199_990, 10)).equals(bytes.subarray(199_990))).toBe(true);
+          await store().delete(bucket, 'dir/data.bin');
+          expect((await at(5, 5)).equals(bytes.subarray(5, 10))).toBe(true);
+        } finally {
+          await handle!.close();
+        }
+      });
+
+      it(options.localFiles ? 'refuses a missing key with NoSuchKey and a missing bucket with NoSuchBucket' : 'answers undefined for any key', async () => {
+        // Prepare
+        const bucket = await newBucket();
+        await store().put(bucket, 'dir/file', 'x');
+        // Act
+        const [missing, directory, noBucket] = await Promise.allSettled([
+          store().openFile(bucket, 'nope'),
+          store().openFile(bucket, 'dir'),
+          store().openFile(`${bucket}-gone`, 'x'),
+        ]);
+        // Assess
+        if (!options.localFiles) {
+          expect([missing, directory, noBucket]).toEqual(Array(3).fill({ status: 'fulfilled', value: undefined }));
+          return;
+        }
+        expect(missing).toMatchObject({ status: 'rejected', reason: expect.any(NoSuchKeyError) });
+        expect(directory).toMatchObject({ status: 'rejected', reason: expect.any(NoSuchKeyError) });
+        expect(noBucket).toMatchObject({ status: 'rejected', reason: expect.any(NoSuchBucketError) });
       });
     });
 

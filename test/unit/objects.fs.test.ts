@@ -22,13 +22,17 @@ async function makeDataDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'qfdata-objects-'));
 }
 
-objectStoreContract('filesystem', async () => {
-  const dataDir = await makeDataDir();
-  return {
-    store: createObjectStore({ kind: 'fs', dataDir }),
-    cleanup: () => rm(dataDir, { recursive: true, force: true }),
-  };
-});
+objectStoreContract(
+  'filesystem',
+  async () => {
+    const dataDir = await makeDataDir();
+    return {
+      store: createObjectStore({ kind: 'fs', dataDir }),
+      cleanup: () => rm(dataDir, { recursive: true, force: true }),
+    };
+  },
+  { localFiles: true },
+);
 
 describe('filesystem object store: key escaping', () => {
   it.each([
