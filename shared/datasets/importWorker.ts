@@ -13,7 +13,7 @@
  * unreadable file fails it with a message, and a task whose workers keep dying is failed after a few attempts.
  */
 import { Readable } from 'node:stream';
-import { readRecordBatches, UnreadableFileError, type ImportRecord } from '../formats/index.js';
+import { jsonText, readRecordBatches, UnreadableFileError, type ImportRecord, type SourceFile } from '../formats/index.js';
 import { log } from '../log.js';
 import type { ObjectStore } from '../objects/index.js';
 import type { TaskRef } from '../queue/index.js';
@@ -139,7 +139,7 @@ class Worker {
   #take(item: Exclude<ImportRecord, { kind: 'asset' }>): void {
     switch (item.kind) {
       case 'sample': {
-        const line = item.text ?? JSON.stringify(item.sample);
+        const line = item.text ?? jsonText(item.sample);
         this.#shard.add(line);
         // Characters, not bytes, decide when a shard is full (cheap); the shard's exact bytes are counted once.
         this.#shardChars += line.length + 1;
@@ -362,7 +362,12 @@ function addCounts(a: ImportCounts, b: ImportCounts): ImportCounts {
   };
 }
 
-/** A source object as the format readers open it. */
-function sourceFile(objects: ObjectStore, source: ImportSource) {
-  return { name: `bos:/${source.bucket}/${source.key}`, size: source.size, open: () => objects.get(source.bucket, source.key) };
+/** A source object as the format readers open it (a zip or an xlsx is read in place if the store has it as a file). */
+function sourceFile(objects: ObjectStore, source: ImportSource): SourceFile {
+  return {
+    name: `bos:/${source.bucket}/${source.key}`,
+    size: source.size,
+    open: () => objects.get(source.bucket, source.key),
+    openFile: () => objects.openFile(source.bucket, source.key),
+  };
 }

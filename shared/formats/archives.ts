@@ -22,10 +22,11 @@
  * over the whole gzip stream) (10). Images are not held to the ratio cap (a plain BMP compresses far beyond 100:1);
  * they are held to 100 MiB each and to the budget.
  *
- * zip needs random access: the archive is spooled to a private temp dir first. tar.gz is read as a stream, once per
- * pass (listing, assets for the image formats, data); an asset's stream must then be read before the next record is
- * asked for, and at most once.
+ * zip needs random access: the archive is read in place when it is a local file already, else spooled to a private
+ * temp dir first. tar.gz is read as a stream, once per pass (listing, assets for the image formats, data); an
+ * asset's stream must then be read before the next record is asked for, and at most once.
  */
+import type { FileHandle } from 'node:fs/promises';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import * as tar from 'tar-stream';
@@ -33,7 +34,7 @@ import type { DataFormat } from '../store/port.js';
 import { readData } from './data.js';
 import { fileTypeOf, supports } from './filetypes.js';
 import { describeNonText, looksLikeGzip, looksLikeZip } from './sniff.js';
-import { spool, type TempDir } from './temp.js';
+import { withRandomAccess, type TempDir } from './temp.js';
 import {
   CODE,
   MAX_IMAGE_BYTES,
@@ -249,8 +250,7 @@ function dataTypes(format: DataFormat): string {
 
 export async function* readZip(file: SourceFile, format: DataFormat, limits: Limits, tmp: TempDir): AsyncGenerator<Batch> {
   const name = file.name;
-  const path = await tmp.file('.zip');
-  await spool(await file.open(), path, {
+  yield* withRandomAccess(file, tmp, '.zip', {
     file: name,
     // The compressed archive cannot be much larger than what it inflates to (stored entries, headers).
     maxBytes: limits.maxUncompressedBytes + 64 * 1024 * 1024,
@@ -260,8 +260,11 @@ export async function* readZip(file: SourceFile, format: DataFormat, limits: Lim
         throw new UnreadableFileError(name, CODE.archive, `not a zip archive: it looks like ${describeNonText(head) ?? 'text'}`);
       }
     },
-  });
-  const zip = await openZip(path, name);
+  }, (handle) => readZipFile(handle, name, format, limits, tmp));
+}
+
+async function* readZipFile(handle: FileHandle, name: string, format: DataFormat, limits: Limits, tmp: TempDir): AsyncGenerator<Batch> {
+  const zip = await openZip(handle, name);
   try {
     const all = await listZip(zip, name, limits);
     const files = all.filter((entry) => !entry.fileName.endsWith('/'));

@@ -3,9 +3,9 @@
  */
 import { looksLikeZip, describeNonText } from './sniff.js';
 import { readCsv, readXlsxFile } from './tabular.js';
-import { spool, type TempDir } from './temp.js';
+import { withRandomAccess, type TempDir } from './temp.js';
 import { readJson, readJsonl, readTxt } from './text.js';
-import { CODE, UnreadableFileError, type Batch, type Chunk, type DataContext, type FileType } from './types.js';
+import { CODE, UnreadableFileError, type Batch, type Chunk, type DataContext, type FileType, type SourceFile } from './types.js';
 
 /** The records of one data file (not an archive) given as a stream of chunks. */
 export function readData(
@@ -28,23 +28,27 @@ export function readData(
   }
 }
 
-/** An xlsx needs random access: it is spooled to the temp dir, then read (`tabular.ts`). */
-async function* readXlsx(chunks: AsyncIterable<Chunk>, ctx: DataContext, tmp: TempDir): AsyncGenerator<Batch> {
-  const path = await tmp.file('.xlsx');
-  try {
-    await spool(chunks, path, {
-      file: ctx.file,
-      maxBytes: ctx.limits.maxUncompressedBytes,
-      checkHead(head) {
-        if (head.length === 0) throw new UnreadableFileError(ctx.file, CODE.formatError, 'not an xlsx workbook: the file is empty');
-        if (!looksLikeZip(head)) {
-          const what = describeNonText(head);
-          throw new UnreadableFileError(ctx.file, CODE.formatError, `not an xlsx workbook: it looks like ${what ?? 'text'}`);
-        }
-      },
-    });
-    yield* readXlsxFile(path, ctx);
-  } finally {
-    await tmp.remove(path);
-  }
+/** An xlsx needs random access: given as chunks (an archive entry), it is spooled to the temp dir, then read. */
+function readXlsx(chunks: AsyncIterable<Chunk>, ctx: DataContext, tmp: TempDir): AsyncGenerator<Batch> {
+  return readXlsxSource({ open: async () => chunks }, ctx, tmp);
+}
+
+/** An xlsx file: read in place when it is a local file, else spooled like an archive entry. */
+export function readXlsxSource(
+  source: Pick<SourceFile, 'openFile'> & { open(): Promise<AsyncIterable<Chunk>> },
+  ctx: DataContext,
+  tmp: TempDir,
+): AsyncGenerator<Batch> {
+  const options = {
+    file: ctx.file,
+    maxBytes: ctx.limits.maxUncompressedBytes,
+    checkHead(head: Buffer) {
+      if (head.length === 0) throw new UnreadableFileError(ctx.file, CODE.formatError, 'not an xlsx workbook: the file is empty');
+      if (!looksLikeZip(head)) {
+        const what = describeNonText(head);
+        throw new UnreadableFileError(ctx.file, CODE.formatError, `not an xlsx workbook: it looks like ${what ?? 'text'}`);
+      }
+    },
+  };
+  return withRandomAccess(source, tmp, '.xlsx', options, (file) => readXlsxFile(file, ctx));
 }

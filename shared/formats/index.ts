@@ -8,7 +8,7 @@
  *   line splitting, strict UTF-8) and `json-array.ts` (a top-level JSON array split as a stream); `tabular.ts`
  *   (csv, xlsx); `sniff.ts` (magic bytes, BOM);
  * - `archives.ts` (zip, tar.gz) over `zip.ts` (yauzl and the hostile-archive checks); `temp.ts` (spooling);
- * - `validate.ts`: the rules of each format and the normalised sample shapes.
+ * - `validate.ts`: the rules of each format and the normalised sample shapes; `json-text.ts`: their JSON text.
  *
  * Error codes are Qianfan's V1 import codes (spec §7.2): 1 too large, 2 missing data file, 3 format error, 6 illegal
  * characters (not UTF-8), 9 format mismatch, 10 archive extraction failed, 13 empty text or blank line.
@@ -16,7 +16,7 @@
 import type { DataFormat } from '../store/port.js';
 import { DATA_FORMATS } from '../store/port.js';
 import { readTarArchive, readZip } from './archives.js';
-import { readData } from './data.js';
+import { readData, readXlsxSource } from './data.js';
 import { fileTypeOf, supports } from './filetypes.js';
 import { TempDir } from './temp.js';
 import {
@@ -31,6 +31,7 @@ import {
 } from './types.js';
 
 export { fileTypeOf, supports } from './filetypes.js';
+export { jsonText } from './json-text.js';
 export {
   DEFAULT_LIMITS,
   UnreadableFileError,
@@ -85,6 +86,7 @@ async function* read(file: SourceFile, format: DataFormat, limits: Limits): Asyn
   try {
     if (type === 'zip') yield* readZip(file, format, limits, tmp);
     else if (type === 'tar.gz') yield* readTarArchive(file, format, limits, tmp);
+    else if (type === 'xlsx') yield* readXlsxSource(file, { file: file.name, format, limits }, tmp);
     else yield* readData(type, await file.open(), { file: file.name, format, limits }, tmp);
   } finally {
     await tmp.dispose();

@@ -1,15 +1,16 @@
 /**
- * Scratch files of one `readRecords` call: a zip (and an xlsx) needs random access, so it is spooled to a private
- * temporary directory first. The directory is made on first use and removed, whatever happens, when the iteration
- * ends. Nothing is ever written elsewhere: archive entries are read as streams, never extracted to disk.
+ * Scratch files of one `readRecords` call: a zip (and an xlsx) needs random access, so unless it already is a local
+ * file ({@link SourceFile.openFile}) it is spooled to a private temporary directory first. The directory is made on
+ * first use and removed, whatever happens, when the iteration ends. Nothing is ever written elsewhere: archive
+ * entries are read as streams, never extracted to disk.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { CODE, UnreadableFileError, toBuffer, type Chunk } from './types.js';
+import { CODE, UnreadableFileError, toBuffer, type Chunk, type SourceFile } from './types.js';
 
 export class TempDir {
   private dir: string | undefined;
@@ -30,6 +31,68 @@ export class TempDir {
   }
 }
 
+export interface SpoolOptions {
+  file: string;
+  maxBytes: number;
+  checkHead: (head: Buffer) => void;
+}
+
+/**
+ * Runs `read` over the file, open for random access: the source's own local file when it has one (nothing is
+ * copied), else a copy spooled into `tmp`, removed afterwards. The same checks come first either way: `checkHead` on
+ * the first bytes, and the `maxBytes` cap. Either way `read` gets an open file handle, so that the file is read the
+ * same way (the same reads, the same chunks) wherever it came from.
+ */
+export async function* withRandomAccess<T>(
+  source: Pick<SourceFile, 'openFile'> & { open(): Promise<AsyncIterable<Chunk>> },
+  tmp: TempDir,
+  suffix: string,
+  options: SpoolOptions,
+  read: (file: FileHandle) => AsyncGenerator<T>,
+): AsyncGenerator<T> {
+  const local = await source.openFile?.();
+  if (local !== undefined) {
+    try {
+      await checkLocal(local, options);
+      yield* read(local);
+    } finally {
+      await local.close();
+    }
+    return;
+  }
+  const path = await tmp.file(suffix);
+  try {
+    await spool(await source.open(), path, options);
+    const spooled = await open(path, 'r');
+    try {
+      yield* read(spooled);
+    } finally {
+      await spooled.close();
+    }
+  } finally {
+    await tmp.remove(path);
+  }
+}
+
+/**
+ * The checks {@link spool} makes, on a local file: its first bytes (as many as the spool hands `checkHead` when the
+ * first chunk is not tiny), then its size.
+ */
+async function checkLocal(handle: FileHandle, options: SpoolOptions): Promise<void> {
+  const { size } = await handle.stat();
+  const head = Buffer.alloc(Math.min(size, 8));
+  let got = 0;
+  while (got < head.length) {
+    const { bytesRead } = await handle.read(head, got, head.length - got, got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  options.checkHead(head.subarray(0, got));
+  if (size > options.maxBytes) {
+    throw new UnreadableFileError(options.file, CODE.tooLarge, `the file is larger than ${options.maxBytes} bytes`);
+  }
+}
+
 /**
  * Writes `chunks` to `path`. `checkHead` sees the first bytes (at least 4, unless the file is shorter) and may throw;
  * more than `maxBytes` throws {@link UnreadableFileError} code 1.
@@ -37,7 +100,7 @@ export class TempDir {
 export async function spool(
   chunks: AsyncIterable<Chunk>,
   path: string,
-  options: { file: string; maxBytes: number; checkHead: (head: Buffer) => void },
+  options: SpoolOptions,
 ): Promise<number> {
   let total = 0;
   async function* guarded(): AsyncGenerator<Buffer> {

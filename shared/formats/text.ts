@@ -43,15 +43,16 @@ export class RecordSink {
         reason: `truncated from ${result.truncatedFrom} to ${this.ctx.limits.maxTurns} turns`,
       });
     }
-    this.out.push({
+    const record: ImportRecord & { kind: 'sample' } = {
       kind: 'sample',
       file: this.ctx.file,
       line,
       sample: result.sample,
       characters: result.characters,
       annotated: result.annotated,
-      ...(text !== undefined ? { text } : {}),
-    });
+    };
+    if (text !== undefined) record.text = text;
+    this.out.push(record);
   }
 
   /**

@@ -2,6 +2,7 @@
  * The public types of `shared/formats` and the limits every reader shares. Kept apart from `index.ts` so that the
  * readers can import them without importing the dispatcher.
  */
+import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { DataFormat } from '../store/port.js';
 
@@ -10,6 +11,11 @@ export interface SourceFile {
   name: string;
   size?: number;
   open(): Promise<Readable>;
+  /**
+   * The file as a local file open for random access, if it is one (the caller closes it): a zip or an xlsx is then
+   * read in place instead of being spooled to a temporary file first. Absent or `undefined`: it is spooled.
+   */
+  openFile?(): Promise<FileHandle | undefined>;
 }
 
 export type FileType = 'jsonl' | 'json' | 'txt' | 'csv' | 'xlsx' | 'zip' | 'tar.gz';

@@ -9,6 +9,7 @@ import {
   deflatedZeros,
   gzip,
   jsonl,
+  localSource,
   plain,
   samples,
   source,
@@ -344,6 +345,50 @@ describe('Formats: hostile zip archives', () => {
     expect(error).toMatchObject({ code: 10, message: expect.stringMatching(/entry "bomb.jsonl" cannot be read: too many bytes in the stream/) });
     expect(performance.now() - started).toBeLessThan(5000);
     expect(process.memoryUsage().rss - rssBefore).toBeLessThan(100 * 1024 * 1024);
+  });
+
+  it('refuses an entry that inflates to fewer bytes than it declares, or whose deflate data is corrupt, after what it did hold', async () => {
+    // Prepare
+    const lines = jsonl(...Array.from({ length: 200 }, (_, i) => PR(`prompt ${i}`, 'response')));
+    const short = zip([{ name: 'short.jsonl', data: lines, declaredSize: lines.length + 10 }]);
+    const corrupt = zip([{ name: 'bad.jsonl', raw: { compressed: Buffer.from([0xff, 0xff, 0xff, 0xff]), size: 10, crc: 0 } }]);
+    // Act
+    const a = await collect(source('short.zip', short, 4096), 'PromptResponse');
+    const b = await collect(source('bad.zip', corrupt, 4096), 'PromptResponse');
+    // Assess
+    expect(samples(a.records)).toHaveLength(200);
+    expect(a.error).toMatchObject({
+      code: 10,
+      message: `entry "short.jsonl" cannot be read: not enough bytes in the stream. expected ${lines.length + 10}. got only ${lines.length}`,
+    });
+    expect(b.records).toEqual([]);
+    expect(b.error).toMatchObject({ code: 10, message: expect.stringMatching(/^entry "bad.jsonl" cannot be read: invalid/) });
+  });
+
+  it('reads a zip in place when it is a local file: the same records and errors as spooled, the handle closed', async () => {
+    // Prepare
+    const lines = jsonl(...Array.from({ length: 2000 }, (_, i) => PR(`prompt ${i}`, 'response')));
+    const archives: [string, Buffer | string][] = [
+      ['mixed.zip', zipOf(await mixedEntries())],
+      ['liar.zip', zip([{ name: 'a.jsonl', data: lines, declaredSize: 50_000 }])],
+      ['empty.zip', ''],
+      ['text.zip', 'not a zip'],
+    ];
+    for (const [name, bytes] of archives) {
+      const local = await localSource(name, bytes);
+      try {
+        // Act
+        const inPlace = await collect(local, 'PromptResponse');
+        const spooled = await collect(source(name, bytes, 4096), 'PromptResponse');
+        // Assess
+        expect(inPlace.records).toEqual(spooled.records);
+        expect(inPlace.error?.message).toBe(spooled.error?.message);
+        expect(local.opens).toBe(0);
+        expect([local.handles, local.closed]).toEqual([1, 1]);
+      } finally {
+        await local.remove();
+      }
+    }
   });
 
   it('refuses a zip whose entries inflate past maxUncompressedBytes (1)', async () => {

@@ -3,7 +3,7 @@
  * to exercise chunk boundaries), a hand-written zip writer that can also write hostile archives (lying sizes,
  * symlinks, encrypted flags, pre-compressed bombs), tar.gz through tar-stream's pack, xlsx through exceljs.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -25,6 +25,43 @@ export function source(name: string, content: Buffer | string, chunkSize = 7): S
       for (let i = 0; i < bytes.length; i += chunkSize) chunks.push(bytes.subarray(i, i + chunkSize));
       return Readable.from(chunks, { objectMode: false });
     },
+  };
+  return file;
+}
+
+/**
+ * The same bytes as {@link source}, but also a local file (as the filesystem object store has them), so that a zip or
+ * an xlsx is read in place. `handles` counts the handles handed out, `closed` those closed again.
+ */
+export async function localSource(
+  name: string,
+  content: Buffer | string,
+): Promise<SourceFile & { opens: number; handles: number; closed: number; remove(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'qfdata-formats-local-'));
+  const path = join(dir, 'file');
+  await writeFile(path, content);
+  const spooled = source(name, content, 4096);
+  const file = {
+    name,
+    size: spooled.size,
+    opens: 0,
+    open(): Promise<Readable> {
+      file.opens++;
+      return spooled.open();
+    },
+    handles: 0,
+    closed: 0,
+    async openFile(): Promise<FileHandle> {
+      const handle = await open(path, 'r');
+      file.handles++;
+      const close = handle.close.bind(handle);
+      handle.close = async () => {
+        file.closed++;
+        await close();
+      };
+      return handle;
+    },
+    remove: () => rm(dir, { recursive: true, force: true }),
   };
   return file;
 }

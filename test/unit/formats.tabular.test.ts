@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UnreadableFileError } from '../../shared/formats/index.js';
-import { collect, errors, samples, source, xlsx, zip } from './formats.helpers.js';
+import { collect, errors, localSource, samples, source, xlsx, zip } from './formats.helpers.js';
 
 describe('Formats: csv', () => {
   it('reads rows under a header; line = row number (header = 1); quoted newlines and escaped quotes', async () => {
@@ -153,6 +153,93 @@ describe('Formats: xlsx', () => {
     expect(header.error).toMatchObject({ code: 9, message: 'the header row has no "prompt" column (it has: "question")' });
     expect(text.error).toMatchObject({ code: 3, message: 'not an xlsx workbook: it looks like text' });
     expect(notBook.error).toMatchObject({ code: 3, message: 'not an xlsx workbook: it has no worksheet' });
+  });
+
+  it('names columns as a row object keyed by header would: the first cell under a repeated name, no Object.prototype names', async () => {
+    // Prepare
+    const book = await xlsx([
+      ['prompt', 'prompt', 'constructor', 'response', '__proto__'],
+      [null, 'second', null, 'r'],
+      ['first', 'second', 'c', 'r'],
+      [null, null, 'only a constructor cell', null, 'and a __proto__ one'],
+    ]);
+    // Act
+    const { records, error } = await collect(source('h.xlsx', book, 4096), 'PromptResponse');
+    // Assess
+    expect(error).toBeUndefined();
+    expect(records).toEqual([
+      { kind: 'sample', file: 'h.xlsx', line: 2, sample: [{ prompt: 'second', response: [['r']] }], characters: 7, annotated: true },
+      { kind: 'sample', file: 'h.xlsx', line: 3, sample: [{ prompt: 'first', response: [['r']] }], characters: 6, annotated: true },
+      { kind: 'error', file: 'h.xlsx', line: 4, code: 13, reason: 'blank row' },
+    ]);
+  });
+
+  it('hands out every row of a large sheet in order, and the rows before the one past maxXlsxRows', async () => {
+    // Prepare: enough rows for many chunks of the inflated part
+    const rows: (string | null)[][] = [['prompt', 'response']];
+    for (let i = 2; i <= 3000; i++) rows.push(i % 97 === 0 ? ['  ', null] : [`prompt ${i} ${'字'.repeat(i % 50)}`, i % 5 === 0 ? null : `response ${i}`]);
+    const book = await xlsx(rows);
+    // Act
+    const all = await collect(source('big.xlsx', book, 65536), 'PromptResponse');
+    const capped = await collect(source('big.xlsx', book, 65536), 'PromptResponse', { maxXlsxRows: 2500 });
+    // Assess
+    expect(all.error).toBeUndefined();
+    expect(all.records.map((r) => (r.kind === 'sample' || r.kind === 'error' ? r.line : -1))).toEqual(Array.from({ length: 2999 }, (_, i) => i + 2));
+    expect(errors(all.records)).toEqual(Array.from({ length: 30 }, (_, i) => [(i + 1) * 97, 13]));
+    expect(samples(all.records)[0]).toEqual([{ prompt: 'prompt 2 字字', response: [['response 2']] }]);
+    expect(samples(all.records)[3]).toEqual([{ prompt: `prompt 5 ${'字'.repeat(5)}` }]);
+    expect(capped.records).toEqual(all.records.slice(0, 2499));
+    expect(capped.error).toMatchObject({ code: 1, message: 'the worksheet has more than 2500 rows' });
+  });
+
+  it('decodes the worksheet as UTF-8 across chunk boundaries: a leading BOM ignored, invalid bytes replaced', async () => {
+    // Prepare: a hand-written sheet, stored (16 KiB chunks) and deflated, with CJK cut by many chunk boundaries
+    const cell = (i: number) => Buffer.concat([Buffer.from(`第${i}行 中文文本 `.repeat(40)), i % 50 === 0 ? Buffer.from([0xe4, 0xb8, 0x41, 0xff, 0xc3]) : Buffer.alloc(0)]);
+    const rows = Array.from({ length: 300 }, (_, i) => i + 2);
+    const xml = Buffer.concat([
+      Buffer.from([0xef, 0xbb, 0xbf]),
+      Buffer.from('<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'),
+      Buffer.from('<row r="1"><c r="A1" t="inlineStr"><is><t>prompt</t></is></c></row>'),
+      ...rows.flatMap((r) => [Buffer.from(`<row r="${r}"><c r="A${r}" t="inlineStr"><is><t>`), cell(r), Buffer.from('</t></is></c></row>')]),
+      Buffer.from('</sheetData></worksheet>'),
+    ]);
+    const expected = rows.map((r) => ({ prompt: cell(r).toString('utf8') }));
+    // Act
+    const stored = await collect(source('s.xlsx', zip([{ name: 'xl/worksheets/sheet1.xml', data: xml, method: 0 }]), 65536), 'Prompt');
+    const deflated = await collect(source('d.xlsx', zip([{ name: 'xl/worksheets/sheet1.xml', data: xml }]), 65536), 'Prompt');
+    // Assess
+    expect(stored.error).toBeUndefined();
+    expect(samples(stored.records)).toEqual(expected);
+    expect(samples(deflated.records)).toEqual(expected);
+    expect(expected[48]!.prompt).toContain('\ufffd');
+  });
+
+  it('reads an xlsx in place when it is a local file: the same records and errors as spooled, the handle closed', async () => {
+    // Prepare
+    const files: [string, Buffer | string][] = [
+      ['book.xlsx', await xlsx([['prompt', 'response'], ['第一', '回答'], [null, 'r'], ['x'.repeat(32_768)], ['😀 astral', 'ok']])],
+      ['text.xlsx', 'prompt\nhello\n'],
+      ['empty.xlsx', ''],
+      ['png.xlsx', Buffer.from('89504e470d0a1a0a', 'hex')],
+      ['nobook.xlsx', zip([{ name: 'a.txt', data: 'x' }])],
+      ['header.xlsx', await xlsx([['question'], ['q']])],
+    ];
+    for (const [name, bytes] of files) {
+      const local = await localSource(name, bytes);
+      try {
+        // Act
+        const inPlace = await collect(local, 'PromptResponse');
+        const spooled = await collect(source(name, bytes, 4096), 'PromptResponse');
+        // Assess
+        expect(inPlace.records).toEqual(spooled.records);
+        expect(inPlace.error).toEqual(spooled.error);
+        expect(inPlace.error?.message).toBe(spooled.error?.message);
+        expect(local.opens).toBe(0);
+        expect([local.handles, local.closed]).toEqual([1, 1]);
+      } finally {
+        await local.remove();
+      }
+    }
   });
 
   it('refuses an xlsx whose worksheet is a zip bomb (ratio cap) or lies about its size', async () => {
