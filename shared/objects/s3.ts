@@ -249,7 +249,6 @@ export class S3ObjectStore implements ObjectStore {
     return undefined;
   }
 
-  /** HeadObject; a 404 is `undefined` once HeadBucket has shown the bucket exists. */
   /**
    * Server-side CopyObject (the bytes never pass through the function) up to S3's 5 GiB single-copy limit;
    * larger objects are streamed through a multipart put.
@@ -273,6 +272,7 @@ export class S3ObjectStore implements ObjectStore {
     return { size: info.size };
   }
 
+  /** HeadObject; a 404 is `undefined` once HeadBucket has shown the bucket exists. */
   async head(bucket: string, key: string): Promise<ObjectInfo | undefined> {
     assertBucketName(bucket);
     assertObjectKey(bucket, key);
