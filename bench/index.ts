@@ -54,7 +54,7 @@ async function benchChain() {
     const events = Array.from({ length: 200 }, eventOf);
     const body = JSON.parse(String(events[0]!.body));
     const input = op.input.parse(body);
-    const opCtx = { caller: { account: key.record.account, accessKeyId: key.record.accessKeyId, policy: key.record.policy }, requestId: 'bench' };
+    const opCtx = { caller: { account: key.record.account, accessKeyId: key.record.accessKeyId }, requestId: 'bench' };
     const bareTimes = await timeEach(N, 2000, () => bare.run(input, opCtx));
     const chainTimes = await timeEach(N, 2000, (i) => wrapped(structuredClone(events[i % events.length]!), ctx));
     const cloneTimes = await timeEach(N, 2000, (i) => structuredClone(events[i % events.length]!));

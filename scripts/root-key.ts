@@ -10,7 +10,7 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { AccessKeyService, FileKeySealer, KmsSealer, POLICY_NAMES, createSealer, isPolicyName, secretsKeyFile } from '../shared/keys/index.js';
+import { AccessKeyService, FileKeySealer, POLICY_NAMES, isPolicyName, kmsSealer, secretsKeyFile } from '../shared/keys/index.js';
 import { DynamoMetadataStore } from '../shared/store/index.js';
 import { ROOT_ACCOUNT } from './local.js';
 
@@ -42,9 +42,7 @@ export async function main(args: string[]): Promise<void> {
     if (!values.table) throw new Error('--table is required (the deployed table is named qfdata-<stage>), or --local for the local twin');
     if (!values['kms-key-id']) throw new Error('--kms-key-id is required: the stack output SecretsKeyArn');
     const store = new DynamoMetadataStore({ tableName: values.table, region: values.region, ...(values['dynamo-endpoint'] ? { endpoint: values['dynamo-endpoint'] } : {}) });
-    const sealer = createSealer({ QFDATA_SECRETS_KMS_KEY_ID: values['kms-key-id'], AWS_REGION: values.region, QFDATA_SECRETS_KEY_FILE: undefined, QFDATA_DATA_DIR: '', QFDATA_KMS_ENDPOINT: undefined });
-    if (!(sealer instanceof KmsSealer)) throw new Error('expected the KMS sealer');
-    keys = new AccessKeyService({ store, sealer });
+    keys = new AccessKeyService({ store, sealer: kmsSealer(values['kms-key-id'], values.region) });
   }
   const issued = await keys.issueForOperator({ account: values.account, policy: values.policy, description: values.description });
   process.stdout.write(

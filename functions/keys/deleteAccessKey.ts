@@ -4,7 +4,6 @@
  */
 import * as z from 'zod';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
-import { forgetKey } from '../../shared/http/authenticate.js';
 import { accessKeys } from '../../shared/keys/index.js';
 import { accessKeyIdField } from '../../shared/keys/views.js';
 
@@ -17,7 +16,6 @@ export const deleteAccessKey = defineOperation({
   input,
   async run(body, { caller }) {
     await accessKeys().delete(caller, body.accessKeyId);
-    forgetKey(body.accessKeyId);
     return true;
   },
 });

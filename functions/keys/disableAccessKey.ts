@@ -7,7 +7,6 @@
 import * as z from 'zod';
 import { viewSettings } from '../../shared/datasets/index.js';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
-import { forgetKey } from '../../shared/http/authenticate.js';
 import { accessKeys } from '../../shared/keys/index.js';
 import { accessKeyIdField, v2AccessKey } from '../../shared/keys/views.js';
 
@@ -20,7 +19,6 @@ export const disableAccessKey = defineOperation({
   input,
   async run(body, { caller }) {
     const key = await accessKeys().disable(caller, body.accessKeyId);
-    forgetKey(body.accessKeyId);
     return v2AccessKey(key, viewSettings().timeZone);
   },
 });

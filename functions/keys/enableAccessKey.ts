@@ -5,7 +5,6 @@
 import * as z from 'zod';
 import { viewSettings } from '../../shared/datasets/index.js';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
-import { forgetKey } from '../../shared/http/authenticate.js';
 import { accessKeys } from '../../shared/keys/index.js';
 import { accessKeyIdField, v2AccessKey } from '../../shared/keys/views.js';
 
@@ -18,7 +17,6 @@ export const enableAccessKey = defineOperation({
   input,
   async run(body, { caller }) {
     const key = await accessKeys().enable(caller, body.accessKeyId);
-    forgetKey(body.accessKeyId);
     return v2AccessKey(key, viewSettings().timeZone);
   },
 });

@@ -1,10 +1,9 @@
 /**
  * bce-auth-v1 verification in front of every operation, as Qianfan's IAM layer is, then the policy check. The
  * algorithm lives in `shared/signer`, policies in `shared/keys`; this middleware feeds the signer the request as
- * received, resolves access keys (secret opened) through the key service with a short per-container cache
- * (fail-closed: a store or KMS error fails the request), refuses disabled keys, and refuses keys whose policy does
- * not grant what the operation needs. The opened secret stays in this module's cache; it is never put on the
- * request state, logged or returned.
+ * received, resolves access keys (secret opened, cached per container) through the key service (fail-closed: a
+ * store or KMS error fails the request), refuses disabled keys, and refuses keys whose policy does not grant what
+ * the operation needs. The opened secret is never put on the request state, logged or returned.
  */
 import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
@@ -16,36 +15,19 @@ import { rawBody } from './body.js';
 import { stateOf } from './state.js';
 
 export interface AuthenticateOptions {
-  /** Resolves an access key; defaults to the key service behind a cache. */
+  /** Resolves an access key; defaults to the key service (which caches for QFDATA_KEY_CACHE_SECONDS). */
   lookupKey?: (accessKeyId: string) => Promise<ResolvedKey | undefined>;
   now?: () => Date;
 }
 
 type Request = middy.Request<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
 
-const cache = new Map<string, { key: ResolvedKey; until: number }>();
-
-async function cachedLookup(accessKeyId: string): Promise<ResolvedKey | undefined> {
-  const now = Date.now();
-  const hit = cache.get(accessKeyId);
-  if (hit && hit.until > now) return hit.key;
-  const key = await accessKeys().resolve(accessKeyId);
-  if (key) cache.set(accessKeyId, { key, until: now + config().QFDATA_KEY_CACHE_SECONDS * 1000 });
-  else cache.delete(accessKeyId);
-  return key;
-}
-
-/** Drops a key from this container's cache (a key operation changed it here). */
-export function forgetKey(accessKeyId: string): void {
-  cache.delete(accessKeyId);
-}
-
 /**
  * @param needs what the operation needs of the caller's policy; `'any'` for routes that only refuse (an unknown
  *   action answers the same to every valid key).
  */
 export function authenticate(needs: Permission | 'any', opts: AuthenticateOptions = {}): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
-  const lookupKey = opts.lookupKey ?? cachedLookup;
+  const lookupKey = opts.lookupKey ?? ((accessKeyId: string) => accessKeys().resolve(accessKeyId));
   const now = opts.now ?? (() => new Date());
 
   const authenticateBefore = async (request: Request): Promise<void> => {
@@ -74,7 +56,7 @@ export function authenticate(needs: Permission | 'any', opts: AuthenticateOption
     if (needs !== 'any' && !allows(key.policy, needs)) {
       throw new AccessDeniedError(`Access denied: the policy ${key.policy} of this access key does not allow ${stateOf(event).operation} (it needs ${needs}).`);
     }
-    stateOf(event).caller = { account: key.account, accessKeyId: result.accessKeyId, policy: key.policy };
+    stateOf(event).caller = { account: key.account, accessKeyId: result.accessKeyId };
   };
 
   return { before: authenticateBefore };

@@ -10,8 +10,6 @@ export type ApiVersion = 'v1' | 'v2';
 export interface Caller {
   account: string;
   accessKeyId: string;
-  /** The access key's policy (already checked against the operation's needs). */
-  policy: string;
 }
 
 export interface RequestState {

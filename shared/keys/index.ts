@@ -24,8 +24,13 @@ export function secretsKeyFile(c: Pick<Config, 'QFDATA_SECRETS_KEY_FILE' | 'QFDA
 export function createSealer(
   c: Pick<Config, 'QFDATA_SECRETS_KMS_KEY_ID' | 'QFDATA_SECRETS_KEY_FILE' | 'QFDATA_DATA_DIR' | 'AWS_REGION' | 'QFDATA_KMS_ENDPOINT'>,
 ): SecretSealer {
-  if (c.QFDATA_SECRETS_KMS_KEY_ID) return new KmsSealer(lazyKms(c.AWS_REGION, c.QFDATA_KMS_ENDPOINT), c.QFDATA_SECRETS_KMS_KEY_ID);
+  if (c.QFDATA_SECRETS_KMS_KEY_ID) return kmsSealer(c.QFDATA_SECRETS_KMS_KEY_ID, c.AWS_REGION, c.QFDATA_KMS_ENDPOINT);
   return FileKeySealer.fromFile(secretsKeyFile(c));
+}
+
+/** The KMS sealer over the AWS SDK's client (loaded on first use) for `keyId` in `region`. */
+export function kmsSealer(keyId: string, region: string, endpoint?: string): KmsSealer {
+  return new KmsSealer(lazyKms(region, endpoint), keyId);
 }
 
 function lazyKms(region: string, endpoint: string | undefined): KmsApi {
@@ -47,6 +52,7 @@ function lazyKms(region: string, endpoint: string | undefined): KmsApi {
 let service: AccessKeyService | undefined;
 
 export function accessKeys(): AccessKeyService {
-  service ??= new AccessKeyService({ store: metadataStore(), sealer: createSealer(config()) });
+  const c = config();
+  service ??= new AccessKeyService({ store: metadataStore(), sealer: createSealer(c), cacheMs: c.QFDATA_KEY_CACHE_SECONDS * 1000 });
   return service;
 }

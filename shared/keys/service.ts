@@ -42,6 +42,12 @@ export interface AccessKeyServiceDeps {
   store: MetadataStore;
   sealer: SecretSealer;
   now?: () => Date;
+  /**
+   * How long {@link AccessKeyService.resolve} keeps a resolved key in this process (QFDATA_KEY_CACHE_SECONDS in
+   * the functions); 0, the default, reads the store every time. A change made through this service drops the key
+   * at once; changes made elsewhere are seen when the entry expires.
+   */
+  cacheMs?: number;
 }
 
 /** 32 hex characters, as Baidu Cloud's access key ids are. */
@@ -58,15 +64,32 @@ export class AccessKeyService {
   readonly #store: MetadataStore;
   readonly #sealer: SecretSealer;
   readonly #now: () => Date;
+  readonly #cacheMs: number;
+  readonly #cache = new Map<string, { key: ResolvedKey; until: number }>();
 
   constructor(deps: AccessKeyServiceDeps) {
     this.#store = deps.store;
     this.#sealer = deps.sealer;
     this.#now = deps.now ?? (() => new Date());
+    this.#cacheMs = deps.cacheMs ?? 0;
   }
 
-  /** The key behind a signature, its secret opened; undefined if there is no such key. */
+  /**
+   * The key behind a signature, its secret opened; undefined if there is no such key. Cached for `cacheMs`
+   * (fail-closed: a store or KMS error rejects, and nothing is cached), so the signature check and the download
+   * links of one request read the key once.
+   */
   async resolve(accessKeyId: string): Promise<ResolvedKey | undefined> {
+    const now = Date.now();
+    const hit = this.#cache.get(accessKeyId);
+    if (hit && hit.until > now) return hit.key;
+    const key = await this.#read(accessKeyId);
+    if (key && this.#cacheMs > 0) this.#cache.set(accessKeyId, { key, until: now + this.#cacheMs });
+    else this.#cache.delete(accessKeyId);
+    return key;
+  }
+
+  async #read(accessKeyId: string): Promise<ResolvedKey | undefined> {
     const record = await this.#store.getAccessKey(accessKeyId);
     // A record from before secrets were sealed (a plain `secretAccessKey`) is not a usable key: make it again.
     if (!record || typeof record.sealedSecret !== 'string') return undefined;
@@ -122,6 +145,7 @@ export class AccessKeyService {
   async delete(caller: KeyCaller, accessKeyId: string): Promise<void> {
     const record = await this.#own(caller, accessKeyId);
     if (record.enabled) throw new PreconditionFailedError(`The access key ${accessKeyId} is enabled: disable it before deleting it.`);
+    this.#cache.delete(accessKeyId);
     try {
       await this.#store.deleteAccessKey(caller.account, accessKeyId);
     } catch (error) {
@@ -138,6 +162,7 @@ export class AccessKeyService {
     const accessKeyId = input.accessKeyId ?? newAccessKeyId();
     const secretAccessKey = input.secretAccessKey ?? newSecretAccessKey();
     const record = await this.#record(input.account, accessKeyId, secretAccessKey, { policy: input.policy ?? DEFAULT_POLICY, description: input.description ?? 'root key' }, {});
+    this.#cache.delete(accessKeyId);
     await this.#store.putAccessKey(record);
     return { record, secretAccessKey };
   }
@@ -170,6 +195,7 @@ export class AccessKeyService {
   }
 
   async #update(caller: KeyCaller, accessKeyId: string, changes: Parameters<MetadataStore['updateAccessKey']>[2], expectEnabled?: boolean): Promise<AccessKeyRecord> {
+    this.#cache.delete(accessKeyId);
     try {
       return await this.#store.updateAccessKey(caller.account, accessKeyId, changes, expectEnabled);
     } catch (error) {

@@ -231,6 +231,29 @@ describe('Service: access keys (dynalite)', () => {
     await expect(keys.rotate(admin, old.record.accessKeyId)).rejects.toMatchObject({ code: 'PreconditionFailed' });
   });
 
+  it('caches a resolved key for cacheMs, and forgets it at once when this service changes it', async () => {
+    // Prepare: a service over a store that counts its key reads
+    let reads = 0;
+    const counting = new Proxy(t.store, {
+      get: (target, name) => {
+        const value = Reflect.get(target, name, target);
+        if (name === 'getAccessKey') return (ak: string) => (reads++, value.call(target, ak));
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const cached = new AccessKeyService({ store: counting, sealer: FileKeySealer.fromFile(path.join(dir, 'secrets.key')), cacheMs: 60_000 });
+    const { record } = await keys.create(admin);
+    // Act
+    await cached.resolve(record.accessKeyId);
+    await cached.resolve(record.accessKeyId);
+    const readsWhileCached = reads;
+    await cached.disable(admin, record.accessKeyId);
+    const afterDisable = await cached.resolve(record.accessKeyId);
+    // Assess
+    expect(readsWhileCached).toBe(1);
+    expect(afterDisable?.record.enabled).toBe(false);
+  });
+
   it('deletes only disabled keys', async () => {
     // Prepare
     const { record } = await keys.create(admin);
