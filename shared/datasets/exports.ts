@@ -81,9 +81,10 @@ export class ExportService {
     }
     return idempotent(this.#store, caller.account, token, { versionId: version.versionId, ...options }, {
       plan: async () => ({ taskId: newId('task'), legacyId: await this.#store.allocateLegacyIds(1), at: new Date(this.#now()).toISOString() }),
-      run: async (plan) => {
-        const existing = await this.#store.getExportTask(caller.account, plan.taskId);
-        if (existing) return existing;
+      run: async (plan, fresh) => {
+        // A repeat of a request that died after storing its task: finish showing it on the version.
+        const existing = fresh ? undefined : await this.#store.getExportTask(caller.account, plan.taskId);
+        if (existing) return this.#resume(caller, existing);
         const task: ExportTaskRecord = {
           account: caller.account,
           taskId: plan.taskId,
@@ -108,16 +109,28 @@ export class ExportService {
           if (winner) return winner;
           throw error;
         }
-        await this.#store.updateVersion(caller.account, version.versionId, {
-          exportStatus: 'Exporting',
-          exportTaskId: task.taskId,
-          exportRecordCount: (version.exportRecordCount ?? 0) + 1,
-          modifiedAt: plan.at,
-        });
-        await this.#kick().catch((error: unknown) => log.warn('could not kick the export runner; the schedule will run it', describeCause(error)));
+        await this.#show(caller, version, task);
         return task;
       },
     });
+  }
+
+  /** Shows a new export on its version (`Exporting`, so pollers never read the previous one's status) and kicks the runner. */
+  async #show(caller: Caller, version: VersionRecord, task: ExportTaskRecord): Promise<void> {
+    await this.#store.updateVersion(caller.account, version.versionId, {
+      exportStatus: 'Exporting',
+      exportTaskId: task.taskId,
+      exportRecordCount: (version.exportRecordCount ?? 0) + 1,
+      modifiedAt: task.createdAt,
+    });
+    await this.#kick().catch((error: unknown) => log.warn('could not kick the export runner; the schedule will run it', describeCause(error)));
+  }
+
+  async #resume(caller: Caller, task: ExportTaskRecord): Promise<ExportTaskRecord> {
+    if (task.status !== 'Pending') return task;
+    const { version } = await this.#datasets.getVersion(caller, task.versionId);
+    if (version.exportTaskId !== task.taskId) await this.#show(caller, version, task);
+    return task;
   }
 
   async getTask(caller: Caller, taskId: string): Promise<ExportTaskRecord> {

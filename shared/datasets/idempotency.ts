@@ -16,10 +16,15 @@ export interface ClientToken {
 
 export const TOKEN_TTL_SECONDS = 24 * 3600;
 
-/** The steps of a create: decide (ids) once, then do the work; `run` must be repeatable with the same plan. */
+/**
+ * The steps of a create: decide (ids) once, then do the work; `run` must be repeatable with the same plan. `plan`
+ * runs only for a request whose token is new (or that has none), so checks that a retry must not repeat (the
+ * state the first request changed) belong there. `run` learns whether its plan is `fresh` (made by this call):
+ * if not, an earlier request with the token may have done part of the work, which `run` must look for and finish.
+ */
 export interface IdempotentWork<P extends Record<string, unknown>, R> {
   plan: () => Promise<P>;
-  run: (plan: P) => Promise<R>;
+  run: (plan: P, fresh: boolean) => Promise<R>;
 }
 
 function hashOf(request: unknown): string {
@@ -33,28 +38,33 @@ export async function idempotent<P extends Record<string, unknown>, R>(
   request: unknown,
   work: IdempotentWork<P, R>,
 ): Promise<R> {
-  if (!token) return work.run(await work.plan());
+  if (!token) return work.run(await work.plan(), true);
   const scope = `${token.operation}#${token.token}`;
   const requestHash = hashOf({ operation: token.operation, request });
   const now = Date.now();
   // A known token never plans again: planning has effects (it hands out ids and version numbers).
-  const claimed =
-    (await store.getToken(account, scope)) ??
-    (await store.claimToken({
+  let claimed = await store.getToken(account, scope);
+  let fresh = false;
+  if (!claimed) {
+    const mine = {
       account,
       scope,
       requestHash,
       plan: await work.plan(),
       createdAt: new Date(now).toISOString(),
       expiresAt: Math.floor(now / 1000) + TOKEN_TTL_SECONDS,
-    }));
+    };
+    claimed = await store.claimToken(mine);
+    // The store hands back the record it was given when the claim wins, the stored one when a concurrent request won.
+    fresh = claimed === mine;
+  }
   if (claimed.requestHash !== requestHash) {
     throw new IdempotentParameterMismatchError(
       `The clientToken ${JSON.stringify(token.token)} was already used with different parameters; use a new clientToken for a different request.`,
     );
   }
   if (claimed.result !== undefined) return claimed.result as R;
-  const result = await work.run(claimed.plan as P);
+  const result = await work.run(claimed.plan as P, fresh);
   await store.completeToken(account, scope, result);
   return result;
 }

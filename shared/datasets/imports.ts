@@ -108,17 +108,28 @@ export class ImportService {
   /**
    * Validates the request completely (version, every path, bucket, object and file type) before any task exists,
    * stores the task, links it to the version (one conditional write: not published, no import running), and kicks
-   * the worker. Safe to repeat with a `clientToken`.
+   * the worker. Safe to repeat with a `clientToken`: a repeat gets the first request's task (even while it runs,
+   * when the version is `Importing` because of it), and finishes what a first request that died left undone.
    */
   async createTask(caller: Caller, ref: VersionRef, files: readonly string[], options: { annotated: boolean }, token?: ClientToken): Promise<ImportTaskRecord> {
-    const view = await this.#datasets.getVersion(caller, ref);
-    assertImportable(view);
-    const sources = await this.#resolveSources(files, view.dataset.dataFormat);
-    return idempotent(this.#store, caller.account, token, { versionId: view.version.versionId, files, annotated: options.annotated }, {
-      plan: async () => ({ taskId: newId('task'), at: new Date(this.#now()).toISOString() }),
-      run: async (plan) => {
-        const existing = await this.#store.getImportTask(caller.account, plan.taskId);
-        if (existing) return existing;
+    const check = async () => {
+      const view = await this.#datasets.getVersion(caller, ref);
+      assertImportable(view);
+      return { view, sources: await this.#resolveSources(files, view.dataset.dataFormat) };
+    };
+    let checked: Awaited<ReturnType<typeof check>> | undefined;
+    return idempotent(this.#store, caller.account, token, { ref, files, annotated: options.annotated }, {
+      plan: async () => {
+        // Checked only for a new request: a repeat must not be refused because of the state its first made.
+        checked = await check();
+        return { taskId: newId('task'), at: new Date(this.#now()).toISOString() };
+      },
+      run: async (plan, fresh) => {
+        if (!fresh) {
+          const existing = await this.#store.getImportTask(caller.account, plan.taskId);
+          if (existing) return this.#resume(caller, existing);
+        }
+        const { view, sources } = checked ?? (await check());
         const task = newTask(caller.account, plan.taskId, view, files, sources, options.annotated, plan.at);
         try {
           await this.#store.putImportTask(task);
@@ -178,6 +189,16 @@ export class ImportService {
   /** @internal The worker's view of the service's dependencies. */
   get deps() {
     return { store: this.#store, objects: this.#objects, settings: this.#settings, now: this.#now, kick: (ref: TaskRef) => this.kick(ref) };
+  }
+
+  /** A repeated create whose task exists: links it if the first request died before that, and kicks it again. */
+  async #resume(caller: Caller, task: ImportTaskRecord): Promise<ImportTaskRecord> {
+    if (task.status === 'Pending') {
+      const view = await this.#datasets.getVersion(caller, task.versionId);
+      if (view.version.importTaskId !== task.taskId) await this.#link(caller, view, task);
+      await this.kick({ account: caller.account, taskId: task.taskId });
+    }
+    return task;
   }
 
   async #link(caller: Caller, view: VersionView, task: ImportTaskRecord): Promise<void> {

@@ -175,6 +175,27 @@ describe('Exports: archives, snapshots, and the runner', () => {
     expect(await t.store.listExportTasks(account, version.versionId)).toHaveLength(1);
   });
 
+  it('a create that dies at any write, repeated with its clientToken, leaves one export shown on its version', async () => {
+    // Prepare: count the writes of a clean tokened create
+    const probeVersion = await versionWith('acct-exp-token-probe', ['bos:/src/a.jsonl']);
+    const probe = new Faults();
+    await services(probe).exports.createTask({ account: 'acct-exp-token-probe' }, probeVersion.versionId, { exportType: 1, destination: { kind: 'platform' } }, { operation: 'v2.CreateExportTask', token: 'probe' });
+    expect(probe.writes).toBeGreaterThanOrEqual(4);
+
+    for (let crashAt = 1; crashAt <= probe.writes; crashAt++) {
+      const account = `acct-exp-token-crash-${crashAt}`;
+      const version = await versionWith(account, ['bos:/src/a.jsonl']);
+      const token = { operation: 'v2.CreateExportTask', token: `crash-${crashAt}` };
+      // Act: the first request dies at write `crashAt`; the client repeats it
+      await expect(services(new Faults(crashAt)).exports.createTask({ account }, version.versionId, { exportType: 1, destination: { kind: 'platform' } }, token)).rejects.toBeInstanceOf(InjectedCrash);
+      const task = await services().exports.createTask({ account }, version.versionId, { exportType: 1, destination: { kind: 'platform' } }, token);
+      // Assess
+      const shown = await t.store.getVersion(account, version.versionId);
+      expect(shown, `after a crash at write ${crashAt}`).toMatchObject({ exportStatus: 'Exporting', exportTaskId: task.taskId, exportRecordCount: 1 });
+      expect(await t.store.listExportTasks(account, version.versionId), `after a crash at write ${crashAt}`).toHaveLength(1);
+    }
+  });
+
   it('leaves the exports for the next run when its time budget is spent', async () => {
     // Prepare
     const account = 'acct-exp-budget';

@@ -222,6 +222,50 @@ describe('Imports: requests, the worker, and crashes', () => {
     }
   });
 
+  it('a create repeated with its clientToken while the import runs answers the same task, not "already importing"', async () => {
+    // Prepare
+    const { files } = await seedSources('token-repeat');
+    const account = 'acct-token-repeat';
+    const version = await newVersion(account);
+    const queue = new RecordingQueue();
+    const { imports } = services({ queue });
+    const token = { operation: 'v2.CreateImportTask', token: 'repeat-1' };
+    const first = await imports.createTask({ account }, version.versionId, files, { annotated: true }, token);
+    // Act
+    const again = await imports.createTask({ account }, version.versionId, files, { annotated: true }, token);
+    const other = imports.createTask({ account }, version.versionId, files, { annotated: true }, { ...token, token: 'repeat-2' });
+    // Assess
+    expect(again.taskId).toBe(first.taskId);
+    await expect(other).rejects.toMatchObject({ code: 'PreconditionFailed', message: expect.stringContaining('already importing') });
+  });
+
+  it('a create that dies at any write, repeated with its clientToken, leaves one linked task that imports', async () => {
+    // Prepare: count the writes of a clean tokened create
+    const { files } = await seedSources('token-crash');
+    const probe = new Faults();
+    const probeVersion = await newVersion('acct-token-crash-probe');
+    await services({ faults: probe }).imports.createTask({ account: 'acct-token-crash-probe' }, probeVersion.versionId, files, { annotated: true }, { operation: 'v2.CreateImportTask', token: 'probe' });
+    expect(probe.writes).toBeGreaterThanOrEqual(4);
+
+    for (let crashAt = 1; crashAt <= probe.writes; crashAt++) {
+      const account = `acct-token-crash-${crashAt}`;
+      const version = await newVersion(account);
+      const token = { operation: 'v2.CreateImportTask', token: `crash-${crashAt}` };
+      const queue = new RecordingQueue();
+      // Act: the first request dies at write `crashAt`; the client repeats it
+      await expect(services({ faults: new Faults(crashAt) }).imports.createTask({ account }, version.versionId, files, { annotated: true }, token)).rejects.toBeInstanceOf(InjectedCrash);
+      const healthy = services({ queue });
+      const task = await healthy.imports.createTask({ account }, version.versionId, files, { annotated: true }, token);
+      const repeated = await healthy.imports.createTask({ account }, version.versionId, files, { annotated: true }, token);
+      const outcome = await runImport(healthy.imports, { account, taskId: task.taskId }, forever);
+      // Assess
+      expect(repeated.taskId, `after a crash at write ${crashAt}`).toBe(task.taskId);
+      expect((await t.store.getVersion(account, version.versionId))?.importTaskId, `after a crash at write ${crashAt}`).toBe(task.taskId);
+      expect(outcome, `after a crash at write ${crashAt}`).toBe('finished');
+      expect(await storedSamples(version), `samples after a crash at write ${crashAt}`).toEqual(expectedSamples);
+    }
+  });
+
   it('stores the images of an image-format archive under the version, beside its samples', async () => {
     // Prepare
     const { zip, PNG } = await import('./formats.helpers.js');
