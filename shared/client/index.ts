@@ -17,7 +17,7 @@
  * error, the V1 integer code as a string (`'500001'`, also as the number `v1Code`); `status` is the HTTP status or
  * the V1 envelope's `status` field.
  */
-import { sign, uriEncode } from '../signer/index.js';
+import { formatBceTimestamp, sign, uriEncode } from '../signer/index.js';
 import type { ExportTask, ImportTask, KeyAction, KeyInput, KeyResult, V1Input, V1Operation, V1Result, V2Action, V2Input, V2Result } from './types.js';
 
 export type * from './types.js';
@@ -178,10 +178,6 @@ const KEY_ACTIONS: { [M in keyof KeysApi]: KeyAction } = {
 
 const V1_OPERATIONS: readonly V1Operation[] = ['create', 'info', 'statusList', 'delete', 'release', 'import', 'importErrorDetail', 'export', 'exportRecord'];
 
-function bceDate(d: Date): string {
-  return d.toISOString().replace(/\.\d+Z$/, 'Z');
-}
-
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -322,9 +318,11 @@ export class QfdataClient {
       .map(([k, v]) => `${uriEncode(k)}=${uriEncode(v)}`)
       .join('&');
     const payload = Buffer.from(JSON.stringify(body ?? {}), 'utf8');
+    // One instant for x-bce-date and the signature's timestamp.
+    const now = new Date();
     const headers: Record<string, string> = {
       'content-type': 'application/json',
-      'x-bce-date': bceDate(new Date()),
+      'x-bce-date': formatBceTimestamp(now),
     };
     // fetch sets Host (the URL's host, port included) and Content-Length (the payload's length) itself.
     const { authorization } = sign({
@@ -335,6 +333,7 @@ export class QfdataClient {
       headers: { ...headers, host: this.#base.host, 'content-length': payload.byteLength },
       accessKeyId: this.accessKeyId,
       secretAccessKey: this.#secretAccessKey,
+      timestamp: now,
       expirationInSeconds: EXPIRATION_SECONDS,
     });
     const url = `${this.#base.origin}${path}${queryString ? `?${queryString}` : ''}`;

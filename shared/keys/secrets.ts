@@ -1,6 +1,6 @@
 /**
  * Secret keys at rest: every access key's secret is sealed before it reaches the store and opened only to verify a
- * signature. Two sealers, chosen by configuration (`secretSealer()` in ./index.ts):
+ * signature. Two sealers, chosen by configuration (`createSealer()` in ./index.ts):
  *
  * - `FileKeySealer` (local default): AES-256-GCM under a 32-byte key read from a key file that must be readable by
  *   its owner only (mode 0600). `npm start` creates the file on first run; a function never creates it, so a

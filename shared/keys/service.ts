@@ -27,11 +27,8 @@ export interface ResolvedKey {
   secretAccessKey: string;
 }
 
-/** A key just made: the only time its secret is seen. */
-export interface IssuedKey {
-  record: AccessKeyRecord;
-  secretAccessKey: string;
-}
+/** A key just made (the only time its secret is seen): the same shape as a resolved key. */
+export type IssuedKey = ResolvedKey;
 
 export interface NewKeyOptions {
   policy?: PolicyName;
@@ -80,7 +77,7 @@ export class AccessKeyService {
    * links of one request read the key once.
    */
   async resolve(accessKeyId: string): Promise<ResolvedKey | undefined> {
-    const now = Date.now();
+    const now = this.#now().getTime();
     const hit = this.#cache.get(accessKeyId);
     if (hit && hit.until > now) return hit.key;
     const key = await this.#read(accessKeyId);
@@ -145,12 +142,13 @@ export class AccessKeyService {
   async delete(caller: KeyCaller, accessKeyId: string): Promise<void> {
     const record = await this.#own(caller, accessKeyId);
     if (record.enabled) throw new PreconditionFailedError(`The access key ${accessKeyId} is enabled: disable it before deleting it.`);
-    this.#cache.delete(accessKeyId);
     try {
       await this.#store.deleteAccessKey(caller.account, accessKeyId);
     } catch (error) {
       if (error instanceof ConditionFailedError) throw new PreconditionFailedError(`The access key ${accessKeyId} changed while it was being deleted: try again.`, { cause: error });
       throw error;
+    } finally {
+      this.#cache.delete(accessKeyId);
     }
   }
 
@@ -162,8 +160,8 @@ export class AccessKeyService {
     const accessKeyId = input.accessKeyId ?? newAccessKeyId();
     const secretAccessKey = input.secretAccessKey ?? newSecretAccessKey();
     const record = await this.#record(input.account, accessKeyId, secretAccessKey, { policy: input.policy ?? DEFAULT_POLICY, description: input.description ?? 'root key' }, {});
-    this.#cache.delete(accessKeyId);
     await this.#store.putAccessKey(record);
+    this.#cache.delete(accessKeyId);
     return { record, secretAccessKey };
   }
 
@@ -195,12 +193,14 @@ export class AccessKeyService {
   }
 
   async #update(caller: KeyCaller, accessKeyId: string, changes: Parameters<MetadataStore['updateAccessKey']>[2], expectEnabled?: boolean): Promise<AccessKeyRecord> {
-    this.#cache.delete(accessKeyId);
     try {
       return await this.#store.updateAccessKey(caller.account, accessKeyId, changes, expectEnabled);
     } catch (error) {
       if (error instanceof ConditionFailedError) throw new PreconditionFailedError(`The access key ${accessKeyId} changed meanwhile: read it again and retry.`, { cause: error });
       throw error;
+    } finally {
+      // After the write: a resolve racing it must not cache the old record again.
+      this.#cache.delete(accessKeyId);
     }
   }
 
