@@ -55,6 +55,9 @@ async function benchChain() {
     const body = JSON.parse(String(events[0]!.body));
     const input = op.input.parse(body);
     const opCtx = { caller: { account: key.record.account, accessKeyId: key.record.accessKeyId }, requestId: 'bench' };
+    // The chain must take its success path, or the timing below measures an error answer.
+    const probe = await wrapped(structuredClone(events[0]!), ctx);
+    if (probe.statusCode !== 200 || !String(probe.body).includes('"echoed":true')) throw new Error(`chain bench: ${label} answered ${probe.statusCode} ${String(probe.body)}`);
     const bareTimes = await timeEach(N, 2000, () => bare.run(input, opCtx));
     const chainTimes = await timeEach(N, 2000, (i) => wrapped(structuredClone(events[i % events.length]!), ctx));
     const cloneTimes = await timeEach(N, 2000, (i) => structuredClone(events[i % events.length]!));

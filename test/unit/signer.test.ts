@@ -610,7 +610,7 @@ describe('Function: verify (client quirks)', () => {
     const literalPlus = verify({ ...plus.req, rawQueryString: 'q=a+b' }, options());
 
     // Assess
-    expect(results).toHaveLength(3);
+    expect(results.map((r) => r.accessKeyId)).toEqual([AK, AK, AK]);
     await rejection(literalPlus, SignatureDoesNotMatchError);
   });
 
