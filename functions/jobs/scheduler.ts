@@ -16,7 +16,7 @@ export async function handler(
 ): Promise<{ importsRestarted: number; schedules: Record<string, number>; exports: Record<string, number> }> {
   const budget = { remainingMs: () => context?.getRemainingTimeInMillis?.() ?? 60_000 };
   const importsRestarted = await imports().sweep();
-  const scheduleOutcomes = await schedules().runDue(budget);
+  const scheduleOutcomes = await schedules().runDue(budget, exports().settings.reserveMs);
   const exportOutcomes = await exports().runPending(budget);
   if (importsRestarted > 0 || Object.keys(scheduleOutcomes).length > 0 || Object.keys(exportOutcomes).length > 0) {
     log.info('scheduled run', { importsRestarted, schedules: scheduleOutcomes, exports: exportOutcomes });

@@ -19,7 +19,7 @@
  */
 import { IdempotentParameterMismatchError, InappropriateJSONError, PreconditionFailedError, ResourceNotFoundError } from '../errors.js';
 import { describeCause, log } from '../log.js';
-import { ConditionFailedError, type ExportDestination, type MetadataStore, type ScheduleRecord, type VersionRecord } from '../store/index.js';
+import { ConditionFailedError, type DatasetRecord, type ExportDestination, type MetadataStore, type ScheduleRecord, type VersionRecord } from '../store/index.js';
 import { catchUp, nextOccurrence, parseSchedule, ScheduleExpressionError, type Schedule } from './cron.js';
 import type { ExportService } from './exports.js';
 import { idempotent, type ClientToken } from './idempotency.js';
@@ -62,13 +62,7 @@ export class ScheduleService {
   /** Stores a new Active schedule; its first due time is the expression's first occurrence after now. */
   async create(caller: Caller, input: NewScheduleInput, token?: ClientToken): Promise<ScheduleRecord> {
     const schedule = parseExpression(input.expression);
-    const dataset = await this.#datasets.getDataset(caller, input.datasetId);
-    if (input.versionId) {
-      const { version } = await this.#datasets.getVersion(caller, input.versionId);
-      if (version.datasetId !== dataset.datasetId) {
-        throw new InappropriateJSONError(`param[versionId]: the version ${version.versionId} does not belong to the dataset ${dataset.datasetId}.`);
-      }
-    }
+    const dataset = input.versionId ? await this.#datasetOf(caller, input.datasetId, input.versionId) : await this.#datasets.getDataset(caller, input.datasetId);
     return idempotent(this.#store, caller.account, token, input, {
       plan: async () => ({ scheduleId: newId('schedule'), at: this.#now() }),
       run: async (plan) => {
@@ -205,6 +199,23 @@ export class ScheduleService {
       throw error;
     }
     return taskId ? 'started' : next === undefined ? 'stopped' : 'skipped';
+  }
+
+  /**
+   * The dataset of `versionId`, which must be `datasetId`, in one version read. The refusals are those of reading
+   * the dataset first and then the version: a missing dataset is named before a missing or foreign version (the
+   * dataset is read on its own only then).
+   */
+  async #datasetOf(caller: Caller, datasetId: string, versionId: string): Promise<DatasetRecord> {
+    const { dataset, version } = await this.#datasets.getVersion(caller, versionId).catch(async (error: unknown) => {
+      if (error instanceof ResourceNotFoundError) await this.#datasets.getDataset(caller, datasetId);
+      throw error;
+    });
+    if (dataset.datasetId !== datasetId) {
+      const named = await this.#datasets.getDataset(caller, datasetId);
+      throw new InappropriateJSONError(`param[versionId]: the version ${version.versionId} does not belong to the dataset ${named.datasetId}.`);
+    }
+    return dataset;
   }
 
   /**

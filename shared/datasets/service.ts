@@ -210,7 +210,11 @@ export class DatasetService {
 
   /** A version and its dataset, by `ds-` id or legacy integer id. */
   async getVersion(caller: Caller, ref: VersionRef): Promise<VersionView> {
-    const versionId = await this.#versionIdOf(caller, ref);
+    return this.#viewOf(caller, ref, await this.#versionIdOf(caller, ref));
+  }
+
+  /** {@link getVersion} for a reference already resolved (to `versionId`, undefined if it names none). */
+  async #viewOf(caller: Caller, ref: VersionRef, versionId: string | undefined): Promise<VersionView> {
     const version = versionId ? await this.#store.getVersion(caller.account, versionId) : undefined;
     const dataset = version ? await this.#store.getDataset(caller.account, version.datasetId) : undefined;
     if (!version || !dataset) throw versionNotFound(ref);
@@ -256,11 +260,11 @@ export class DatasetService {
       return { dataset, version: published };
     } catch (error) {
       if (!(error instanceof ConditionFailedError)) throw error;
-      const now = await this.getVersion(caller, version.versionId);
-      if (now.version.importStatus === 'Importing') {
+      const now = await this.#mustGetVersion(caller, version.versionId);
+      if (now.importStatus === 'Importing') {
         throw new PreconditionFailedError(`Version ${version.versionId} cannot be published while an import is running; wait until it has finished.`);
       }
-      return now;
+      return { dataset, version: now };
     }
   }
 
@@ -274,7 +278,7 @@ export class DatasetService {
     const versionId = await this.#versionIdOf(caller, ref);
     let tombstone = versionId ? await this.#store.getTombstone(account, versionId) : undefined;
     if (!tombstone) {
-      const { version } = await this.getVersion(caller, ref);
+      const { version } = await this.#viewOf(caller, ref, versionId);
       tombstone = {
         account,
         id: version.versionId,
@@ -320,13 +324,12 @@ export class DatasetService {
     legacyId: number,
     description: string,
     at: string,
-  ): Omit<VersionRecord, 'versionNumber'> & { versionNumber: number } {
+  ): Omit<VersionRecord, 'versionNumber'> {
     return {
       account: caller.account,
       versionId,
       datasetId,
       legacyId,
-      versionNumber: 1,
       description,
       storage: versionStorage(where.bucket, where.dir, versionId, where.format),
       importStatus: 'Created',

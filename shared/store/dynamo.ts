@@ -154,12 +154,7 @@ export class DynamoMetadataStore implements MetadataStore {
   }
 
   async listAccessKeys(account: string): Promise<AccessKeyRecord[]> {
-    const items = await this.#collect(
-      { IndexName: GSI1, KeyConditionExpression: 'GSI1PK = :pk', ExpressionAttributeValues: { ':pk': keys.accessKeysOf(account) } },
-      Number.MAX_SAFE_INTEGER,
-      false,
-      undefined,
-    );
+    const items = await this.#all({ IndexName: GSI1, KeyConditionExpression: 'GSI1PK = :pk', ExpressionAttributeValues: { ':pk': keys.accessKeysOf(account) } });
     return items.map((i) => strip<AccessKeyRecord>(i));
   }
 
@@ -287,7 +282,7 @@ export class DynamoMetadataStore implements MetadataStore {
         nameFilter,
       );
     }
-    return { items: items.slice(0, query.limit).map((i) => strip<DatasetRecord>(i)), more: items.length > query.limit };
+    return this.#page<DatasetRecord>(items, query.limit);
   }
 
   async nextVersionNumber(account: string, datasetId: string, now: string): Promise<number> {
@@ -341,16 +336,11 @@ export class DynamoMetadataStore implements MetadataStore {
       query.reverse,
       filter,
     );
-    return { items: items.slice(0, query.limit).map((i) => strip<VersionRecord>(i)), more: items.length > query.limit };
+    return this.#page<VersionRecord>(items, query.limit);
   }
 
   async allVersions(account: string, datasetId: string): Promise<VersionRecord[]> {
-    const items = await this.#collect(
-      { IndexName: GSI1, KeyConditionExpression: 'GSI1PK = :pk', ExpressionAttributeValues: { ':pk': keys.byDataset(account, datasetId) } },
-      Number.MAX_SAFE_INTEGER,
-      false,
-      undefined,
-    );
+    const items = await this.#all({ IndexName: GSI1, KeyConditionExpression: 'GSI1PK = :pk', ExpressionAttributeValues: { ':pk': keys.byDataset(account, datasetId) } });
     return items.map((i) => strip<VersionRecord>(i));
   }
 
@@ -405,7 +395,7 @@ export class DynamoMetadataStore implements MetadataStore {
   }
 
   async deleteImportTask(account: string, taskId: string): Promise<void> {
-    await this.#db.send(new DeleteCommand({ TableName: this.#table, Key: keys.importTask(account, taskId) }));
+    await this.#delete(keys.importTask(account, taskId));
   }
 
   async claimImportTask(account: string, taskId: string, now: number, leaseMs: number): Promise<ImportTaskRecord | undefined> {
@@ -478,33 +468,8 @@ export class DynamoMetadataStore implements MetadataStore {
     fence: number,
     outcome: Pick<ImportTaskRecord, 'status' | 'counts' | 'errorSample' | 'errorCodes' | 'checkpoint'> & { finishedAt: string; failure?: string },
   ): Promise<void> {
-    await conditional(
-      this.#db.send(
-        new UpdateCommand({
-          TableName: this.#table,
-          Key: keys.importTask(account, taskId),
-          UpdateExpression:
-            'SET #status = :status, #counts = :counts, errorSample = :errorSample, errorCodes = :errorCodes, #checkpoint = :checkpoint, finishedAt = :finishedAt, leaseUntil = :zero' +
-            (outcome.failure ? ', failure = :failure' : '') +
-            ' REMOVE GSI1PK, GSI1SK',
-          ConditionExpression: 'fence = :fence AND #status = :running',
-          ExpressionAttributeNames: { '#status': 'status', '#counts': 'counts', '#checkpoint': 'checkpoint' },
-          ExpressionAttributeValues: {
-            ':status': outcome.status,
-            ':counts': outcome.counts,
-            ':errorSample': outcome.errorSample,
-            ':errorCodes': outcome.errorCodes,
-            ':checkpoint': outcome.checkpoint,
-            ':finishedAt': outcome.finishedAt,
-            ':zero': 0,
-            ':fence': fence,
-            ':running': 'Running',
-            ...(outcome.failure ? { ':failure': outcome.failure } : {}),
-          },
-        }),
-      ),
-      `import task ${taskId}: the lease was lost (fence ${fence})`,
-    );
+    const { status, counts, errorSample, errorCodes, checkpoint, finishedAt, failure } = outcome;
+    await this.#finishTask(keys.importTask(account, taskId), `import task ${taskId}`, fence, { status, counts, errorSample, errorCodes, checkpoint, finishedAt, failure });
   }
 
   async listOpenImportTasks(): Promise<Pick<ImportTaskRecord, 'account' | 'taskId' | 'leaseUntil' | 'status'>[]> {
@@ -512,12 +477,7 @@ export class DynamoMetadataStore implements MetadataStore {
   }
 
   async #listOpen(index: string): Promise<Pick<ImportTaskRecord, 'account' | 'taskId' | 'leaseUntil' | 'status'>[]> {
-    const items = await this.#collect(
-      { IndexName: GSI1, KeyConditionExpression: 'GSI1PK = :pk', ExpressionAttributeValues: { ':pk': index } },
-      Number.MAX_SAFE_INTEGER,
-      false,
-      undefined,
-    );
+    const items = await this.#all({ IndexName: GSI1, KeyConditionExpression: 'GSI1PK = :pk', ExpressionAttributeValues: { ':pk': index } });
     return items.map((i) => ({ account: String(i.account), taskId: String(i.taskId), leaseUntil: Number(i.leaseUntil), status: i.status as ImportTaskRecord['status'] }));
   }
 
@@ -536,12 +496,10 @@ export class DynamoMetadataStore implements MetadataStore {
   }
 
   async listExportTasks(account: string, versionId: string): Promise<ExportTaskRecord[]> {
-    const pointers = await this.#collect(
-      { KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)', ExpressionAttributeValues: { ':pk': keys.account(account), ':prefix': `R#${versionId}#` } },
-      Number.MAX_SAFE_INTEGER,
-      false,
-      undefined,
-    );
+    const pointers = await this.#all({
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+      ExpressionAttributeValues: { ':pk': keys.account(account), ':prefix': `R#${versionId}#` },
+    });
     const tasks = await Promise.all(pointers.map((p) => this.getExportTask(account, String(p.taskId))));
     return tasks.filter((t): t is ExportTaskRecord => t !== undefined);
   }
@@ -556,30 +514,28 @@ export class DynamoMetadataStore implements MetadataStore {
     fence: number,
     outcome: Pick<ExportTaskRecord, 'status'> & { finishedAt: string; result?: ExportTaskRecord['result']; failure?: string },
   ): Promise<void> {
+    const { status, finishedAt, result, failure } = outcome;
+    await this.#finishTask(keys.exportTask(account, taskId), `export task ${taskId}`, fence, { status, finishedAt, result, failure });
+  }
+
+  /**
+   * Records a running task's outcome with a write conditional on its fence: sets the `fields` that hold a value (an
+   * absent optional one is skipped), ends the lease and takes the task out of the open index.
+   */
+  async #finishTask(key: Item, task: string, fence: number, fields: Record<string, unknown>): Promise<void> {
+    const set = Object.entries(fields).filter(([, v]) => v);
     await conditional(
       this.#db.send(
         new UpdateCommand({
           TableName: this.#table,
-          Key: keys.exportTask(account, taskId),
-          UpdateExpression:
-            'SET #status = :status, finishedAt = :finishedAt, leaseUntil = :zero' +
-            (outcome.result ? ', #result = :result' : '') +
-            (outcome.failure ? ', failure = :failure' : '') +
-            ' REMOVE GSI1PK, GSI1SK',
+          Key: key,
+          UpdateExpression: `SET ${set.map((_, i) => `#f${i} = :f${i}`).join(', ')}, leaseUntil = :zero REMOVE GSI1PK, GSI1SK`,
           ConditionExpression: 'fence = :fence AND #status = :running',
-          ExpressionAttributeNames: { '#status': 'status', ...(outcome.result ? { '#result': 'result' } : {}) },
-          ExpressionAttributeValues: {
-            ':status': outcome.status,
-            ':finishedAt': outcome.finishedAt,
-            ':zero': 0,
-            ':fence': fence,
-            ':running': 'Running',
-            ...(outcome.result ? { ':result': outcome.result } : {}),
-            ...(outcome.failure ? { ':failure': outcome.failure } : {}),
-          },
+          ExpressionAttributeNames: { '#status': 'status', ...Object.fromEntries(set.map(([k], i) => [`#f${i}`, k])) },
+          ExpressionAttributeValues: { ':zero': 0, ':fence': fence, ':running': 'Running', ...Object.fromEntries(set.map(([, v], i) => [`:f${i}`, v])) },
         }),
       ),
-      `export task ${taskId}: the lease was lost (fence ${fence})`,
+      `${task}: the lease was lost (fence ${fence})`,
     );
   }
 
@@ -606,7 +562,7 @@ export class DynamoMetadataStore implements MetadataStore {
       query.reverse,
       undefined,
     );
-    return { items: items.slice(0, query.limit).map((i) => strip<ScheduleRecord>(i)), more: items.length > query.limit };
+    return this.#page<ScheduleRecord>(items, query.limit);
   }
 
   async deleteSchedule(account: string, scheduleId: string): Promise<boolean> {
@@ -615,16 +571,11 @@ export class DynamoMetadataStore implements MetadataStore {
   }
 
   async listDueSchedules(nowIso: string): Promise<ScheduleRecord[]> {
-    const items = await this.#collect(
-      {
-        IndexName: GSI1,
-        KeyConditionExpression: 'GSI1PK = :pk AND GSI1SK <= :upper',
-        ExpressionAttributeValues: { ':pk': keys.dueSchedules, ':upper': `${nowIso}#\uffff` },
-      },
-      Number.MAX_SAFE_INTEGER,
-      false,
-      undefined,
-    );
+    const items = await this.#all({
+      IndexName: GSI1,
+      KeyConditionExpression: 'GSI1PK = :pk AND GSI1SK <= :upper',
+      ExpressionAttributeValues: { ':pk': keys.dueSchedules, ':upper': `${nowIso}#\uffff` },
+    });
     return items.map((i) => strip<ScheduleRecord>(i));
   }
 
@@ -702,15 +653,15 @@ export class DynamoMetadataStore implements MetadataStore {
   }
 
   async deleteDatasetItem(account: string, datasetId: string): Promise<void> {
-    await this.#db.send(new DeleteCommand({ TableName: this.#table, Key: keys.dataset(account, datasetId) }));
+    await this.#delete(keys.dataset(account, datasetId));
   }
 
   async deleteVersionItem(account: string, versionId: string): Promise<void> {
-    await this.#db.send(new DeleteCommand({ TableName: this.#table, Key: keys.version(account, versionId) }));
+    await this.#delete(keys.version(account, versionId));
   }
 
   async deleteLegacyLookup(account: string, legacyId: number): Promise<void> {
-    await this.#db.send(new DeleteCommand({ TableName: this.#table, Key: keys.legacy(account, legacyId) }));
+    await this.#delete(keys.legacy(account, legacyId));
   }
 
   async claimToken(record: TokenRecord): Promise<TokenRecord> {
@@ -821,10 +772,24 @@ export class DynamoMetadataStore implements MetadataStore {
     return found.slice(0, want);
   }
 
+  /** Every item of a query, in key order. */
+  async #all(input: Omit<QueryCommandInput, 'TableName'>): Promise<Item[]> {
+    return this.#collect(input, Number.MAX_SAFE_INTEGER, false, undefined);
+  }
+
+  /** A page of `limit` records out of up to `limit + 1` items; the extra one only tells that there are more. */
+  #page<T>(items: Item[], limit: number): { items: T[]; more: boolean } {
+    return { items: items.slice(0, limit).map((i) => strip<T>(i)), more: items.length > limit };
+  }
+
   /** One item by key, read consistently, without its key attributes. */
   async #get<T>(key: Item): Promise<T | undefined> {
     const out = await this.#db.send(new GetCommand({ TableName: this.#table, Key: key, ConsistentRead: true }));
     return out.Item ? strip<T>(out.Item) : undefined;
+  }
+
+  async #delete(key: Item): Promise<void> {
+    await this.#db.send(new DeleteCommand({ TableName: this.#table, Key: key }));
   }
 
   async #putNew(item: Item): Promise<void> {

@@ -284,6 +284,41 @@ describe('Export schedules: the runner starts each due time exactly once', () =>
     expect(dueLater.map((s) => s.scheduleId).sort()).toEqual([made[1]!.scheduleId, made[2]!.scheduleId].sort());
   });
 
+  it('create with a versionId names a missing dataset before a missing or foreign version', async () => {
+    // Prepare
+    const account = 'acct-sch-refuse';
+    const { dataset, version } = await datasetWithData(account);
+    const other = await datasetWithData(account);
+    const { schedules } = services();
+    const make = (datasetId: string, versionId: string) => schedules.create({ account }, { datasetId, versionId, expression: 'rate(1 day)', exportType: 1, destination: platform });
+    const gone = 'dg-0000000000000000';
+    // Act + Assess
+    await expect(make(gone, version.versionId)).rejects.toMatchObject({ code: 'ResourceNotFound', message: `The dataset "${gone}" does not exist.` });
+    await expect(make(gone, 'ds-0000000000000000')).rejects.toMatchObject({ code: 'ResourceNotFound', message: `The dataset "${gone}" does not exist.` });
+    await expect(make(dataset.datasetId, 'ds-0000000000000000')).rejects.toMatchObject({ code: 'ResourceNotFound', message: 'The dataset version "ds-0000000000000000" does not exist.' });
+    await expect(make(dataset.datasetId, other.version.versionId)).rejects.toMatchObject({
+      code: 'InappropriateJSON',
+      message: `param[versionId]: the version ${other.version.versionId} does not belong to the dataset ${dataset.datasetId}.`,
+    });
+    expect(await make(dataset.datasetId, version.versionId)).toMatchObject({ datasetId: dataset.datasetId, versionId: version.versionId, status: 'Active' });
+  });
+
+  it('runDue leaves due schedules for the next run when less than the reserve is left', async () => {
+    // Prepare
+    const account = 'acct-sch-reserve';
+    const { dataset, version } = await datasetWithData(account);
+    const { schedules } = services();
+    const created = await schedules.create({ account }, { datasetId: dataset.datasetId, expression: 'rate(1 minute)', exportType: 1, destination: platform });
+    clock = Date.parse(created.nextRunAt!) + 1000;
+    // Act
+    const short = await schedules.runDue({ remainingMs: () => 9_999 }, 10_000);
+    const enough = await schedules.runDue({ remainingMs: () => 10_000 }, 10_000);
+    // Assess
+    expect(short).toEqual({});
+    expect(enough).toEqual({ started: 1 });
+    expect(await exportsOf(account, version.versionId)).toHaveLength(1);
+  });
+
   it('a deleted schedule leaves the due index and never runs', async () => {
     // Prepare
     const account = 'acct-sch-delete';
