@@ -33,12 +33,11 @@ import * as tar from 'tar-stream';
 import type { DataFormat } from '../store/port.js';
 import { readData } from './data.js';
 import { fileTypeOf, supports } from './filetypes.js';
-import { describeNonText, looksLikeGzip, looksLikeZip } from './sniff.js';
+import { describeNonText, looksLikeGzip, zipHeadCheck } from './sniff.js';
 import { withRandomAccess, type TempDir } from './temp.js';
 import {
   CODE,
   MAX_IMAGE_BYTES,
-  RATIO_MIN_BYTES,
   UnreadableFileError,
   errorMessage,
   toBuffer,
@@ -51,7 +50,7 @@ import {
   type SourceFile,
 } from './types.js';
 import { isImagePath } from './validate.js';
-import { ByteBudget, checkDeclared, checkDeclaredTotal, entryChunks, listZip, openZip, type ZipEntry } from './zip.js';
+import { ByteBudget, checkDeclared, checkDeclaredTotal, entryChunks, listZip, openZip, overRatio, type ZipEntry } from './zip.js';
 
 const NESTED_ARCHIVE = /\.(zip|tar\.gz|tgz|tar|gz|rar|7z)$/i;
 
@@ -254,12 +253,7 @@ export async function* readZip(file: SourceFile, format: DataFormat, limits: Lim
     file: name,
     // The compressed archive cannot be much larger than what it inflates to (stored entries, headers).
     maxBytes: limits.maxUncompressedBytes + 64 * 1024 * 1024,
-    checkHead(head) {
-      if (head.length === 0) throw new UnreadableFileError(name, CODE.archive, 'the archive is empty');
-      if (!looksLikeZip(head)) {
-        throw new UnreadableFileError(name, CODE.archive, `not a zip archive: it looks like ${describeNonText(head) ?? 'text'}`);
-      }
-    },
+    checkHead: zipHeadCheck(name, CODE.archive, 'a zip archive', 'the archive is empty'),
   }, (handle) => readZipFile(handle, name, format, limits, tmp));
 }
 
@@ -342,7 +336,7 @@ async function* tarPass(file: SourceFile, limits: Limits): AsyncGenerator<TarIte
   const name = file.name;
   const source = await file.open();
   let compressed = 0;
-  let inflated = 0;
+  const budget = new ByteBudget(name, limits.maxUncompressedBytes);
   let head: Buffer | undefined = Buffer.alloc(0);
   const tap = counter((bytes, chunk) => {
     compressed += bytes;
@@ -358,11 +352,8 @@ async function* tarPass(file: SourceFile, limits: Limits): AsyncGenerator<TarIte
   });
   const gunzip = createGunzip();
   const guard = counter((bytes) => {
-    inflated += bytes;
-    if (inflated > limits.maxUncompressedBytes) {
-      throw new UnreadableFileError(name, CODE.tooLarge, `the archive inflates to more than ${limits.maxUncompressedBytes} bytes`);
-    }
-    if (inflated > RATIO_MIN_BYTES && inflated > limits.maxCompressionRatio * compressed) {
+    budget.add(bytes);
+    if (overRatio(budget.used, compressed, limits)) {
       throw new UnreadableFileError(
         name,
         CODE.archive,

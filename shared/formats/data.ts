@@ -1,11 +1,11 @@
 /**
  * The reader of one data file (a top-level file or an archive entry); file types live in `./filetypes.ts`.
  */
-import { looksLikeZip, describeNonText } from './sniff.js';
+import { zipHeadCheck } from './sniff.js';
 import { readCsv, readXlsxFile } from './tabular.js';
 import { withRandomAccess, type TempDir } from './temp.js';
 import { readJson, readJsonl, readTxt } from './text.js';
-import { CODE, UnreadableFileError, type Batch, type Chunk, type DataContext, type FileType, type SourceFile } from './types.js';
+import { CODE, type Batch, type Chunk, type DataContext, type FileType, type SourceFile } from './types.js';
 
 /** The records of one data file (not an archive) given as a stream of chunks. */
 export function readData(
@@ -42,13 +42,7 @@ export function readXlsxSource(
   const options = {
     file: ctx.file,
     maxBytes: ctx.limits.maxUncompressedBytes,
-    checkHead(head: Buffer) {
-      if (head.length === 0) throw new UnreadableFileError(ctx.file, CODE.formatError, 'not an xlsx workbook: the file is empty');
-      if (!looksLikeZip(head)) {
-        const what = describeNonText(head);
-        throw new UnreadableFileError(ctx.file, CODE.formatError, `not an xlsx workbook: it looks like ${what ?? 'text'}`);
-      }
-    },
+    checkHead: zipHeadCheck(ctx.file, CODE.formatError, 'an xlsx workbook', 'not an xlsx workbook: the file is empty'),
   };
   return withRandomAccess(source, tmp, '.xlsx', options, (file) => readXlsxFile(file, ctx));
 }

@@ -43,6 +43,17 @@ export function looksLikeZip(head: Buffer): boolean {
   return startsWith(head, [0x50, 0x4b, 0x03, 0x04]) || startsWith(head, [0x50, 0x4b, 0x05, 0x06]);
 }
 
+/**
+ * A `checkHead` (see `temp.ts`) for a file that must be a zip: `empty` is the reason for no bytes at all; anything
+ * else that does not start like a zip is "not <noun>: it looks like …". Both refuse the file with `code`.
+ */
+export function zipHeadCheck(file: string, code: number, noun: string, empty: string): (head: Buffer) => void {
+  return (head) => {
+    if (head.length === 0) throw new UnreadableFileError(file, code, empty);
+    if (!looksLikeZip(head)) throw new UnreadableFileError(file, code, `not ${noun}: it looks like ${describeNonText(head) ?? 'text'}`);
+  };
+}
+
 export function looksLikeGzip(head: Buffer): boolean {
   return startsWith(head, [0x1f, 0x8b]);
 }

@@ -12,10 +12,10 @@
  * xlsx: the file is read in place when it is a local file already, else spooled; its zip structure is checked like
  * any archive (`zip.ts`), and exceljs's streaming `WorkbookReader` parses exactly the validated entries it needs: the
  * first worksheet (workbook order; the lowest-numbered `sheetN.xml` if that cannot be told) and the shared strings
- * (cached: they are capped at 128 MiB inflated). Its part parsers are given the entries' inflated text directly
- * (decoded across chunk boundaries); an exceljs without them is fed a stored zip of those entries and an empty
- * relationships part instead. Either way exceljs never sees an entry that was not checked, inflates nothing itself,
- * and writes no temporary files. Rows are taken in the batches exceljs parses them (one chunk of the part at a time),
+ * (cached: they are capped at 128 MiB inflated). Its part parsers (private methods of exceljs 4.4.0, pinned in
+ * package.json; a test checks they are there) are given the entries' inflated text directly (decoded across chunk
+ * boundaries), so exceljs never sees an entry that was not checked, inflates nothing itself, and writes no temporary
+ * files. Rows are taken in the batches exceljs parses them (one chunk of the part at a time),
  * not one await per row. Formulas are never evaluated (their cached result is used); rich text is joined; a cell
  * longer than Excel's 32,767 characters fails its row (1); more than `maxXlsxRows` rows stops the file (1).
  */
@@ -36,20 +36,7 @@ import {
   type DataContext,
 } from './types.js';
 import { TABULAR_COLUMNS, normalise } from './validate.js';
-import {
-  ByteBudget,
-  Failure,
-  checkDeclared,
-  checkDeclaredTotal,
-  entryChunks,
-  listZip,
-  openZip,
-  storedBytes,
-  storedZip,
-  type StoredEntry,
-  type ZipEntry,
-  type ZipFile,
-} from './zip.js';
+import { ByteBudget, checkDeclared, checkDeclaredTotal, entryChunks, listZip, openZip, type ZipEntry, type ZipFile } from './zip.js';
 
 type Columns = NonNullable<(typeof TABULAR_COLUMNS)[keyof typeof TABULAR_COLUMNS]>;
 
@@ -76,25 +63,20 @@ function normaliseHeader(name: string | undefined): string {
   return (name ?? '').trim().toLowerCase();
 }
 
-/** A row (column name → cell text) as a sample, through the format's rules. */
-function rowSample(sink: RecordSink, line: number, columns: Columns, cells: Record<string, string | undefined>): void {
-  let blank = true;
-  for (const key in cells) {
-    const cell = cells[key];
-    if (cell !== undefined && cell.trim() !== '') {
-      blank = false;
-      break;
-    }
-  }
+/**
+ * A row as a sample, through the format's rules (a `blank` row, every cell empty or white space, is an error 13);
+ * `cell` gives the row's cell under a (normalised) header name.
+ */
+function rowSample(sink: RecordSink, line: number, columns: Columns, blank: boolean, cell: (column: string) => string | undefined): void {
   if (blank) {
     sink.error(line, CODE.empty, 'blank row');
     return;
   }
   const value: Record<string, string> = {};
-  for (const key of columns.required) value[key] = cells[key] ?? '';
+  for (const key of columns.required) value[key] = cell(key) ?? '';
   for (const key of columns.optional) {
-    const cell = cells[key];
-    if (cell !== undefined && cell !== '') value[key] = cell;
+    const text = cell(key);
+    if (text !== undefined && text !== '') value[key] = text;
   }
   sink.outcome(line, normalise(sink.ctx.format, value, sink.validate));
 }
@@ -259,9 +241,12 @@ export async function* readCsv(source: AsyncIterable<Chunk>, ctx: DataContext): 
       rows++;
       const width = header?.length ?? 0;
       if (tracker.before(item.bytes)) sink.error(row, CODE.illegalCharacters, 'the row is not valid UTF-8');
-      else if (item.ragged && !isBlankRecord(item.record)) {
-        sink.error(row, CODE.mismatch, `the row has ${item.fields} fields, the header has ${width}`);
-      } else rowSample(sink, row, columns, item.record);
+      else {
+        const { record } = item;
+        const blank = isBlankRecord(record);
+        if (item.ragged && !blank) sink.error(row, CODE.mismatch, `the row has ${item.fields} fields, the header has ${width}`);
+        else rowSample(sink, row, columns, blank, (key) => record[key]);
+      }
       yield sink.take();
     }
   } catch (error) {
@@ -292,12 +277,36 @@ interface ExcelRow {
   number: number;
   eachCell(options: { includeEmpty: boolean }, callback: (cell: { value: unknown; address: string }, column: number) => void): void;
 }
-interface ExcelWorksheet extends AsyncIterable<ExcelRow> {
-  /** exceljs 4.4's WorksheetReader: the parse events of one chunk of the part at a time (rows among them). */
-  parse?(): AsyncIterable<{ eventType: string; value: unknown }[]>;
+/** exceljs 4.4's WorksheetReader. */
+interface ExcelWorksheet {
+  /** The parse events of one chunk of the part at a time (rows among them). */
+  parse(): AsyncIterable<{ eventType: string; value: unknown }[]>;
 }
-interface ExcelWorkbookReader extends AsyncIterable<ExcelWorksheet> {}
-type WorkbookReaderClass = new (input: Readable, options: Record<string, string>) => ExcelWorkbookReader;
+/** The parts of exceljs 4.4's WorkbookReader that parse one shared-strings part and one worksheet part. */
+interface DirectReader {
+  workbookRels: unknown[];
+  sharedStrings: unknown[];
+  _parseSharedStrings(entry: Readable): AsyncIterable<unknown>;
+  _parseWorksheet(chunks: AsyncIterable<string>, sheetNo: string): Iterable<{ eventType: string; value: ExcelWorksheet }>;
+}
+type WorkbookReaderClass = new (input: Readable, options: Record<string, string>) => unknown;
+
+/**
+ * The private methods of exceljs the xlsx reader calls (`WorkbookReader.prototype`, `WorksheetReader.prototype`):
+ * exceljs is pinned at exactly 4.4.0, which has them; test/unit/formats.tabular.test.ts fails on an exceljs without.
+ */
+export const EXCELJS_PRIVATE_API = {
+  WorkbookReader: ['_parseSharedStrings', '_parseWorksheet'],
+  WorksheetReader: ['parse'],
+} as const;
+
+/** An exceljs without a method the xlsx reader relies on: a toolchain error (the pinned version changed), not the file's. */
+export class ExceljsApiError extends Error {
+  override readonly name = 'ExceljsApiError';
+  constructor(method: string) {
+    super(`exceljs has no ${method}: the xlsx reader relies on that private method of exceljs 4.4.0 (pinned in package.json)`);
+  }
+}
 
 let workbookReader: Promise<WorkbookReaderClass> | undefined;
 
@@ -369,16 +378,11 @@ async function firstSheet(zip: ZipFile, byName: Map<string, ZipEntry>, file: str
   return best?.entry;
 }
 
-const EMPTY_RELS = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"></Relationships>';
-const EMPTY_SST = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="0" uniqueCount="0"></sst>';
-
 /** Reads the first worksheet of the xlsx open in `handle`. */
 export async function* readXlsxFile(handle: FileHandle, ctx: DataContext): AsyncGenerator<Batch> {
   const columns = columnsOf(ctx);
   const file = ctx.file;
   const zip = await openZip(handle, file, CODE.formatError);
-  const failure = new Failure();
-  let stream: Readable | undefined;
   try {
     const entries = await listZip(zip, file, ctx.limits, CODE.formatError);
     const byName = new Map(entries.map((e) => [e.fileName, e]));
@@ -392,67 +396,33 @@ export async function* readXlsxFile(handle: FileHandle, ctx: DataContext): Async
     if (strings && strings.uncompressedSize > MAX_XLSX_SHARED_STRINGS_BYTES) {
       throw new UnreadableFileError(file, CODE.tooLarge, `the shared strings of the workbook inflate to ${strings.uncompressedSize} bytes, over ${MAX_XLSX_SHARED_STRINGS_BYTES}`);
     }
-    const WorkbookReader = await loadWorkbookReader();
-    const direct = directReader(WorkbookReader);
-    if (direct) {
-      // exceljs's own parsers, fed the checked entries' inflated bytes as text: no zip is rebuilt or parsed again.
-      const decoded = (entry: ZipEntry) => decodeChunks(entryChunks(zip, entry, file, budget, ctx.limits, CODE.formatError));
-      direct.workbookRels = [];
-      if (strings) {
-        for await (const _ of direct._parseSharedStrings(Readable.from(decoded(strings)))) void _;
-      } else {
-        direct.sharedStrings = [];
-      }
-      const worksheets: ExcelWorksheet[] = [];
-      for (const event of direct._parseWorksheet(decoded(sheet), '1')) if (event.eventType === 'worksheet') worksheets.push(event.value);
-      yield* sheetRows(worksheets, columns, ctx, failure);
-      return;
+    const direct = directReader(await loadWorkbookReader());
+    // exceljs's own parsers, fed the checked entries' inflated bytes as text: no zip is rebuilt or parsed again.
+    const decoded = (entry: ZipEntry) => decodeChunks(entryChunks(zip, entry, file, budget, ctx.limits, CODE.formatError));
+    direct.workbookRels = [];
+    if (strings) {
+      for await (const _ of direct._parseSharedStrings(Readable.from(decoded(strings)))) void _;
+    } else {
+      direct.sharedStrings = [];
     }
-    const stored = (name: string, entry: ZipEntry): StoredEntry => ({
-      name,
-      size: entry.uncompressedSize,
-      crc32: entry.crc32,
-      data: () => entryChunks(zip, entry, file, budget, ctx.limits, CODE.formatError),
-    });
-    stream = storedZip(
-      [
-        storedBytes('xl/_rels/workbook.xml.rels', EMPTY_RELS),
-        strings ? stored('xl/sharedStrings.xml', strings) : storedBytes('xl/sharedStrings.xml', EMPTY_SST),
-        stored('xl/worksheets/sheet1.xml', sheet),
-      ],
-      failure,
-    );
-    const reader = new WorkbookReader(stream, {
-      worksheets: 'emit',
-      sharedStrings: 'cache',
-      hyperlinks: 'ignore',
-      styles: 'ignore',
-      entries: 'ignore',
-    });
-    yield* sheetRows(raced(reader, failure), columns, ctx, failure);
+    let worksheet: ExcelWorksheet | undefined;
+    for (const event of direct._parseWorksheet(decoded(sheet), '1')) if (event.eventType === 'worksheet') worksheet ??= event.value;
+    yield* sheetRows(worksheet, columns, ctx);
   } catch (error) {
-    if (failure.failed) throw asUnreadable(failure.error, file);
+    if (error instanceof ExceljsApiError) throw error;
     throw asUnreadable(error, file);
   } finally {
-    stream?.destroy();
     zip.close();
   }
-  if (failure.failed) throw asUnreadable(failure.error, file);
 }
 
-/** The parts of exceljs 4.4's WorkbookReader that parse one shared-strings part and one worksheet part. */
-interface DirectReader {
-  workbookRels: unknown[];
-  sharedStrings: unknown[];
-  _parseSharedStrings(entry: Readable): AsyncIterable<unknown>;
-  _parseWorksheet(chunks: AsyncIterable<string>, sheetNo: string): Iterable<{ eventType: string; value: ExcelWorksheet }>;
-}
-
-/** A WorkbookReader whose part parsers can be called directly, if this exceljs has them (else the stored zip is used). */
-function directReader(WorkbookReader: WorkbookReaderClass): DirectReader | undefined {
-  const proto = WorkbookReader.prototype as Partial<DirectReader> | undefined;
-  if (typeof proto?._parseSharedStrings !== 'function' || typeof proto._parseWorksheet !== 'function') return undefined;
-  return new WorkbookReader(Readable.from([]), XLSX_OPTIONS) as unknown as DirectReader;
+/** A WorkbookReader whose part parsers can be called directly; an {@link ExceljsApiError} if this exceljs has none. */
+export function directReader(WorkbookReader: WorkbookReaderClass): DirectReader {
+  const proto = WorkbookReader.prototype as Record<string, unknown> | undefined;
+  for (const method of EXCELJS_PRIVATE_API.WorkbookReader) {
+    if (typeof proto?.[method] !== 'function') throw new ExceljsApiError(`WorkbookReader.prototype.${method}`);
+  }
+  return new WorkbookReader(Readable.from([]), XLSX_OPTIONS) as DirectReader;
 }
 
 const XLSX_OPTIONS = { worksheets: 'emit', sharedStrings: 'cache', hyperlinks: 'ignore', styles: 'ignore', entries: 'ignore' };
@@ -472,27 +442,6 @@ async function* decodeChunks(chunks: AsyncIterable<Buffer>): AsyncGenerator<stri
   if (rest.length > 0) yield rest;
 }
 
-/**
- * The values of an async iterable, unless `failure` comes first. exceljs can be left waiting forever on a stream
- * that ended early (its entry reader does not see the zip parser's error): the reader is then abandoned, not awaited.
- */
-async function* raced<T>(iterable: AsyncIterable<T>, failure: Failure): AsyncGenerator<T> {
-  const iterator = iterable[Symbol.asyncIterator]();
-  let done = false;
-  try {
-    for (;;) {
-      const next = await failure.race(iterator.next());
-      if (next.done) {
-        done = true;
-        return;
-      }
-      yield next.value;
-    }
-  } finally {
-    if (!done && !failure.failed) void iterator.return?.()?.catch(() => undefined);
-  }
-}
-
 /** Every failure inside a workbook is the workbook's (its own caps, its own zip structure). */
 function asUnreadable(error: unknown, file: string): UnreadableFileError {
   if (error instanceof UnreadableFileError) return error.file === file ? error : new UnreadableFileError(file, error.code, error.message);
@@ -501,14 +450,10 @@ function asUnreadable(error: unknown, file: string): UnreadableFileError {
 
 /**
  * The rows of a worksheet in the batches exceljs parses them: its `parse()` yields the events of one chunk of the
- * part at a time, which costs one await per chunk instead of several per row. An exceljs without it is iterated
- * row by row.
+ * part at a time, which costs one await per chunk instead of several per row.
  */
 async function* rowBatches(worksheet: ExcelWorksheet): AsyncGenerator<ExcelRow[]> {
-  if (typeof worksheet.parse !== 'function') {
-    for await (const row of worksheet) yield [row];
-    return;
-  }
+  if (typeof worksheet.parse !== 'function') throw new ExceljsApiError('WorksheetReader.prototype.parse');
   for await (const events of worksheet.parse()) {
     const rows: ExcelRow[] = [];
     for (const event of events) if (event.eventType === 'row') rows.push(event.value as ExcelRow);
@@ -546,32 +491,18 @@ function cellOf(texts: (string | undefined)[], columns: number[] | undefined): s
   return undefined;
 }
 
-/** A row (by the header's names) as a sample, through the format's rules: as {@link rowSample}, without the row object. */
-function sheetRowSample(sink: RecordSink, line: number, columns: Columns, layout: SheetColumns, texts: (string | undefined)[]): void {
-  let blank = true;
-  for (const { columns: named } of layout.named) {
-    const cell = cellOf(texts, named);
-    if (cell !== undefined && cell.trim() !== '') {
-      blank = false;
-      break;
-    }
-  }
-  if (blank) {
-    sink.error(line, CODE.empty, 'blank row');
-    return;
-  }
-  const value: Record<string, string> = {};
-  for (const key of columns.required) value[key] = cellOf(texts, layout.byName.get(key)) ?? '';
-  for (const key of columns.optional) {
-    const cell = cellOf(texts, layout.byName.get(key));
-    if (cell !== undefined && cell !== '') value[key] = cell;
-  }
-  sink.outcome(line, normalise(sink.ctx.format, value, sink.validate));
+/** Whether every named column of the row is empty or white space (as {@link isBlankRecord} of the row object). */
+function isBlankSheetRow(layout: SheetColumns, texts: (string | undefined)[]): boolean {
+  for (const { columns } of layout.named) if ((cellOf(texts, columns) ?? '').trim() !== '') return false;
+  return true;
 }
 
-async function* sheetRows(reader: AsyncIterable<ExcelWorksheet> | Iterable<ExcelWorksheet>, columns: Columns, ctx: DataContext, failure: Failure): AsyncGenerator<Batch> {
+/** The rows of the first worksheet (none: an empty file). */
+async function* sheetRows(worksheet: ExcelWorksheet | undefined, columns: Columns, ctx: DataContext): AsyncGenerator<Batch> {
   const sink = new RecordSink(ctx);
   let layout: SheetColumns | undefined;
+  /** The cell of the current row under a header name (`texts` holds the current row). */
+  let cell: (column: string) => string | undefined = () => undefined;
   let rows = 0;
   let previous = 0;
   const maxLineBytes = ctx.limits.maxLineBytes;
@@ -586,8 +517,8 @@ async function* sheetRows(reader: AsyncIterable<ExcelWorksheet> | Iterable<Excel
     if (text.length > MAX_XLSX_CELL_CHARS) tooLong ??= `cell ${cell.address} is longer than ${MAX_XLSX_CELL_CHARS} characters`;
     texts[column] = text;
   };
-  for await (const worksheet of reader) {
-    for await (const batch of raced(rowBatches(worksheet), failure)) {
+  if (worksheet !== undefined) {
+    for await (const batch of rowBatches(worksheet)) {
       try {
         for (const row of batch) {
           const number = Number.isInteger(row.number) && row.number > previous ? row.number : previous + 1;
@@ -602,7 +533,9 @@ async function* sheetRows(reader: AsyncIterable<ExcelWorksheet> | Iterable<Excel
           if (layout === undefined) {
             const header = Array.from(texts, normaliseHeader);
             checkHeader(header, columns, ctx.file);
-            layout = sheetColumns(header);
+            const named = sheetColumns(header);
+            layout = named;
+            cell = (column) => cellOf(texts, named.byName.get(column));
             continue;
           }
           rows++;
@@ -613,18 +546,16 @@ async function* sheetRows(reader: AsyncIterable<ExcelWorksheet> | Iterable<Excel
           } else if (bytes > maxLineBytes) {
             sink.error(number, CODE.tooLarge, `the row is over the ${maxLineBytes}-byte limit`);
           } else {
-            sheetRowSample(sink, number, columns, layout, texts);
+            rowSample(sink, number, columns, isBlankSheetRow(layout, texts), cell);
           }
         }
       } catch (error) {
         // The rows before the one that stopped the file are handed out first, as they would be one by one.
-        if (sink.out.length > 0 && !failure.failed) yield sink.take();
+        if (sink.out.length > 0) yield sink.take();
         throw error;
       }
-      if (failure.failed) throw failure.error;
       if (sink.out.length > 0) yield sink.take();
     }
-    break; // the first worksheet only (the stored zip holds no other)
   }
   if (layout === undefined) sink.empty();
   else if (rows === 0) sink.error(0, CODE.empty, 'the worksheet has a header row but no data rows');

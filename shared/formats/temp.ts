@@ -74,6 +74,17 @@ export async function* withRandomAccess<T>(
   }
 }
 
+/** Reads `length` bytes at `position` into `buffer` at `offset`, fewer only at the end of the file; the bytes read. */
+export async function readFully(handle: FileHandle, buffer: Buffer, offset: number, length: number, position: number): Promise<number> {
+  let got = 0;
+  while (got < length) {
+    const { bytesRead } = await handle.read(buffer, offset + got, length - got, position + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  return got;
+}
+
 /**
  * The checks {@link spool} makes, on a local file: its first bytes (as many as the spool hands `checkHead` when the
  * first chunk is not tiny), then its size.
@@ -81,12 +92,7 @@ export async function* withRandomAccess<T>(
 async function checkLocal(handle: FileHandle, options: SpoolOptions): Promise<void> {
   const { size } = await handle.stat();
   const head = Buffer.alloc(Math.min(size, 8));
-  let got = 0;
-  while (got < head.length) {
-    const { bytesRead } = await handle.read(head, got, head.length - got, got);
-    if (bytesRead === 0) break;
-    got += bytesRead;
-  }
+  const got = await readFully(handle, head, 0, head.length, 0);
   options.checkHead(head.subarray(0, got));
   if (size > options.maxBytes) {
     throw new UnreadableFileError(options.file, CODE.tooLarge, `the file is larger than ${options.maxBytes} bytes`);

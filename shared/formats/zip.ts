@@ -8,15 +8,13 @@
  *   duplicate names are refused when the central directory is listed, before anything is inflated;
  * - the declared sizes of the entries that will be read are checked against the ratio cap and the byte budget
  *   before inflating, and the ACTUAL inflated bytes are counted again while streaming.
- *
- * Also a minimal writer of stored (uncompressed) zip streams, used to hand exceljs exactly the entries that were
- * validated here (see `tabular.ts`).
  */
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline, Readable as ReadableStream } from 'node:stream';
-import { crc32, createInflateRaw } from 'node:zlib';
+import { createInflateRaw } from 'node:zlib';
 import * as yauzl from 'yauzl';
+import { readFully } from './temp.js';
 import { CODE, RATIO_MIN_BYTES, UnreadableFileError, errorMessage, type Limits } from './types.js';
 
 export type ZipFile = yauzl.ZipFile;
@@ -42,7 +40,10 @@ export async function openZip(handle: FileHandle, file: string, code: number = C
   }
 }
 
-/** Bytes per read of the file: whole chunks of yauzl's streams (16 KiB, or Node's stream high-water mark). */
+/**
+ * Bytes per read of the file, and deflated bytes per inflate call: whole chunks of yauzl's streams (16 KiB, or
+ * Node's stream high-water mark), joined.
+ */
 const READ_BYTES = 256 * 1024;
 
 /**
@@ -86,15 +87,7 @@ class FileHandleReader extends yauzl.RandomAccessReader {
   }
 
   override read(buffer: Buffer, offset: number, length: number, position: number, callback: (error: Error | null, bytesRead?: number) => void): void {
-    void (async () => {
-      let got = 0;
-      while (got < length) {
-        const { bytesRead } = await this.handle.read(buffer, offset + got, length - got, position + got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
-      }
-      return got;
-    })().then(
+    void readFully(this.handle, buffer, offset, length, position).then(
       (got) => callback(null, got),
       (error: Error) => callback(error),
     );
@@ -135,6 +128,11 @@ export class ByteBudget {
     readonly limit: number,
   ) {}
 
+  /** Whether `bytes` more would still be within the budget. */
+  fits(bytes: number): boolean {
+    return this.used + bytes <= this.limit;
+  }
+
   add(bytes: number): void {
     this.used += bytes;
     if (this.used > this.limit) {
@@ -162,7 +160,8 @@ export function checkDeclaredTotal(entries: ZipEntry[], file: string, limits: Li
   }
 }
 
-function overRatio(inflated: number, compressed: number, limits: Limits): boolean {
+/** Whether `inflated` bytes from `compressed` break the ratio cap (never under {@link RATIO_MIN_BYTES}). */
+export function overRatio(inflated: number, compressed: number, limits: Limits): boolean {
   return inflated > RATIO_MIN_BYTES && inflated > limits.maxCompressionRatio * Math.max(compressed, 1);
 }
 
@@ -206,7 +205,7 @@ export async function* entryChunks(
       for await (const chunk of inflated(zip, entry)) {
         const total = done + chunk.length;
         // Each check below fails where yauzl's stream would; the first time one would, that stream takes over.
-        failing = total > expected || budget.used + chunk.length > budget.limit || (ratio && overRatio(total, entry.compressedSize, limits));
+        failing = total > expected || !budget.fits(chunk.length) || (ratio && overRatio(total, entry.compressedSize, limits));
         if (failing) break;
         budget.add(chunk.length);
         done = total;
@@ -225,8 +224,6 @@ export async function* entryChunks(
 const ZLIB_CHUNK_BYTES = 16 * 1024;
 /** Inflated bytes per chunk here, at most: 16× zlib's default. */
 const INFLATE_CHUNK_BYTES = 16 * ZLIB_CHUNK_BYTES;
-/** Deflated bytes per inflate call: whole chunks of yauzl's raw stream (16 KiB, or Node's high-water mark), joined. */
-const INFLATE_INPUT_BYTES = 256 * 1024;
 
 /** The entry's deflate data, inflated; errors of the data or the inflater end the iteration. */
 async function* inflated(zip: ZipFile, entry: ZipEntry): AsyncGenerator<Buffer> {
@@ -234,7 +231,7 @@ async function* inflated(zip: ZipFile, entry: ZipEntry): AsyncGenerator<Buffer> 
   // A multiple of zlib's default, no larger than the entry needs (an archive may hold thousands of small entries).
   const chunkSize = Math.min(INFLATE_CHUNK_BYTES, Math.max(1, Math.ceil(entry.uncompressedSize / ZLIB_CHUNK_BYTES)) * ZLIB_CHUNK_BYTES);
   const inflate = createInflateRaw({ chunkSize });
-  const input = ReadableStream.from(joined(raw, INFLATE_INPUT_BYTES));
+  const input = ReadableStream.from(joined(raw, READ_BYTES));
   // An error of any stage destroys the inflater (ending the loop below with it); an early return destroys them all.
   pipeline(input, inflate, () => undefined);
   try {
@@ -298,134 +295,4 @@ async function* yauzlChunks(
   } finally {
     stream.destroy();
   }
-}
-
-/** One entry of a stored zip stream: its name, exact size and CRC, and its bytes. */
-export interface StoredEntry {
-  name: string;
-  size: number;
-  crc32: number;
-  data: () => AsyncIterable<Buffer>;
-}
-
-const DOS_DATE_1980 = 0x21;
-
-/** Where {@link storedZip} reports that an entry's data failed. */
-export class Failure {
-  error: unknown;
-  /** The rejecters of the races in progress (see {@link Failure.race}). */
-  private readonly waiting = new Set<(error: unknown) => void>();
-
-  get failed(): boolean {
-    return this.error !== undefined;
-  }
-
-  fail(error: unknown): void {
-    if (this.error !== undefined) return;
-    this.error = error ?? new Error('failed');
-    for (const reject of this.waiting) reject(this.error);
-    this.waiting.clear();
-  }
-
-  /**
-   * `promise`, unless the failure comes first: a reader blocked on the stream's consumer races against it. Unlike
-   * `Promise.race` with one long-lived promise, a settled race leaves nothing behind (each `Promise.race` would add
-   * a reaction to that promise holding its result, so every value raced would stay in memory until the end).
-   */
-  race<T>(promise: Promise<T>): Promise<T> {
-    if (this.failed) return Promise.reject(this.error);
-    return new Promise<T>((resolve, reject) => {
-      this.waiting.add(reject);
-      promise.then(
-        (value) => {
-          this.waiting.delete(reject);
-          resolve(value);
-        },
-        (error: unknown) => {
-          this.waiting.delete(reject);
-          reject(error);
-        },
-      );
-    });
-  }
-}
-
-/**
- * A zip stream of stored (method 0) entries with their sizes in the local headers, then a central directory. If an
- * entry's data fails, the stream ENDS early (it does not error: exceljs pipes it without listening for errors) and
- * the failure goes to `failure`; the consumer of exceljs may be left waiting, so it races against it (`failure.race`).
- */
-export function storedZip(entries: StoredEntry[], failure: Failure): Readable {
-  async function* generate(): AsyncGenerator<Buffer> {
-    const central: Buffer[] = [];
-    let offset = 0;
-    try {
-      for (const entry of entries) {
-        if (entry.size >= 0xffffffff) throw new UnreadableFileError('', CODE.tooLarge, `"${entry.name}" is over 4 GiB`);
-        const name = Buffer.from(entry.name, 'utf8');
-        const local = Buffer.alloc(30);
-        local.writeUInt32LE(0x04034b50, 0);
-        local.writeUInt16LE(20, 4);
-        local.writeUInt16LE(0x0800, 6);
-        local.writeUInt16LE(0, 8);
-        local.writeUInt16LE(0, 10);
-        local.writeUInt16LE(DOS_DATE_1980, 12);
-        local.writeUInt32LE(entry.crc32 >>> 0, 14);
-        local.writeUInt32LE(entry.size, 18);
-        local.writeUInt32LE(entry.size, 22);
-        local.writeUInt16LE(name.length, 26);
-        local.writeUInt16LE(0, 28);
-        yield local;
-        yield name;
-        let written = 0;
-        for await (const chunk of entry.data()) {
-          written += chunk.length;
-          if (written > entry.size) throw new Error(`entry "${entry.name}" holds more than the ${entry.size} bytes it declares`);
-          yield chunk;
-        }
-        if (written !== entry.size) throw new Error(`entry "${entry.name}" holds ${written} bytes, not the ${entry.size} it declares`);
-        const header = Buffer.alloc(46);
-        header.writeUInt32LE(0x02014b50, 0);
-        header.writeUInt16LE(20, 4);
-        header.writeUInt16LE(20, 6);
-        header.writeUInt16LE(0x0800, 8);
-        header.writeUInt16LE(0, 10);
-        header.writeUInt16LE(0, 12);
-        header.writeUInt16LE(DOS_DATE_1980, 14);
-        header.writeUInt32LE(entry.crc32 >>> 0, 16);
-        header.writeUInt32LE(entry.size, 20);
-        header.writeUInt32LE(entry.size, 24);
-        header.writeUInt16LE(name.length, 28);
-        header.writeUInt32LE(offset, 42);
-        central.push(header, name);
-        offset += 30 + name.length + entry.size;
-        if (offset >= 0xffffffff) throw new UnreadableFileError('', CODE.tooLarge, 'the workbook is over 4 GiB');
-      }
-      const size = central.reduce((sum, b) => sum + b.length, 0);
-      const end = Buffer.alloc(22);
-      end.writeUInt32LE(0x06054b50, 0);
-      end.writeUInt16LE(entries.length, 8);
-      end.writeUInt16LE(entries.length, 10);
-      end.writeUInt32LE(size, 12);
-      end.writeUInt32LE(offset, 16);
-      yield* central;
-      yield end;
-    } catch (error) {
-      failure.fail(error);
-    }
-  }
-  return ReadableStream.from(generate(), { objectMode: false });
-}
-
-/** A small in-memory entry for {@link storedZip}. */
-export function storedBytes(name: string, content: string): StoredEntry {
-  const bytes = Buffer.from(content, 'utf8');
-  return {
-    name,
-    size: bytes.length,
-    crc32: crc32(bytes),
-    async *data() {
-      yield bytes;
-    },
-  };
 }

@@ -46,6 +46,7 @@ import {
   assertObjectKey,
   InvalidObjectKeyError,
   InvalidRangeError,
+  isWellFormedRange,
   NoSuchBucketError,
   NoSuchKeyError,
   pageSortedObjects,
@@ -540,8 +541,7 @@ async function openNoFollow(path: string) {
 /** Turns an inclusive range into read-stream bounds, clamping `end`; throws for a range selecting no byte. */
 function clampRange(range: ByteRange, size: number, bucket: string, key: string): { start: number; end: number } {
   const { start, end } = range;
-  const wellFormed = Number.isInteger(start) && start >= 0 && (end === undefined || (Number.isInteger(end) && end >= start));
-  if (!wellFormed || start >= size) throw new InvalidRangeError(bucket, key, range, size);
+  if (!isWellFormedRange(range) || start >= size) throw new InvalidRangeError(bucket, key, range, size);
   return { start, end: Math.min(end ?? size - 1, size - 1) };
 }
 

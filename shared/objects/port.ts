@@ -51,6 +51,12 @@ export interface ByteRange {
   end?: number;
 }
 
+/** Whether a range could select bytes of some object: integer bounds, `start` ≥ 0 and `end` (if any) ≥ `start`. */
+export function isWellFormedRange(range: ByteRange): boolean {
+  const { start, end } = range;
+  return Number.isInteger(start) && start >= 0 && (end === undefined || (Number.isInteger(end) && end >= start));
+}
+
 /**
  * Where qfdata keeps object bytes. Buckets are S3/BOS bucket names; every method but `createBucket` and
  * `bucketExists` requires the bucket to exist and rejects with {@link NoSuchBucketError} otherwise.

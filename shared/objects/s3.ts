@@ -48,6 +48,7 @@ import {
   assertObjectKey,
   compareKeys,
   InvalidRangeError,
+  isWellFormedRange,
   MAX_KEY_BYTES,
   MAX_LIST_LIMIT,
   NoSuchBucketError,
@@ -595,11 +596,6 @@ function lastEntry(page: ListPage & { commonPrefixes?: string[] }): string | und
  */
 function decodeUrlEncoded(text: string): string {
   return decodeURIComponent(text.replace(/\+/g, ' '));
-}
-
-function isWellFormedRange(range: ByteRange): boolean {
-  const { start, end } = range;
-  return Number.isInteger(start) && start >= 0 && (end === undefined || (Number.isInteger(end) && end >= start));
 }
 
 /**

@@ -1,12 +1,11 @@
 /**
  * The hot-path helpers of `shared/formats` that must agree exactly with what they replace: `jsonText` with
  * `JSON.stringify` (it writes the stored sample lines), `codePoints` with counting code points one by one (it counts
- * `characterCount`), and `Failure.race` with `Promise.race` (without holding on to what it raced).
+ * `characterCount`).
  */
 import { describe, expect, it } from 'vitest';
 import { jsonString, jsonText } from '../../shared/formats/json-text.js';
 import { codePoints } from '../../shared/formats/validate.js';
-import { Failure } from '../../shared/formats/zip.js';
 
 describe('Formats: jsonText', () => {
   it('writes every UTF-16 code unit, alone and inside text, exactly as JSON.stringify does', () => {
@@ -74,34 +73,5 @@ describe('Formats: codePoints', () => {
     // Act + Assess
     expect(codePoints(s)).toBe(expected);
     expect(codePoints(s)).toBe(Array.from(s).length);
-  });
-});
-
-describe('Formats: Failure.race', () => {
-  it('settles as the promise does while nothing failed, and with the failure once something does', async () => {
-    // Prepare
-    const failure = new Failure();
-    let release!: (value: string) => void;
-    const pending = new Promise<string>((resolve) => (release = resolve));
-    const raced = failure.race(pending);
-    // Act
-    const first = await failure.race(Promise.resolve('value'));
-    const rejected = await failure.race(Promise.reject(new Error('own error'))).catch((error: Error) => error.message);
-    failure.fail(new Error('the stream failed'));
-    release('too late');
-    // Assess
-    expect(first).toBe('value');
-    expect(rejected).toBe('own error');
-    await expect(raced).rejects.toThrow('the stream failed');
-    await expect(failure.race(Promise.resolve('after'))).rejects.toThrow('the stream failed');
-  });
-
-  it('keeps nothing of a settled race (Promise.race with one long-lived promise would keep every value)', async () => {
-    // Prepare
-    const failure = new Failure();
-    // Act
-    for (let i = 0; i < 1000; i++) await failure.race(Promise.resolve({ row: i }));
-    // Assess: no reaction is left waiting on the failure
-    expect((failure as unknown as { waiting: Set<unknown> }).waiting.size).toBe(0);
   });
 });

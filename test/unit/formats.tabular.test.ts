@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { UnreadableFileError } from '../../shared/formats/index.js';
+import { EXCELJS_PRIVATE_API, ExceljsApiError, directReader } from '../../shared/formats/tabular.js';
 import { collect, errors, localSource, samples, source, xlsx, zip } from './formats.helpers.js';
 
 describe('Formats: csv', () => {
@@ -257,5 +260,32 @@ describe('Formats: xlsx', () => {
     expect(a.error).toMatchObject({ code: 3, message: expect.stringMatching(/inflates \d+:1, over the 100:1 cap/) });
     expect(b.error).toBeInstanceOf(UnreadableFileError);
     expect(b.error).toMatchObject({ code: 3, message: expect.stringMatching(/too many bytes|more than the 1000 bytes/) });
+  });
+});
+
+describe('Formats: xlsx on the pinned exceljs', () => {
+  const require = createRequire(import.meta.url);
+  const manifest = (file: string) => JSON.parse(readFileSync(new URL(file, import.meta.url), 'utf8'));
+
+  it('pins exceljs at exactly 4.4.0, which has every private method the xlsx reader calls (an upgrade must fail here)', () => {
+    // Prepare
+    const WorkbookReader = require('exceljs').stream.xlsx.WorkbookReader;
+    const WorksheetReader = require('exceljs/lib/stream/xlsx/worksheet-reader.js');
+    // Assess
+    expect(manifest('../../package.json').dependencies.exceljs).toBe('4.4.0');
+    expect(require('exceljs/package.json').version).toBe('4.4.0');
+    for (const method of EXCELJS_PRIVATE_API.WorkbookReader) expect(typeof WorkbookReader.prototype[method], method).toBe('function');
+    for (const method of EXCELJS_PRIVATE_API.WorksheetReader) expect(typeof WorksheetReader.prototype[method], method).toBe('function');
+    expect(() => directReader(WorkbookReader)).not.toThrow();
+  });
+
+  it('fails with an internal error naming the missing method on an exceljs without it', () => {
+    // Prepare
+    class Partial {
+      _parseSharedStrings(): void {}
+    }
+    // Act + Assess
+    expect(() => directReader(Partial)).toThrow(ExceljsApiError);
+    expect(() => directReader(Partial)).toThrow('exceljs has no WorkbookReader.prototype._parseWorksheet');
   });
 });
