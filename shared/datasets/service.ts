@@ -213,10 +213,18 @@ export class DatasetService {
     return this.#viewOf(caller, ref, await this.#versionIdOf(caller, ref));
   }
 
-  /** {@link getVersion} for a reference already resolved (to `versionId`, undefined if it names none). */
-  async #viewOf(caller: Caller, ref: VersionRef, versionId: string | undefined): Promise<VersionView> {
+  /**
+   * {@link getVersion} for a reference already resolved (to `versionId`, undefined if it names none); `datasetOf`
+   * lets a caller reading many versions read each dataset once.
+   */
+  async #viewOf(
+    caller: Caller,
+    ref: VersionRef,
+    versionId: string | undefined,
+    datasetOf = (datasetId: string) => this.#store.getDataset(caller.account, datasetId),
+  ): Promise<VersionView> {
     const version = versionId ? await this.#store.getVersion(caller.account, versionId) : undefined;
-    const dataset = version ? await this.#store.getDataset(caller.account, version.datasetId) : undefined;
+    const dataset = version ? await datasetOf(version.datasetId) : undefined;
     if (!version || !dataset) throw versionNotFound(ref);
     return { dataset, version };
   }
@@ -227,7 +235,14 @@ export class DatasetService {
    * the same answer.
    */
   async getVersions(caller: Caller, refs: readonly VersionRef[]): Promise<VersionView[]> {
-    const settled = await Promise.allSettled(refs.map((ref) => this.getVersion(caller, ref)));
+    // The versions of one request usually share a dataset: read each dataset once.
+    const datasets = new Map<string, Promise<DatasetRecord | undefined>>();
+    const datasetOf = (datasetId: string) => {
+      let read = datasets.get(datasetId);
+      if (!read) datasets.set(datasetId, (read = this.#store.getDataset(caller.account, datasetId)));
+      return read;
+    };
+    const settled = await Promise.allSettled(refs.map(async (ref) => this.#viewOf(caller, ref, await this.#versionIdOf(caller, ref), datasetOf)));
     const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     return settled.map((r) => (r as PromiseFulfilledResult<VersionView>).value);

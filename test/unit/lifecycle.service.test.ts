@@ -102,6 +102,8 @@ describe('Service: dataset lifecycle under crashes', () => {
     const probe = await seed('acct-vprobe');
     const counter = new Faults();
     await crashing(counter).deleteVersion(probe.caller, probe.versions[1]!.versionId);
+    // The version, its legacy lookup and its objects, and the tombstone: a loop over fewer would test nothing.
+    expect(counter.writes).toBeGreaterThanOrEqual(3);
 
     for (let crashAt = 1; crashAt <= counter.writes; crashAt++) {
       const account = `acct-vdel-${crashAt}`;
@@ -128,6 +130,7 @@ describe('Service: dataset lifecycle under crashes', () => {
     // Prepare
     const counter = new Faults();
     await crashing(counter).createDataset({ account: 'acct-tprobe' }, sysStorage('probe'), { operation: 'v2.CreateDataset', token: 'probe' });
+    expect(counter.writes).toBeGreaterThanOrEqual(4);
 
     for (let crashAt = 1; crashAt <= counter.writes; crashAt++) {
       const caller = { account: `acct-tok-${crashAt}` };
@@ -205,6 +208,24 @@ describe('Service: dataset lifecycle under crashes', () => {
     // Assess
     expect([...messages]).toHaveLength(1);
     expect([...messages][0]).toContain('987654321');
+  });
+
+  it('getVersions (V1 statusList) reads a dataset shared by its versions once', async () => {
+    // Prepare: a store that counts dataset reads
+    const { caller, versions } = await seed('acct-status-reads');
+    let datasetReads = 0;
+    const counting = new Proxy(t.store, {
+      get: (target, name) => {
+        const value = Reflect.get(target, name, target);
+        if (name === 'getDataset') return (...args: [string, string]) => (datasetReads++, value.apply(target, args));
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    // Act
+    const views = await new DatasetService({ store: counting, objects, settings }).getVersions(caller, versions.map((v) => v.versionId));
+    // Assess
+    expect(views.map((v) => v.version.versionId)).toEqual(versions.map((v) => v.versionId));
+    expect(datasetReads).toBe(1);
   });
 
   it('resetAll removes every dataset and object but keeps access keys', async () => {
