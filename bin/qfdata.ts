@@ -23,7 +23,8 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { QfdataClient, QfdataError, QfdataTimeoutError, type ExportTask, type ImportTask, type IssuedAccessKey } from '../shared/client/index.js';
 import { POLICY_NAMES } from '../shared/keys/policies.js';
-import { createObjectStore, type ObjectStore } from '../shared/objects/index.js';
+import { config } from '../shared/config.js';
+import { objectStore, type ObjectStore } from '../shared/objects/index.js';
 
 export const EXIT = { ok: 0, refused: 1, usage: 2, taskFailed: 3, unexpected: 4 } as const;
 
@@ -142,23 +143,15 @@ function parseBos(p: string): BosPath {
   return { bucket, key };
 }
 
+/** The object store the environment configures, as the functions build it (`shared/config.ts`, parsed once). */
 function storeFromEnv(): { store: ObjectStore; kind: 'fs' | 's3' } {
-  const env = process.env;
-  const kind = env.QFDATA_OBJECT_STORE || 'fs';
-  if (kind === 'fs') return { kind, store: createObjectStore({ kind: 'fs', dataDir: env.QFDATA_DATA_DIR || './.data' }) };
-  if (kind === 's3') {
-    const forcePathStyle = env.QFDATA_S3_FORCE_PATH_STYLE === 'true' || env.QFDATA_S3_FORCE_PATH_STYLE === '1';
-    return {
-      kind,
-      store: createObjectStore({
-        kind: 's3',
-        region: env.AWS_REGION || 'us-east-1',
-        ...(env.QFDATA_S3_ENDPOINT ? { endpoint: env.QFDATA_S3_ENDPOINT } : {}),
-        forcePathStyle,
-      }),
-    };
+  let kind: 'fs' | 's3';
+  try {
+    kind = config().QFDATA_OBJECT_STORE;
+  } catch (error) {
+    throw usage((error as Error).message);
   }
-  throw usage(`QFDATA_OBJECT_STORE must be fs or s3, got ${JSON.stringify(kind)}`);
+  return { kind, store: objectStore() };
 }
 
 async function isDirectory(p: string): Promise<boolean> {

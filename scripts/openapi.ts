@@ -176,8 +176,10 @@ function checksAfterTransform(schema: z.core.$ZodType): boolean {
 }
 
 function hasRefinement(schema: z.core.$ZodType): boolean {
-  const checks = (schema._zod.def as { checks?: z.core.$ZodCheck[] }).checks ?? [];
-  return checks.some((check) => check._zod.def.check === 'custom');
+  const def = schema._zod.def as { type: string; checks?: z.core.$ZodCheck[]; in?: z.core.$ZodType; out?: z.core.$ZodType };
+  // A whole body parsed by a transform (`withStorageDestination`) may refuse it there, as a refinement would.
+  if (def.type === 'pipe' && def.in?._zod.def.type === 'object' && def.out?._zod.def.type === 'transform') return true;
+  return (def.checks ?? []).some((check) => check._zod.def.check === 'custom');
 }
 
 /** The JSON Schema of what a client may send; what JSON Schema cannot say is noted in `$comment`. */

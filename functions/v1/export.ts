@@ -9,7 +9,7 @@ import { bucketName, versionRef } from '../../shared/datasets/fields.js';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
 
 /** Where V1 exports to a bucket go (V1 names only the bucket). */
-export const V1_EXPORT_DIR = '/qfdata-export/';
+const V1_EXPORT_DIR = '/qfdata-export/';
 
 export const input = z
   .object({

@@ -5,7 +5,7 @@
  */
 import * as z from 'zod';
 import { imports } from '../../shared/datasets/index.js';
-import { versionRef } from '../../shared/datasets/fields.js';
+import { importFilesField, versionRef } from '../../shared/datasets/fields.js';
 import { NotSupportedError } from '../../shared/errors.js';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
 
@@ -13,7 +13,7 @@ export const input = z.object({
   datasetId: versionRef,
   annotated: z.boolean().optional().default(true),
   importFrom: z.union([z.literal(1), z.literal(2)], { error: 'must be 1 (BOS) or 2 (share link)' }),
-  files: z.array(z.string().min(1).max(2048)).min(1, 'must list one directory or one or more files').max(1000),
+  files: importFilesField,
 });
 
 export const importData = defineOperation({

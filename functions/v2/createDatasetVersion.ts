@@ -4,12 +4,12 @@
  */
 import * as z from 'zod';
 import { datasets, viewSettings } from '../../shared/datasets/index.js';
-import { datasetIdField } from '../../shared/datasets/fields.js';
+import { idField } from '../../shared/datasets/fields.js';
 import { v2Version } from '../../shared/datasets/views.js';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
 
 export const input = z.object({
-  datasetId: datasetIdField,
+  datasetId: idField('dataset'),
   description: z.string().max(1024).nullish(),
 });
 

@@ -6,24 +6,19 @@
  */
 import * as z from 'zod';
 import { schedules, viewSettings } from '../../shared/datasets/index.js';
-import { datasetIdField, parseBosDirectory, versionIdField } from '../../shared/datasets/fields.js';
+import { exportTypeField, idField, storageFields, withStorageDestination } from '../../shared/datasets/fields.js';
 import { wallClock } from '../../shared/datasets/time.js';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
 
-export const input = z
-  .object({
-    datasetId: datasetIdField,
-    versionId: versionIdField.nullish(),
+export const input = withStorageDestination(
+  z.object({
+    datasetId: idField('dataset'),
+    versionId: idField('version').nullish(),
     expression: z.string().min(1, 'must be rate(…) or cron(…)').max(256),
-    exportType: z.union([z.literal(1), z.literal(2)], { error: 'must be 1 (samples) or 2 (source files)' }).optional().default(1),
-    storageType: z.enum(['BOS', 'sysStorage']),
-    storagePath: z.string().max(1024).nullish(),
-  })
-  .superRefine((body, ctx) => {
-    if (body.storageType === 'BOS' && !parseBosDirectory(body.storagePath)) {
-      ctx.addIssue({ code: 'custom', path: ['storagePath'], message: 'is required with storageType BOS and must be a directory like bos:/yourbucket/yourDir/' });
-    }
-  });
+    exportType: exportTypeField,
+    ...storageFields,
+  }),
+);
 
 export const createExportSchedule = defineOperation({
   api: 'v2',
@@ -31,7 +26,6 @@ export const createExportSchedule = defineOperation({
   needs: 'data:Write',
   input,
   async run(body, { caller, clientToken }) {
-    const bos = body.storageType === 'BOS' ? parseBosDirectory(body.storagePath) : undefined;
     const schedule = await schedules().create(
       caller,
       {
@@ -39,7 +33,7 @@ export const createExportSchedule = defineOperation({
         ...(body.versionId ? { versionId: body.versionId } : {}),
         expression: body.expression,
         exportType: body.exportType,
-        destination: bos ? { kind: 'bos', ...bos } : { kind: 'platform' },
+        destination: body.destination,
       },
       clientToken,
     );

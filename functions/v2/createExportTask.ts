@@ -6,21 +6,10 @@
  */
 import * as z from 'zod';
 import { exports } from '../../shared/datasets/index.js';
-import { parseBosDirectory, versionIdField } from '../../shared/datasets/fields.js';
+import { exportTypeField, idField, storageFields, withStorageDestination } from '../../shared/datasets/fields.js';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
 
-export const input = z
-  .object({
-    versionId: versionIdField,
-    storageType: z.enum(['BOS', 'sysStorage']),
-    storagePath: z.string().max(1024).nullish(),
-    exportType: z.union([z.literal(1), z.literal(2)], { error: 'must be 1 (samples) or 2 (source files)' }).optional().default(1),
-  })
-  .superRefine((body, ctx) => {
-    if (body.storageType === 'BOS' && !parseBosDirectory(body.storagePath)) {
-      ctx.addIssue({ code: 'custom', path: ['storagePath'], message: 'is required with storageType BOS and must be a directory like bos:/yourbucket/yourDir/' });
-    }
-  });
+export const input = withStorageDestination(z.object({ versionId: idField('version'), ...storageFields, exportType: exportTypeField }));
 
 export const createExportTask = defineOperation({
   api: 'v2',
@@ -28,11 +17,10 @@ export const createExportTask = defineOperation({
   needs: 'data:Write',
   input,
   async run(body, { caller, clientToken }) {
-    const bos = body.storageType === 'BOS' ? parseBosDirectory(body.storagePath) : undefined;
     const task = await exports().createTask(
       caller,
       body.versionId,
-      { exportType: body.exportType, destination: bos ? { kind: 'bos', ...bos } : { kind: 'platform' } },
+      { exportType: body.exportType, destination: body.destination },
       clientToken,
     );
     return task.taskId;

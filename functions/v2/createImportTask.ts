@@ -5,12 +5,12 @@
  */
 import * as z from 'zod';
 import { imports } from '../../shared/datasets/index.js';
-import { versionIdField } from '../../shared/datasets/fields.js';
+import { idField, importFilesField } from '../../shared/datasets/fields.js';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
 
 export const input = z.object({
-  versionId: versionIdField,
-  files: z.array(z.string().min(1).max(2048)).min(1, 'must list one directory or one or more files').max(1000),
+  versionId: idField('version'),
+  files: importFilesField,
 });
 
 export const createImportTask = defineOperation({

@@ -3,9 +3,7 @@
  * the Action → operation map. Every action is its own Middy-wrapped module, tested alone and invocable directly.
  * Anything else answers `InvalidAction`, after authentication like every other request.
  */
-import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { InvalidActionError } from '../../shared/errors.js';
-import { printableName, refusingHandler, type HttpHandler } from '../../shared/http/index.js';
+import { actionRouter } from '../../shared/http/index.js';
 import { handler as createDataset } from './createDataset.js';
 import { handler as createDatasetVersion } from './createDatasetVersion.js';
 import { handler as createExportSchedule } from './createExportSchedule.js';
@@ -23,35 +21,26 @@ import { handler as describeExportTask } from './describeExportTask.js';
 import { handler as describeImportTask } from './describeImportTask.js';
 import { handler as publishDatasetVersion } from './publishDatasetVersion.js';
 
-const actions: Record<string, HttpHandler> = {
-  CreateDataset: createDataset,
-  DescribeDatasets: describeDatasets,
-  DeleteDataset: deleteDataset,
-  CreateDatasetVersion: createDatasetVersion,
-  DescribeDatasetVersion: describeDatasetVersion,
-  DescribeDatasetVersions: describeDatasetVersions,
-  DeleteDatasetVersion: deleteDatasetVersion,
-  PublishDatasetVersion: publishDatasetVersion,
-  CreateImportTask: createImportTask,
-  DescribeImportTask: describeImportTask,
-  CreateExportTask: createExportTask,
-  DescribeExportTask: describeExportTask,
-  // Export schedules: a qfdata extension beyond Qianfan.
-  CreateExportSchedule: createExportSchedule,
-  DescribeExportSchedule: describeExportSchedule,
-  DescribeExportSchedules: describeExportSchedules,
-  DeleteExportSchedule: deleteExportSchedule,
-};
-
-function refusal(action: string): Error {
-  const shown = printableName(action);
-  return new InvalidActionError(
-    action === '' ? 'The query parameter Action is required, e.g. POST /v2/dataset?Action=DescribeDatasets.' : `${shown} is not an action of /v2/dataset.`,
-  );
-}
-
-export function handler(event: APIGatewayProxyEventV2, context: Context) {
-  const action = event.queryStringParameters?.Action ?? '';
-  const target = Object.hasOwn(actions, action) ? actions[action]! : refusingHandler('v2', action || '(none)', () => refusal(action));
-  return target(event, context);
-}
+export const handler = actionRouter(
+  '/v2/dataset',
+  {
+    CreateDataset: createDataset,
+    DescribeDatasets: describeDatasets,
+    DeleteDataset: deleteDataset,
+    CreateDatasetVersion: createDatasetVersion,
+    DescribeDatasetVersion: describeDatasetVersion,
+    DescribeDatasetVersions: describeDatasetVersions,
+    DeleteDatasetVersion: deleteDatasetVersion,
+    PublishDatasetVersion: publishDatasetVersion,
+    CreateImportTask: createImportTask,
+    DescribeImportTask: describeImportTask,
+    CreateExportTask: createExportTask,
+    DescribeExportTask: describeExportTask,
+    // Export schedules: a qfdata extension beyond Qianfan.
+    CreateExportSchedule: createExportSchedule,
+    DescribeExportSchedule: describeExportSchedule,
+    DescribeExportSchedules: describeExportSchedules,
+    DeleteExportSchedule: deleteExportSchedule,
+  },
+  'DescribeDatasets',
+);

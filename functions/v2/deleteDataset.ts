@@ -3,10 +3,10 @@
  */
 import * as z from 'zod';
 import { datasets } from '../../shared/datasets/index.js';
-import { datasetIdField } from '../../shared/datasets/fields.js';
+import { idField } from '../../shared/datasets/fields.js';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
 
-export const input = z.object({ datasetId: datasetIdField });
+export const input = z.object({ datasetId: idField('dataset') });
 
 export const deleteDataset = defineOperation({
   api: 'v2',

@@ -3,10 +3,10 @@
  */
 import * as z from 'zod';
 import { schedules } from '../../shared/datasets/index.js';
+import { idField } from '../../shared/datasets/fields.js';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
-import { scheduleIdField } from './describeExportSchedule.js';
 
-export const input = z.object({ scheduleId: scheduleIdField });
+export const input = z.object({ scheduleId: idField('schedule') });
 
 export const deleteExportSchedule = defineOperation({
   api: 'v2',

@@ -3,11 +3,11 @@
  */
 import * as z from 'zod';
 import { datasets, viewSettings } from '../../shared/datasets/index.js';
-import { versionIdField } from '../../shared/datasets/fields.js';
+import { idField } from '../../shared/datasets/fields.js';
 import { v2Version } from '../../shared/datasets/views.js';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
 
-export const input = z.object({ versionId: versionIdField });
+export const input = z.object({ versionId: idField('version') });
 
 export const describeDatasetVersion = defineOperation({
   api: 'v2',

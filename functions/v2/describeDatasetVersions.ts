@@ -4,13 +4,13 @@
  */
 import * as z from 'zod';
 import { datasets, viewSettings } from '../../shared/datasets/index.js';
-import { datasetIdField } from '../../shared/datasets/fields.js';
+import { idField } from '../../shared/datasets/fields.js';
 import { pageRequestFields } from '../../shared/datasets/pagination.js';
 import { v2Version } from '../../shared/datasets/views.js';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
 
 export const input = z.object({
-  datasetId: datasetIdField,
+  datasetId: idField('dataset'),
   ...pageRequestFields,
   filter: z
     .object({

@@ -5,11 +5,10 @@
 import * as z from 'zod';
 import { schedules, viewSettings } from '../../shared/datasets/index.js';
 import { v2Schedule } from '../../shared/datasets/views.js';
+import { idField } from '../../shared/datasets/fields.js';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
 
-export const scheduleIdField = z.string().regex(/^sch-[0-9a-z]{16}$/, 'must be a schedule id like sch-0123456789abcdef');
-
-export const input = z.object({ scheduleId: scheduleIdField });
+export const input = z.object({ scheduleId: idField('schedule') });
 
 export const describeExportSchedule = defineOperation({
   api: 'v2',

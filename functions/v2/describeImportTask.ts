@@ -6,9 +6,10 @@ import * as z from 'zod';
 import { imports, viewSettings } from '../../shared/datasets/index.js';
 import { v2ImportTask } from '../../shared/datasets/views.js';
 import { downloadLinks } from '../../shared/downloads/index.js';
+import { idField } from '../../shared/datasets/fields.js';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
 
-export const input = z.object({ taskId: z.string().regex(/^task-[0-9a-z]{16}$/, 'must be a task id like task-0123456789abcdef') });
+export const input = z.object({ taskId: idField('task') });
 
 export const describeImportTask = defineOperation({
   api: 'v2',

@@ -3,10 +3,10 @@
  */
 import * as z from 'zod';
 import { datasets } from '../../shared/datasets/index.js';
-import { versionIdField } from '../../shared/datasets/fields.js';
+import { idField } from '../../shared/datasets/fields.js';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
 
-export const input = z.object({ versionId: versionIdField });
+export const input = z.object({ versionId: idField('version') });
 
 export const publishDatasetVersion = defineOperation({
   api: 'v2',

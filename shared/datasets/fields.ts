@@ -2,22 +2,24 @@
  * zod schemas for fields several operations share, so each rule is written once.
  */
 import * as z from 'zod';
+import type { ExportDestination } from '../store/index.js';
 import { DATA_FORMATS } from './formats.js';
+import { BODY, PREFIX, type IdKind } from './ids.js';
 
-const CONTROL = /[\u0000-\u001f\u007f]/;
+/** Control characters (C0 and DEL), which no free-text field may contain. */
+export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+
+/** `schema`, refusing strings with a control character. */
+export function noControlCharacters(schema: z.ZodString): z.ZodString {
+  return schema.refine((s) => !CONTROL_CHARACTERS.test(s), 'must not contain control characters');
+}
 
 /** A dataset name: trimmed, NFC-normalised, 1–128 characters, no control characters. */
 export const datasetName = z
   .string()
   .max(512)
   .transform((s) => s.normalize('NFC').trim())
-  .pipe(
-    z
-      .string()
-      .min(1, 'must not be empty')
-      .max(128, 'must be at most 128 characters')
-      .refine((s) => !CONTROL.test(s), 'must not contain control characters'),
-  );
+  .pipe(noControlCharacters(z.string().min(1, 'must not be empty').max(128, 'must be at most 128 characters')));
 
 /** A BOS / S3 bucket name. */
 export const bucketName = z
@@ -27,23 +29,62 @@ export const bucketName = z
 
 export const dataFormat = z.enum(DATA_FORMATS);
 
+/** The body of an id (`[0-9a-z]{16}`) as a pattern source, without anchors. */
+const ID_BODY = BODY.source.replace(/^\^|\$$/g, '');
+
+/**
+ * An id of that kind (`dg-…` dataset, `ds-…` version, `task-…`, `sch-…` schedule). Malformed ids are refused here;
+ * well-formed unknown ones are not found later.
+ */
+export function idField(kind: IdKind) {
+  return z.string().regex(new RegExp(`^${PREFIX[kind]}${ID_BODY}$`), `must be a ${kind} id like ${PREFIX[kind]}0123456789abcdef`);
+}
+
 /**
  * V1 `datasetId`: the version's `ds-` string, or (deprecated, still accepted: seed 000) its legacy integer id.
  */
 export const versionRef = z.union(
-  [z.string().regex(/^(?:ds-[0-9a-z]{16}|\d{1,15})$/), z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)],
+  [z.string().regex(new RegExp(`^(?:${PREFIX.version}${ID_BODY}|\\d{1,15})$`)), z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)],
   { error: 'must be the version id string (ds-…) or its legacy integer id' },
 );
 
-/** A V2 dataset id (`dg-…`). Malformed ids are refused here; well-formed unknown ones are not found later. */
-export const datasetIdField = z.string().regex(/^dg-[0-9a-z]{16}$/, 'must be a dataset id like dg-0123456789abcdef');
+/** V2 `exportType`: 1 (default) the samples, 2 the source files. */
+export const exportTypeField = z.union([z.literal(1), z.literal(2)], { error: 'must be 1 (samples) or 2 (source files)' }).optional().default(1);
 
-/** A V2 version id (`ds-…`). */
-export const versionIdField = z.string().regex(/^ds-[0-9a-z]{16}$/, 'must be a version id like ds-0123456789abcdef');
+/** The files of an import: one BOS directory or one or more BOS files. */
+export const importFilesField = z.array(z.string().min(1).max(2048)).min(1, 'must list one directory or one or more files').max(1000);
 
 /** `bos:/bucket/dir/` (a directory: the SDK appends the trailing slash): the bucket and `/dir/`, or undefined. */
 export function parseBosDirectory(path: string | null | undefined): { bucket: string; dir: string } | undefined {
   const m = /^bos:\/([^/]+)(\/(?:[^/]+\/)*)$/.exec(path ?? '');
   if (!m || !bucketName.safeParse(m[1]).success) return undefined;
   return { bucket: m[1]!, dir: m[2]! };
+}
+
+/** The V2 storage destination fields; spread them into an object schema and wrap it in {@link withStorageDestination}. */
+export const storageFields = {
+  storageType: z.enum(['BOS', 'sysStorage']),
+  storagePath: z.string().max(1024).nullish(),
+};
+
+interface StorageInput {
+  storageType: 'BOS' | 'sysStorage';
+  storagePath?: string | null | undefined;
+}
+
+/**
+ * `schema` (an object with {@link storageFields}) checked and parsed once: `storageType` `BOS` needs a
+ * `storagePath` like `bos:/bucket/dir/`. The output has `destination` in place of `storagePath`.
+ */
+export function withStorageDestination<T extends StorageInput>(schema: z.ZodType<T>) {
+  return schema.transform((body, ctx): Omit<T, 'storagePath'> & { destination: ExportDestination } => {
+    const { storagePath, ...rest } = body;
+    if (body.storageType !== 'BOS') return { ...rest, destination: { kind: 'platform' } };
+    const bos = parseBosDirectory(storagePath);
+    if (!bos) {
+      ctx.addIssue({ code: 'custom', path: ['storagePath'], message: 'is required with storageType BOS and must be a directory like bos:/yourbucket/yourDir/' });
+      return z.NEVER;
+    }
+    return { ...rest, destination: { kind: 'bos', ...bos } };
+  });
 }

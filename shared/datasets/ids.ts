@@ -8,11 +8,11 @@ import { randomInt } from 'node:crypto';
 
 export type IdKind = 'dataset' | 'version' | 'task' | 'schedule';
 
-const PREFIX: Record<IdKind, string> = { dataset: 'dg-', version: 'ds-', task: 'task-', schedule: 'sch-' };
+export const PREFIX: Record<IdKind, string> = { dataset: 'dg-', version: 'ds-', task: 'task-', schedule: 'sch-' };
 const TIME_CHARS = 9;
 const RANDOM_CHARS = 7;
 const RANDOM_SPACE = 36 ** RANDOM_CHARS;
-const BODY = /^[0-9a-z]{16}$/;
+export const BODY = /^[0-9a-z]{16}$/;
 
 let lastTime = 0;
 let lastRandom = 0;

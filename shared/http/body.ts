@@ -6,6 +6,7 @@ import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { InappropriateJSONError, MalformedJSONError } from '../errors.js';
 import { stateOf } from './state.js';
+import { INAPPROPRIATE_JSON } from './validate.js';
 
 type Request = middy.Request<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
 
@@ -15,7 +16,7 @@ export function rawBody(event: APIGatewayProxyEventV2): Buffer {
   return Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
 }
 
-export function parseJsonObject(text: string): Record<string, unknown> {
+function parseJsonObject(text: string): Record<string, unknown> {
   if (text.trim() === '') return {};
   let value: unknown;
   try {
@@ -24,9 +25,7 @@ export function parseJsonObject(text: string): Record<string, unknown> {
     throw new MalformedJSONError(undefined, { cause });
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new InappropriateJSONError(
-      'The JSON you provided was well-formed and valid, but not appropriate for this operation. The body must be a JSON object.',
-    );
+    throw new InappropriateJSONError(`${INAPPROPRIATE_JSON} The body must be a JSON object.`);
   }
   return value as Record<string, unknown>;
 }

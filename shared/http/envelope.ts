@@ -32,15 +32,15 @@ export function successResponse(api: ApiVersion, requestId: string, result: unkn
     : respond(200, { requestId, result });
 }
 
-/** Header values must be printable ASCII: anything else becomes `?`, and long messages are cut. */
-function headerSafe(text: string): string {
-  return text.replace(/[^\x20-\x7e]/g, '?').slice(0, 512);
+/** `text` as printable ASCII (anything else becomes `?`), cut to `max` characters: for headers, messages and logs. */
+export function printable(text: string, max: number): string {
+  return text.replace(/[^\x20-\x7e]/g, '?').slice(0, max);
 }
 
 export function errorResponse(api: ApiVersion, requestId: string, error: QfError): APIGatewayProxyStructuredResultV2 {
   const headers = {
     'X-Bce-Error-Code': error.code,
-    'X-Bce-Error-Message': headerSafe(SDK_HINT_MESSAGES[error.code] ?? error.message),
+    'X-Bce-Error-Message': printable(SDK_HINT_MESSAGES[error.code] ?? error.message, 512),
   };
   const v2 = { requestId, code: error.code, message: error.message };
   if (api === 'v2') return respond(error.status, v2, headers);

@@ -12,10 +12,11 @@ import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import * as z from 'zod';
+import { InvalidActionError } from '../errors.js';
 import type { Permission } from '../keys/policies.js';
 import { authenticate, type AuthenticateOptions } from './authenticate.js';
 import { jsonBody } from './body.js';
-import { successResponse } from './envelope.js';
+import { printable, successResponse } from './envelope.js';
 import { errorMapper } from './errors.js';
 import { requestContext } from './requestContext.js';
 import { stateOf, type ApiVersion, type Caller } from './state.js';
@@ -61,53 +62,86 @@ export interface HttpHandlerOptions {
   auth?: AuthenticateOptions;
 }
 
-/** Wraps an operation into the HTTP chain. */
 /** BCE's clientToken: at most 64 printable ASCII characters. */
 const clientTokenQuery = z.object({
   clientToken: z.string().regex(/^[\x21-\x7e]{1,64}$/, 'must be 1 to 64 printable ASCII characters').optional(),
 });
 
+/** Wraps an operation into the HTTP chain. */
 export function httpHandler<S extends z.ZodType, R>(operation: Operation<S, R>, options: HttpHandlerOptions = {}): HttpHandler {
-  const run = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+  return chain(operation, operation.name, (input, ctx) => operation.run(input, ctx), options);
+}
+
+/**
+ * The chain around `run`. `name` names the operation in logs and messages: the operation's own, or (for a refusing
+ * handler, built once for every name it refuses) one read from the event.
+ */
+function chain<S extends z.ZodType, R>(
+  operation: Pick<Operation<S, R>, 'api' | 'needs' | 'input'>,
+  name: string | ((event: APIGatewayProxyEventV2) => string),
+  run: (input: z.output<S>, ctx: OperationContext, event: APIGatewayProxyEventV2) => Promise<R>,
+  options: HttpHandlerOptions = {},
+): HttpHandler {
+  const handler = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     const state = stateOf(event);
     const { clientToken } = validateInput(clientTokenQuery, { clientToken: event.queryStringParameters?.clientToken }) as z.infer<typeof clientTokenQuery>;
     // The envelope middleware turns the bare result into the response.
-    return (await operation.run(state.input as z.output<S>, {
-      caller: state.caller as Caller,
-      requestId: state.requestId,
-      ...(clientToken ? { clientToken: { operation: `${operation.api}.${operation.name}`, token: clientToken } } : {}),
-    })) as APIGatewayProxyStructuredResultV2;
+    return (await run(
+      state.input as z.output<S>,
+      {
+        caller: state.caller as Caller,
+        requestId: state.requestId,
+        ...(clientToken ? { clientToken: { operation: `${operation.api}.${state.operation}`, token: clientToken } } : {}),
+      },
+      event,
+    )) as APIGatewayProxyStructuredResultV2;
   };
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>()
-    .use(requestContext({ api: operation.api, operation: operation.name }))
+    .use(requestContext({ api: operation.api, operation: name }))
     .use(httpHeaderNormalizer())
     .use(authenticate(operation.needs, options.auth))
     .use(jsonBody())
     .use(validate(operation.input))
     .use(envelope())
     .use(errorMapper())
-    .handler(run);
+    .handler(handler);
 }
 
 /**
- * A handler for a route qfdata refuses: it authenticates like every other request (so an unauthenticated caller
- * learns nothing) and then answers `refuse()`'s error in the route's envelope.
+ * A handler for requests qfdata refuses, built once: it authenticates like every other request (so an
+ * unauthenticated caller learns nothing) and then answers `refuse(event)`'s error in the route's envelope. `name(event)`
+ * names the refused request in the log.
  */
-export function refusingHandler(api: ApiVersion, name: string, refuse: () => Error): HttpHandler {
-  return httpHandler(
-    defineOperation({
-      api,
-      name: printableName(name),
-      needs: 'any',
-      input: z.unknown(),
-      async run() {
-        throw refuse();
-      },
-    }),
+export function refusingHandler(api: ApiVersion, name: (event: APIGatewayProxyEventV2) => string, refuse: (event: APIGatewayProxyEventV2) => Error): HttpHandler {
+  return chain({ api, needs: 'any', input: z.unknown() }, (event) => printableName(name(event)), async (_input, _ctx, event) => {
+    throw refuse(event);
+  });
+}
+
+/**
+ * `POST <route>?Action=<Action>` (API Gateway cannot route on a query string): runs the action's handler, or answers
+ * `InvalidAction` after authentication like every other request. `example` is the action the missing-Action message
+ * suggests.
+ */
+export function actionRouter(route: string, actions: Record<string, HttpHandler>, example: string) {
+  const actionOf = (event: APIGatewayProxyEventV2) => event.queryStringParameters?.Action ?? '';
+  const refusing = refusingHandler(
+    'v2',
+    (event) => actionOf(event) || '(none)',
+    (event) => {
+      const action = actionOf(event);
+      return new InvalidActionError(
+        action === '' ? `The query parameter Action is required, e.g. POST ${route}?Action=${example}.` : `${printableName(action)} is not an action of ${route}.`,
+      );
+    },
   );
+  return (event: APIGatewayProxyEventV2, context: Context) => {
+    const action = actionOf(event);
+    return (Object.hasOwn(actions, action) ? actions[action]! : refusing)(event, context);
+  };
 }
 
 /** A wire name as it may appear in a message or log: printable ASCII, bounded. */
 export function printableName(name: string): string {
-  return name.replace(/[^\x20-\x7e]/g, '?').slice(0, 128);
+  return printable(name, 128);
 }

@@ -10,7 +10,8 @@ import { initState, stateOf, type ApiVersion } from './state.js';
 
 export interface RequestContextOptions {
   api: ApiVersion;
-  operation: string;
+  /** The operation's name, or how to read it from the event (a refusing handler serves many names). */
+  operation: string | ((event: APIGatewayProxyEventV2) => string);
 }
 
 type Request = middy.Request<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
@@ -19,7 +20,7 @@ export function requestContext(opts: RequestContextOptions): middy.MiddlewareObj
   const requestContextBefore = (request: Request): void => {
     initState(request.event, {
       api: opts.api,
-      operation: opts.operation,
+      operation: typeof opts.operation === 'string' ? opts.operation : opts.operation(request.event),
       requestId: randomUUID(),
       startedAt: performance.now(),
     });

@@ -13,7 +13,7 @@ type Request = middy.Request<APIGatewayProxyEventV2, APIGatewayProxyStructuredRe
 export const INAPPROPRIATE_JSON = 'The JSON you provided was well-formed and valid, but not appropriate for this operation.';
 
 /** `param[filter.dataFormatList.0] invalid: …` for the first issue, in Qianfan's wording. */
-export function describeIssue(issue: z.core.$ZodIssue): string {
+function describeIssue(issue: z.core.$ZodIssue): string {
   const path = issue.path.map(String).join('.') || '(body)';
   return `${INAPPROPRIATE_JSON} param[${path}] invalid: ${issue.message}`;
 }

@@ -3,6 +3,7 @@
  * the create or rotate that made it.
  */
 import * as z from 'zod';
+import { noControlCharacters } from '../datasets/fields.js';
 import { wallClock } from '../datasets/time.js';
 import type { AccessKeyRecord } from '../store/port.js';
 import { POLICY_NAMES, type PolicyName } from './policies.js';
@@ -13,10 +14,7 @@ export const accessKeyIdField = z.string().regex(/^[A-Za-z0-9._~-]{1,128}$/, 'mu
 
 export const policyField = z.enum(POLICY_NAMES as [PolicyName, ...PolicyName[]]);
 
-export const keyDescriptionField = z
-  .string()
-  .max(256, 'must be at most 256 characters')
-  .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must not contain control characters');
+export const keyDescriptionField = noControlCharacters(z.string().max(256, 'must be at most 256 characters'));
 
 export function v2AccessKey(record: AccessKeyRecord, timeZone: string) {
   return {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { input as createInput } from '../../functions/v1/create.js';
 import { input as describeDatasetsInput } from '../../functions/v2/describeDatasets.js';
+import { idField, storageFields, withStorageDestination } from '../../shared/datasets/fields.js';
 import { V1_TEMPLATES, v1TypesOf } from '../../shared/datasets/formats.js';
 import { isId, newId } from '../../shared/datasets/ids.js';
 import { pageInfo, pageQuery, pageRequestFields } from '../../shared/datasets/pagination.js';
@@ -121,5 +122,40 @@ describe('Operation: V1 create input', () => {
     ['a string projectType', { projectType: '20' }, 'projectType'],
   ])('refuses %s, naming %s', (_label, change, field) => {
     expect(check({ ...base, ...change })).toThrow(`param[${field}] invalid`);
+  });
+});
+
+describe('Domain: shared fields', () => {
+  it.each([
+    ['dataset', 'must be a dataset id like dg-0123456789abcdef'],
+    ['version', 'must be a version id like ds-0123456789abcdef'],
+    ['task', 'must be a task id like task-0123456789abcdef'],
+    ['schedule', 'must be a schedule id like sch-0123456789abcdef'],
+  ] as const)('idField(%s) accepts its ids only, saying %s', (kind, message) => {
+    // Prepare
+    const schema = z.object({ id: idField(kind) });
+    // Assess
+    expect(validateInput(schema, { id: newId(kind) })).toEqual({ id: expect.any(String) });
+    expect(() => validateInput(schema, { id: `${newId(kind)}0` })).toThrow(`param[id] invalid: ${message}`);
+    expect(() => validateInput(schema, { id: newId(kind === 'dataset' ? 'version' : 'dataset') })).toThrow(message);
+  });
+
+  it('parses the storage destination once, into what the services take', () => {
+    // Prepare
+    const schema = withStorageDestination(z.object({ name: z.string(), ...storageFields }));
+    // Assess
+    expect(validateInput(schema, { name: 'a', storageType: 'BOS', storagePath: 'bos:/yourbucket/yourDir/' })).toEqual({
+      name: 'a',
+      storageType: 'BOS',
+      destination: { kind: 'bos', bucket: 'yourbucket', dir: '/yourDir/' },
+    });
+    expect(validateInput(schema, { name: 'a', storageType: 'sysStorage', storagePath: 'ignored' })).toEqual({ name: 'a', storageType: 'sysStorage', destination: { kind: 'platform' } });
+    for (const storagePath of [undefined, null, 'bos:/Bad_Bucket/d/', 'bos:/bucket/file', '/bucket/dir/']) {
+      expect(() => validateInput(schema, { name: 'a', storageType: 'BOS', storagePath })).toThrow(
+        'param[storagePath] invalid: is required with storageType BOS and must be a directory like bos:/yourbucket/yourDir/',
+      );
+    }
+    // A field's own issue comes first.
+    expect(() => validateInput(schema, { name: 1, storageType: 'BOS' })).toThrow('param[name] invalid');
   });
 });
