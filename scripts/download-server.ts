@@ -11,6 +11,7 @@ import { isQfError } from '../shared/errors.js';
 import { NoSuchBucketError, NoSuchKeyError, type ObjectStore } from '../shared/objects/index.js';
 import { verify } from '../shared/signer/index.js';
 import type { AccessKeyService } from '../shared/keys/index.js';
+import type { MetadataStore } from '../shared/store/index.js';
 
 export interface DownloadServer {
   url: string;
@@ -32,7 +33,7 @@ function refuse(res: ServerResponse, status: number, code: string, message: stri
   res.end(JSON.stringify({ code, message }));
 }
 
-export async function startDownloadServer(options: { port: number; objects: ObjectStore; keys: AccessKeyService }): Promise<DownloadServer> {
+export async function startDownloadServer(options: { port: number; objects: ObjectStore; keys: AccessKeyService; store: MetadataStore }): Promise<DownloadServer> {
   const serve = async (req: IncomingMessage, res: ServerResponse) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, 405, 'MethodNotAllowed', 'Only GET and HEAD are served.');
     const raw = req.url ?? '/';

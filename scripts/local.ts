@@ -185,7 +185,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await keys.issueForOperator({ account: ROOT_ACCOUNT, accessKeyId, secretAccessKey, description: 'local root key (written at every start)' });
     const objects = createObjectStore({ kind: 'fs', dataDir });
     await objects.createBucket(platformBucket);
-    downloads = await startDownloadServer({ port: options.downloadPort || 0, objects, keys });
+    downloads = await startDownloadServer({ port: options.downloadPort || 0, objects, keys, store });
 
     child = spawn(
       process.execPath,

@@ -14,7 +14,11 @@
  * | 336005  | APINameNotExist (SDK `APIErrorCode`)     | InvalidAction, NotSupported                          |
  * | 14      | IAMCertificationFailed (SDK)             | InvalidHTTPAuthHeader, InvalidAccessKeyId, SignatureDoesNotMatch, RequestExpired |
  * | 336004  | PermissionError (SDK)                    | AccessDenied                                         |
+ * | 336101  | InvalidHTTPMethod (SDK)                  | MethodNotAllowed                                     |
+ * | 336001  | InvalidArgument (SDK)                    | EntityTooLarge                                       |
  * | 336000  | InternalError (SDK)                      | InternalError                                        |
+ *
+ * `BucketAlreadyExists` answers 500003 like the other state conflicts; `NotFound` (no API at that path) 336005.
  */
 
 export interface QfErrorOptions {
@@ -29,8 +33,9 @@ export abstract class QfError extends Error {
   /** Integer code of the V1 envelope (`code` and `error_code`). */
   abstract readonly v1Code: number;
   /**
-   * Errors raised by the IAM layer in front of both APIs (auth failures) answer with their HTTP status on V1
-   * paths too; every other V1 error answers HTTP 200 with `success: false`, as Qianfan's console does.
+   * Errors raised in front of both APIs (the IAM layer's auth failures, and the gateway's answers to requests no
+   * operation serves) answer with their HTTP status on V1 paths too; every other V1 error answers HTTP 200 with
+   * `success: false`, as Qianfan's console does.
    */
   readonly iam: boolean = false;
 
@@ -131,6 +136,39 @@ export class AccessDeniedError extends IamError {
   }
 }
 
+/** A bucket name another account already owns (or the platform's). */
+export class BucketAlreadyExistsError extends QfError {
+  readonly code = 'BucketAlreadyExists';
+  readonly status = 409;
+  readonly v1Code = 500003;
+}
+
+/** Answers of the gateway in front of both APIs: requests that no operation serves. */
+abstract class GatewayError extends QfError {
+  override readonly iam = true;
+}
+
+/** No API at that path (for any method). */
+export class NotFoundError extends GatewayError {
+  readonly code = 'NotFound';
+  readonly status = 404;
+  readonly v1Code = 336005;
+}
+
+/** A path that exists, asked with a method it does not serve (every API here is POST). */
+export class MethodNotAllowedError extends GatewayError {
+  readonly code = 'MethodNotAllowed';
+  readonly status = 405;
+  readonly v1Code = 336101;
+}
+
+/** A request body over the gateway's limit (10 MiB, as API Gateway's). */
+export class EntityTooLargeError extends GatewayError {
+  readonly code = 'EntityTooLarge';
+  readonly status = 413;
+  readonly v1Code = 336001;
+}
+
 /** Anything unexpected. Its message is never sent to the client; the cause is logged once. */
 export class InternalError extends QfError {
   readonly code = 'InternalError';
@@ -155,6 +193,10 @@ const byName: Record<string, true> = {
   SignatureDoesNotMatchError: true,
   RequestExpiredError: true,
   AccessDeniedError: true,
+  BucketAlreadyExistsError: true,
+  NotFoundError: true,
+  MethodNotAllowedError: true,
+  EntityTooLargeError: true,
   InternalError: true,
 };
 
