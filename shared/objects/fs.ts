@@ -44,7 +44,10 @@ import type { Readable } from 'node:stream';
 import {
   assertBucketName,
   assertObjectKey,
+  assertStorableKey,
+  bucketNameProblem,
   InvalidObjectKeyError,
+  MAX_SEGMENT_BYTES,
   InvalidRangeError,
   isWellFormedRange,
   NoSuchBucketError,
@@ -66,8 +69,6 @@ export interface FsObjectStoreOptions {
 
 /** On-disk name of the object whose key is also a directory (`a` while `a/b` exists). */
 export const SELF_NAME = '%self';
-/** The longest name most filesystems accept, in bytes. */
-export const MAX_SEGMENT_BYTES = 255;
 
 const EMPTY_SEGMENT = '%empty';
 const RESERVED_TO_SEGMENT: ReadonlyMap<string, string> = new Map([
@@ -139,7 +140,23 @@ export class FsObjectStore implements ObjectStore {
     return (await lstatOrUndefined(this.bucketDir(bucket)))?.isDirectory() === true;
   }
 
+  /** The directories under `<dataDir>/buckets/` whose names are valid bucket names (symlinks and files skipped). */
+  async listBuckets(): Promise<string[]> {
+    let dirents: Dirent[];
+    try {
+      dirents = await readdir(this.bucketsDir, { withFileTypes: true });
+    } catch (error) {
+      if (isCode(error, 'ENOENT')) return [];
+      throw error;
+    }
+    return dirents
+      .filter((d) => d.isDirectory() && bucketNameProblem(d.name) === undefined)
+      .map((d) => d.name)
+      .sort();
+  }
+
   async put(bucket: string, key: string, body: Body): Promise<{ size: number }> {
+    assertStorableKey(bucket, key);
     const segments = keyToSegments(bucket, key);
     const root = await this.requireBucket(bucket);
     const tmp = await this.writeTemp(body);
@@ -183,6 +200,7 @@ export class FsObjectStore implements ObjectStore {
   async copy(source: { bucket: string; key: string }, target: { bucket: string; key: string }): Promise<{ size: number }> {
     const found = await locate(await this.requireBucket(source.bucket), keyToSegments(source.bucket, source.key));
     if (found === undefined || !found.stats.isFile()) throw new NoSuchKeyError(source.bucket, source.key);
+    assertStorableKey(target.bucket, target.key);
     const segments = keyToSegments(target.bucket, target.key);
     const root = await this.requireBucket(target.bucket);
     await mkdir(this.tmpDir, { recursive: true });

@@ -10,7 +10,7 @@ import { FsObjectStore } from './fs.js';
 import type { ObjectStore } from './port.js';
 
 export * from './port.js';
-export { FsObjectStore, MAX_SEGMENT_BYTES, SELF_NAME, type FsObjectStoreOptions } from './fs.js';
+export { FsObjectStore, SELF_NAME, type FsObjectStoreOptions } from './fs.js';
 
 /**
  * Which object store to use: the local filesystem, or an S3-compatible service (AWS S3, BOS's S3 endpoint, MinIO,
@@ -44,6 +44,7 @@ function lazyStore(load: () => Promise<ObjectStore>): ObjectStore {
   return {
     createBucket: async (bucket) => (await store()).createBucket(bucket),
     bucketExists: async (bucket) => (await store()).bucketExists(bucket),
+    listBuckets: async () => (await store()).listBuckets(),
     put: async (bucket, key, body) => (await store()).put(bucket, key, body),
     get: async (bucket, key, range) => (await store()).get(bucket, key, range),
     openFile: async (bucket, key) => (await store()).openFile(bucket, key),
@@ -73,3 +74,4 @@ export function objectStore(): ObjectStore {
   }
   return configured;
 }
+export * from './bos-path.js';

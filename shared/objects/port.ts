@@ -65,6 +65,8 @@ export interface ObjectStore {
   /** Creates the bucket; does nothing if it already exists. */
   createBucket(bucket: string): Promise<void>;
   bucketExists(bucket: string): Promise<boolean>;
+  /** The names of every bucket this store holds, sorted (S3: every bucket the credentials' account owns). */
+  listBuckets(): Promise<string[]>;
   /**
    * Stores `body` under `key`, replacing any previous object. Atomic: readers see the old object or the new one,
    * never a partial one; if the body fails (a stream emitting an error), the previous object stays intact and
@@ -164,39 +166,97 @@ export class InvalidRangeError extends Error {
 export const MAX_KEY_BYTES = 1024;
 /** Listing pages at most this many entries (S3's limit), and that is the default. */
 export const MAX_LIST_LIMIT = 1000;
+/**
+ * A key segment (the text between two `/`) qfdata writes is at most this many bytes as the filesystem store names
+ * it (the common limit of a file name), whichever store holds it, so that data moves between stores unchanged.
+ */
+export const MAX_SEGMENT_BYTES = 255;
 
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+/** C0 control characters and DEL: no key qfdata writes may hold one (NUL included). */
+const CONTROL = /[\u0000-\u001f\u007f]/;
+/** A segment that is, or percent-decodes to, `.` or `..` (`%2e`, `.%2E`, …): path traversal in some other tool. */
+const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
 
 /**
- * Throws {@link InvalidObjectKeyError} unless `bucket` is a valid S3/BOS bucket name: 3–63 characters of lowercase
- * letters, digits, `-` and `.`, starting and ending with a letter or digit, no `..`, not an IPv4 address.
+ * Why `bucket` is not a bucket name both S3 and BOS accept, or undefined: 3–63 characters of lowercase letters,
+ * digits, `-` and `.`, starting and ending with a letter or digit, no `..`, `.-` or `-.`, not an IPv4 address, not
+ * S3's reserved `xn--` / `sthree-` prefixes or `-s3alias` / `--ol-s3` suffixes.
  */
+export function bucketNameProblem(bucket: string): string | undefined {
+  if (!BUCKET_NAME.test(bucket)) return "use 3-63 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit";
+  if (/\.\.|\.-|-\./.test(bucket)) return "'..', '.-' and '-.' are not allowed";
+  if (IPV4.test(bucket)) return 'a bucket name cannot be an IP address';
+  if (/^(?:xn--|sthree-)|(?:-s3alias|--ol-s3)$/.test(bucket)) return "S3 reserves the prefixes 'xn--' and 'sthree-' and the suffixes '-s3alias' and '--ol-s3'";
+  return undefined;
+}
+
+/** Throws {@link InvalidObjectKeyError} unless `bucket` is a valid bucket name ({@link bucketNameProblem}). */
 export function assertBucketName(bucket: string): void {
-  const valid = BUCKET_NAME.test(bucket) && !bucket.includes('..') && !IPV4.test(bucket);
-  if (!valid) {
-    throw new InvalidObjectKeyError(
-      `Invalid bucket name ${JSON.stringify(bucket)}: use 3-63 lowercase letters, digits, '-' and '.', ` +
-        'starting and ending with a letter or digit',
-      { bucket },
-    );
-  }
+  const problem = bucketNameProblem(bucket);
+  if (problem !== undefined) throw new InvalidObjectKeyError(`Invalid bucket name ${JSON.stringify(bucket)}: ${problem}`, { bucket });
 }
 
 /**
- * Throws {@link InvalidObjectKeyError} unless `key` is a valid S3 key: 1..1024 UTF-8 bytes, no NUL, and well-formed
- * Unicode (an unpaired surrogate has no UTF-8 form, so two such keys could not be told apart).
+ * Why no store can hold `key` at all, or undefined: a key is 1..1024 UTF-8 bytes, without NUL, and well-formed
+ * Unicode (an unpaired surrogate has no UTF-8 form, so two such keys could not be told apart). Reads, lists and
+ * deletes take any such key (objects other tools wrote); what qfdata writes must also pass {@link storableKeyProblem}.
  */
-export function assertObjectKey(bucket: string, key: string): void {
+export function objectKeyProblem(key: string): string | undefined {
   const bytes = Buffer.byteLength(key, 'utf8');
-  let problem: string | undefined;
-  if (bytes === 0) problem = 'it is empty';
-  else if (bytes > MAX_KEY_BYTES) problem = `it is ${bytes} UTF-8 bytes long; the limit is ${MAX_KEY_BYTES}`;
-  else if (key.includes('\0')) problem = 'it contains NUL';
-  else if (Buffer.from(key, 'utf8').toString('utf8') !== key) problem = 'it contains an unpaired surrogate';
-  if (problem !== undefined) {
-    throw new InvalidObjectKeyError(`Invalid object key ${JSON.stringify(key)}: ${problem}`, { bucket, key });
+  if (bytes === 0) return 'it is empty';
+  if (bytes > MAX_KEY_BYTES) return `it is ${bytes} UTF-8 bytes long; the limit is ${MAX_KEY_BYTES}`;
+  if (key.includes('\0')) return 'it contains NUL';
+  if (Buffer.from(key, 'utf8').toString('utf8') !== key) return 'it contains an unpaired surrogate';
+  return undefined;
+}
+
+/** The bytes one key segment takes as a file name of the filesystem store (which writes `%` and a backslash as three). */
+export function segmentBytes(segment: string): number {
+  let escapes = 0;
+  for (const c of segment) if (c === '%' || c === '\\') escapes++;
+  return Buffer.byteLength(segment, 'utf8') + 2 * escapes;
+}
+
+/**
+ * Why qfdata must not write an object under `key`, or undefined. The one rule both stores enforce on every write
+ * (put, copy) and every request checks before it stores anything: {@link objectKeyProblem}, no control
+ * characters, no `.` or `..` segment (plain or percent-encoded), and no segment over {@link MAX_SEGMENT_BYTES}.
+ */
+export function storableKeyProblem(key: string): string | undefined {
+  const basic = objectKeyProblem(key);
+  if (basic !== undefined) return basic;
+  if (CONTROL.test(key)) return 'it contains a control character';
+  const segments = key.split('/');
+  for (const segment of segments) {
+    if (DOT_SEGMENT.test(segment)) return `it has the path segment ${JSON.stringify(segment)}, which other tools read as a relative path`;
+    const bytes = segmentBytes(segment);
+    if (bytes > MAX_SEGMENT_BYTES) return `a path segment is ${bytes} bytes long (counting '%' and a backslash as 3); the limit is ${MAX_SEGMENT_BYTES} between two '/'`;
   }
+  return undefined;
+}
+
+/** Throws {@link InvalidObjectKeyError} unless `key` is a valid S3 key ({@link objectKeyProblem}). */
+export function assertObjectKey(bucket: string, key: string): void {
+  const problem = objectKeyProblem(key);
+  if (problem !== undefined) throw new InvalidObjectKeyError(`Invalid object key ${JSON.stringify(key)}: ${problem}`, { bucket, key });
+}
+
+/** Throws {@link InvalidObjectKeyError} unless qfdata may write `key` ({@link storableKeyProblem}). */
+export function assertStorableKey(bucket: string, key: string): void {
+  const problem = storableKeyProblem(key);
+  if (problem !== undefined) throw new InvalidObjectKeyError(`Invalid object key ${JSON.stringify(key)}: ${problem}`, { bucket, key });
+}
+
+/** Every object under `prefix`, page after page, in listing order: the one listing loop of the house. */
+export async function* listAll(store: Pick<ObjectStore, 'list'>, bucket: string, prefix: string): AsyncGenerator<ObjectInfo> {
+  let startAfter: string | undefined;
+  do {
+    const page = await store.list(bucket, prefix, startAfter === undefined ? {} : { startAfter });
+    yield* page.objects;
+    startAfter = page.isTruncated ? page.nextStartAfter : undefined;
+  } while (startAfter !== undefined);
 }
 
 /** Compares two keys in UTF-8 byte order, the order of S3 listings (JS `<` compares UTF-16 units instead). */

@@ -35,6 +35,7 @@ import {
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListBucketsCommand,
   ListObjectsV2Command,
   S3Client,
   type BucketLocationConstraint,
@@ -46,6 +47,7 @@ import { Readable } from 'node:stream';
 import {
   assertBucketName,
   assertObjectKey,
+  assertStorableKey,
   compareKeys,
   InvalidRangeError,
   isWellFormedRange,
@@ -153,6 +155,18 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  /** ListBuckets (every page), sorted by name. */
+  async listBuckets(): Promise<string[]> {
+    const names: string[] = [];
+    let token: string | undefined;
+    do {
+      const out = await this.client.send(new ListBucketsCommand({ ...(token ? { ContinuationToken: token } : {}) }));
+      for (const b of out.Buckets ?? []) if (b.Name) names.push(b.Name);
+      token = out.ContinuationToken;
+    } while (token);
+    return names.sort();
+  }
+
   /**
    * HeadBucket: true on success, false on 404. Other failures (403 for a bucket someone else owns, network
    * errors) are thrown, since neither answer would be true.
@@ -170,7 +184,7 @@ export class S3ObjectStore implements ObjectStore {
 
   async put(bucket: string, key: string, body: Body): Promise<{ size: number }> {
     assertBucketName(bucket);
-    assertObjectKey(bucket, key);
+    assertStorableKey(bucket, key);
     const source = toUploadBody(body);
     const params: PutObjectCommandInput = { Bucket: bucket, Key: key, Body: source.body };
     const knownSize = source.size;
@@ -255,7 +269,7 @@ export class S3ObjectStore implements ObjectStore {
    * larger objects are streamed through a multipart put.
    */
   async copy(source: { bucket: string; key: string }, target: { bucket: string; key: string }): Promise<{ size: number }> {
-    assertObjectKey(target.bucket, target.key);
+    assertStorableKey(target.bucket, target.key);
     const info = await this.head(source.bucket, source.key);
     if (!info) throw new NoSuchKeyError(source.bucket, source.key);
     if (info.size > MAX_COPY_OBJECT_BYTES) return this.put(target.bucket, target.key, await this.get(source.bucket, source.key));

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeSegment, encodeSegment, keyToSegments } from '../../shared/objects/fs.js';
@@ -112,15 +112,26 @@ describe('filesystem object store: on disk', () => {
     ['x//y', ['x', '%empty', 'y']],
     ['/lead', ['%empty', 'lead']],
     ['trail/', ['trail', '%empty']],
-    ['../escape', ['%2E%2E', 'escape']],
-    ['a/./b', ['a', '%2E', 'b']],
     ['100%.txt', ['100%25.txt']],
   ])('stores %j at an escaped path inside the bucket', async (key, parts) => {
     // Act
     await store.put(bucket, key, 'v');
     // Assess
     expect(await readFile(onDisk(...parts), 'utf8')).toBe('v');
+  });
+
+  it.each([
+    ['../escape', ['%2E%2E', 'escape']],
+    ['a/./b', ['a', '%2E', 'b']],
+  ])('refuses to write %j, and reads a file placed by hand at its escaped path as that key', async (key, parts) => {
+    // Act
+    const put = store.put(bucket, key, 'v');
+    // Assess
+    await expect(put).rejects.toMatchObject({ name: 'InvalidObjectKeyError', key });
     expect(existsSync(join(dataDir, 'buckets', 'escape'))).toBe(false);
+    await mkdir(dirname(onDisk(...parts)), { recursive: true });
+    await writeFile(onDisk(...parts), 'by hand');
+    expect((await store.head(bucket, key))?.size).toBe(7);
   });
 
   it("moves 'a' to 'a/%self' when 'a/b' is written, and leaves empty directories behind no more", async () => {

@@ -165,8 +165,9 @@ const count = (commands: string[], name: string): number => commands.filter((c) 
 /** s3rver 3.7.1 deviates from S3 here; the adapter cannot work around the server (real S3 passes these). */
 const S3RVER_DEVIATIONS = {
   'rolls keys up into commonPrefixes with the delimiter': "s3rver's router answers 404 for a key with an empty segment ('d//e')",
-  "keeps keys with '//', '.', '..', '%', '\\' and reserved-looking names distinct":
-    "s3rver 404s empty segments and stores keys with path.join, collapsing './' and '../' onto other keys",
+  "keeps keys with '//', '...', '%', '\\' and reserved-looking names distinct": "s3rver's router answers 404 for keys with empty segments",
+  'accepts a segment of exactly 255 bytes, and 85 "%" (255 bytes on a filesystem)':
+    "s3rver stores each object as a file named after the key's last segment plus a suffix, so a 255-byte segment exceeds its filesystem's limit",
   'leaves one whole value after concurrent puts of the same key, and readers never see a partial one':
     's3rver overwrites the object file in place, so concurrent readers see partial bodies',
   'lands every one of concurrent puts and deletes of a key and the keys below it':
