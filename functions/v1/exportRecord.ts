@@ -20,7 +20,7 @@ export const exportRecord = defineOperation({
     const tasks = await exports().listTasks(caller, body.datasetId);
     const settings = viewSettings();
     return Promise.all(
-      tasks.map(async (task) => v1ExportRecord(task, settings, task.result ? await downloadLinks().url(caller.accessKeyId, task.result) : '')),
+      tasks.map(async (task) => v1ExportRecord(task, settings, task.result ? await downloadLinks().url(caller.accessKeyId, { kind: 'exports', id: task.taskId, location: task.result }) : '')),
     );
   },
 });

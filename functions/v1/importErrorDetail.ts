@@ -22,7 +22,7 @@ export const importErrorDetail = defineOperation({
     const errors = (task?.errorSample ?? []).filter((e) => e.code === body.errCode);
     return {
       dataType: 'file',
-      downloadUrl: report ? await downloadLinks().url(caller.accessKeyId, report) : '',
+      downloadUrl: task && report ? await downloadLinks().url(caller.accessKeyId, { kind: 'import-errors', id: task.taskId, location: report }) : '',
       isZip: 0,
       projectType: dataset.projectType,
       content: errors.map((e, i) => ({

@@ -18,7 +18,7 @@ export const describeExportTask = defineOperation({
   input,
   async run(body, { caller }) {
     const task = await exports().getTask(caller, body.taskId);
-    const url = task.result ? await downloadLinks().url(caller.accessKeyId, task.result) : '';
+    const url = task.result ? await downloadLinks().url(caller.accessKeyId, { kind: 'exports', id: task.taskId, location: task.result }) : '';
     return v2ExportTask(task, viewSettings(), url);
   },
 });

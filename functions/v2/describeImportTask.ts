@@ -19,7 +19,7 @@ export const describeImportTask = defineOperation({
   async run(body, { caller }) {
     const task = await imports().getTask(caller, body.taskId);
     const report = await imports().errorReport(task);
-    const url = report ? await downloadLinks().url(caller.accessKeyId, report) : '';
+    const url = report ? await downloadLinks().url(caller.accessKeyId, { kind: 'import-errors', id: task.taskId, location: report }) : '';
     return v2ImportTask(task, viewSettings(), url);
   },
 });

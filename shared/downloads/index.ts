@@ -1,8 +1,17 @@
 /**
- * Download links for what qfdata stores on platform storage (import error reports; export archives). In the cloud:
- * S3 presigned URLs. Locally: URLs of the download server that `npm start` runs beside the API, signed the way BOS
- * signs its URLs, with the shared bce-auth-v1 signer and the requesting access key, in an `authorization` query
- * parameter; the server verifies them with the same signer and refuses expired or altered URLs.
+ * Download links for what qfdata stores on platform storage (import error reports; export archives). A link names
+ * *what* it downloads (a kind and the id of the task it belongs to), never where it is stored:
+ *
+ * - In the cloud: S3 presigned URLs of the stored object. A function makes one only after its service has read the
+ *   task by the caller's account, so the object it signs is already the caller's own.
+ * - Locally: `<download server>/_download/<kind>/<id>/<file name>?authorization=bce-auth-v1/…`, signed the way BOS
+ *   signs its URLs, with the shared bce-auth-v1 signer and the requesting access key. The download server
+ *   (`scripts/download-server.ts`) verifies the signature, then resolves the kind and id *by the signing key's
+ *   account* through the metadata store, so a URL signed by another account's key finds nothing. `_download` is
+ *   not a valid bucket name, so these paths never collide with a BOS-style `/<bucket>/<key>` path on that port.
+ *
+ * Kinds: `exports` (id: the export task; file name: the archive's) and `import-errors` (id: the import task; file
+ * name `errors.jsonl`). The file name is cosmetic (the id decides), but must match the resource's.
  */
 import { config } from '../config.js';
 import { sign, uriEncode } from '../signer/index.js';
@@ -11,30 +20,90 @@ import { accessKeys } from '../keys/index.js';
 /** Longest lifetime of a download URL: 7 days, S3's limit for presigned URLs. */
 export const MAX_LINK_SECONDS = 7 * 24 * 3600;
 
+/** The first path segment of every local download URL (not a valid bucket name: underscores are refused). */
+export const DOWNLOAD_SEGMENT = '_download';
+
+export const DOWNLOAD_KINDS = ['exports', 'import-errors'] as const;
+export type DownloadKind = (typeof DOWNLOAD_KINDS)[number];
+
 export interface Location {
   bucket: string;
   key: string;
 }
 
-export interface DownloadLinks {
-  /** A URL that downloads `location` with a plain GET until it expires. */
-  url(accessKeyId: string, location: Location, expiresInSeconds?: number): Promise<string>;
+/** What a link downloads: a kind, the id of its task, and the stored object (which only the cloud's URLs name). */
+export interface DownloadResource {
+  kind: DownloadKind;
+  id: string;
+  location: Location;
 }
 
-/** The path of an object on the local download server: `/<bucket>/<key>`, each byte encoded as bce-auth-v1 does. */
-export function downloadPath(location: Location): string {
-  return `/${location.bucket}/${uriEncode(location.key, false)}`;
+/** What a local download path names, parsed; the download server resolves it by the signing key's account. */
+export interface DownloadName {
+  kind: DownloadKind;
+  id: string;
+  fileName: string;
+}
+
+export interface DownloadLinks {
+  /** A URL that downloads `resource` with a plain GET until it expires. */
+  url(accessKeyId: string, resource: DownloadResource, expiresInSeconds?: number): Promise<string>;
+}
+
+/** The file name a download carries: the last segment of the stored object's key. */
+export function downloadFileName(location: Location): string {
+  return location.key.slice(location.key.lastIndexOf('/') + 1);
+}
+
+/** The local download path of a resource: `/_download/<kind>/<id>/<file name>`, encoded as bce-auth-v1 does. */
+export function downloadPath(resource: DownloadResource): string {
+  return `/${DOWNLOAD_SEGMENT}/${resource.kind}/${uriEncode(resource.id)}/${uriEncode(downloadFileName(resource.location))}`;
+}
+
+/** Ids as qfdata makes them (`task-…`): lowercase letters, digits and dashes, never needing an escape. */
+const ID_SEGMENT = /^[0-9a-z-]{1,64}$/;
+
+function isDownloadKind(value: string): value is DownloadKind {
+  return (DOWNLOAD_KINDS as readonly string[]).includes(value);
+}
+
+/**
+ * Strict percent-decoding of one path segment; undefined for bad escapes, invalid UTF-8, `/` or `\`, control
+ * characters, and the dot segments `.` and `..`.
+ */
+function decodeSegment(segment: string): string | undefined {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+  const clean = decoded !== '' && decoded !== '.' && decoded !== '..' && !/[\u0000-\u001f\u007f/\\]/.test(decoded);
+  return clean ? decoded : undefined;
+}
+
+/**
+ * Parses a local download path as received (`/_download/<kind>/<id>/<file name>`, nothing before or after); any
+ * other path, or a segment that does not decode cleanly, is undefined.
+ */
+export function parseDownloadPath(rawPath: string): DownloadName | undefined {
+  const segments = rawPath.split('/');
+  if (segments.length !== 5 || segments[0] !== '' || segments[1] !== DOWNLOAD_SEGMENT) return undefined;
+  const [, , kind = '', id = '', rawName = ''] = segments;
+  if (!isDownloadKind(kind) || !ID_SEGMENT.test(id)) return undefined;
+  const fileName = decodeSegment(rawName);
+  return fileName === undefined ? undefined : { kind, id, fileName };
 }
 
 /** bce-auth-v1 URLs of the local download server, signed with the requester's own access key. */
 export class BceSignedLinks implements DownloadLinks {
   constructor(private readonly options: { baseUrl: string; defaultSeconds: number; secretOf: (accessKeyId: string) => Promise<string | undefined> }) {}
 
-  async url(accessKeyId: string, location: Location, expiresInSeconds = this.options.defaultSeconds): Promise<string> {
+  async url(accessKeyId: string, resource: DownloadResource, expiresInSeconds = this.options.defaultSeconds): Promise<string> {
     const secretAccessKey = await this.options.secretOf(accessKeyId);
     if (!secretAccessKey) throw new Error(`no secret for access key ${accessKeyId}`);
     const base = new URL(this.options.baseUrl);
-    const path = downloadPath(location);
+    const path = downloadPath(resource);
     const { authorization } = sign({
       method: 'GET',
       path,
@@ -49,13 +118,16 @@ export class BceSignedLinks implements DownloadLinks {
   }
 }
 
-/** S3 presigned GET URLs (the presigner is loaded on first use). */
+/**
+ * S3 presigned GET URLs of the resource's stored object (the presigner is loaded on first use). The function made
+ * the link after reading the task by the caller's account, so the object is the caller's own.
+ */
 export class S3PresignedLinks implements DownloadLinks {
   #signer: Promise<(location: Location, expiresIn: number) => Promise<string>> | undefined;
 
   constructor(private readonly options: { region: string; endpoint?: string; forcePathStyle?: boolean; defaultSeconds: number }) {}
 
-  async url(_accessKeyId: string, location: Location, expiresInSeconds = this.options.defaultSeconds): Promise<string> {
+  async url(_accessKeyId: string, resource: DownloadResource, expiresInSeconds = this.options.defaultSeconds): Promise<string> {
     // One client per process, made on first use (a list of export records signs one URL per record).
     this.#signer ??= Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/s3-request-presigner')]).then(([{ S3Client, GetObjectCommand }, { getSignedUrl }]) => {
       const client = new S3Client({
@@ -65,7 +137,7 @@ export class S3PresignedLinks implements DownloadLinks {
       });
       return (where: Location, expiresIn: number) => getSignedUrl(client, new GetObjectCommand({ Bucket: where.bucket, Key: where.key }), { expiresIn });
     });
-    return (await this.#signer)(location, Math.min(expiresInSeconds, MAX_LINK_SECONDS));
+    return (await this.#signer)(resource.location, Math.min(expiresInSeconds, MAX_LINK_SECONDS));
   }
 }
 

@@ -1,16 +1,16 @@
 /**
  * bce-auth-v1 verification in front of every operation, as Qianfan's IAM layer is, then the policy check. The
- * algorithm lives in `shared/signer`, policies in `shared/keys`; this middleware feeds the signer the request as
- * received, resolves access keys (secret opened, cached per container) through the key service (fail-closed: a
- * store or KMS error fails the request), refuses disabled keys, and refuses keys whose policy does not grant what
- * the operation needs. The opened secret is never put on the request state, logged or returned.
+ * algorithm lives in `shared/signer`, policies in `shared/keys`; this middleware feeds the request as received to
+ * the signature-lookup adapter the download server shares (`shared/keys/signatures.ts`: access keys resolved
+ * through the key service, secret opened and cached per container, fail-closed on a store or KMS error; unknown
+ * keys `InvalidAccessKeyId`, disabled keys `AccessDenied`), then refuses keys whose policy does not grant what the
+ * operation needs. The opened secret is never put on the request state, logged or returned.
  */
 import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { config } from '../config.js';
 import { AccessDeniedError } from '../errors.js';
-import { accessKeys, allows, type Permission, type ResolvedKey } from '../keys/index.js';
-import { verify } from '../signer/index.js';
+import { accessKeys, allows, verifyWithKeys, type Permission, type ResolvedKey } from '../keys/index.js';
 import { rawBody } from './body.js';
 import { stateOf } from './state.js';
 
@@ -27,13 +27,13 @@ type Request = middy.Request<APIGatewayProxyEventV2, APIGatewayProxyStructuredRe
  *   action answers the same to every valid key).
  */
 export function authenticate(needs: Permission | 'any', opts: AuthenticateOptions = {}): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
-  const lookupKey = opts.lookupKey ?? ((accessKeyId: string) => accessKeys().resolve(accessKeyId));
+  const keys = { resolve: opts.lookupKey ?? ((accessKeyId: string) => accessKeys().resolve(accessKeyId)) };
   const now = opts.now ?? (() => new Date());
 
   const authenticateBefore = async (request: Request): Promise<void> => {
     const { event } = request;
     const c = config();
-    const result = await verify(
+    const result = await verifyWithKeys(
       {
         method: event.requestContext?.http?.method ?? 'POST',
         rawPath: event.rawPath,
@@ -41,18 +41,14 @@ export function authenticate(needs: Permission | 'any', opts: AuthenticateOption
         headers: event.headers ?? {},
         body: rawBody(event),
       },
+      keys,
       {
-        lookup: async (accessKeyId) => {
-          const key = await lookupKey(accessKeyId);
-          return key ? { secretAccessKey: key.secretAccessKey, credential: key.record } : undefined;
-        },
         now: now(),
         maxLifetimeSeconds: c.QFDATA_AUTH_MAX_LIFETIME_SECONDS,
         maxFutureSkewSeconds: c.QFDATA_AUTH_MAX_FUTURE_SKEW_SECONDS,
       },
     );
     const key = result.credential;
-    if (!key.enabled) throw new AccessDeniedError('Access denied: this access key is disabled.');
     if (needs !== 'any' && !allows(key.policy, needs)) {
       throw new AccessDeniedError(`Access denied: the policy ${key.policy} of this access key does not allow ${stateOf(event).operation} (it needs ${needs}).`);
     }

@@ -1,5 +1,6 @@
 /**
- * Access keys and policies: the process-wide service, wired from the configuration once (cold start).
+ * Access keys and policies: the process-wide service, wired from the configuration once (cold start), and the
+ * signature-lookup adapter (`./signatures.ts`) through which the API and the download server verify signatures.
  *
  * The sealer is the KMS one when QFDATA_SECRETS_KMS_KEY_ID is set (the cloud), the key-file one otherwise (the
  * local twin: QFDATA_SECRETS_KEY_FILE, by default `<QFDATA_DATA_DIR>/secrets.key`). The KMS client is loaded on
@@ -14,6 +15,7 @@ import { FileKeySealer, KmsSealer, type KmsApi, type SecretSealer } from './secr
 export * from './policies.js';
 export { AccessKeyService, MAX_KEYS_PER_ACCOUNT, newAccessKeyId, newSecretAccessKey, type IssuedKey, type KeyCaller, type ResolvedKey } from './service.js';
 export { FileKeySealer, KmsSealer, ensureKeyFile, type KmsApi, type SealContext, type SecretSealer } from './secrets.js';
+export { DISABLED_KEY_MESSAGE, MAX_ACCESS_KEY_ID_LENGTH, assertEnabled, signatureLookup, verifyWithKeys, type KeySource } from './signatures.js';
 
 /** The key file the local sealer reads. */
 export function secretsKeyFile(c: Pick<Config, 'QFDATA_SECRETS_KEY_FILE' | 'QFDATA_DATA_DIR'> = config()): string {

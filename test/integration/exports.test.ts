@@ -64,6 +64,7 @@ describe('Integration: exports through the official client', () => {
     expect(info.versionInfo).toMatchObject({ exportStatus: 2, exportRecordCount: 1 });
     expect(String(newest.finishTime) >= String(info.versionInfo.modifyTime)).toBe(true);
     expect(newest).toMatchObject({ status: 2, exportType: 1, exportTo: 0, exportFormat: 0, recordNum: 25, storagePath: expect.stringMatching(/^bos:\/qfdata\/exports\/.*\.zip$/) });
+    expect(newest.downloadUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/_download\/exports\/task-[0-9a-z]{16}\/dg-[0-9a-z]{16}-ds-[0-9a-z]{16}-task-[0-9a-z]{16}\.zip\?authorization=bce-auth-v1%2F/);
     expect(zip.status).toBe(200);
     expect(Object.keys(entries).every((name) => name.endsWith('.jsonl'))).toBe(true);
     const exported = Object.values(entries).flatMap((text) => text.trim().split('\n').map((l) => JSON.parse(l)));
@@ -109,6 +110,7 @@ describe('Integration: exports through the official client', () => {
     // Assess
     expect(ok.status).toBe(200);
     expect(wrongPath.status).toBe(403);
+    expect(await wrongPath.json()).toMatchObject({ code: 'SignatureDoesNotMatch' });
     expect(expired.status).toBe(400);
     expect(await expired.json()).toMatchObject({ code: 'RequestExpired' });
     expect(unsigned.status).toBe(400);

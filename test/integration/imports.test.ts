@@ -64,6 +64,7 @@ describe('Integration: imports through the official client', () => {
     expect(task).toMatchObject({ versionId, importStatus: 'ImportFinished', progress: '100%', sampleCount: 11, errorCount: 1, creator: 'root' });
     expect(task.finishTime).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
     expect(version).toMatchObject({ importStatus: 'ImportFinished', sampleCount: 11 });
+    expect(new URL(task.errDownloadUrl as string).pathname).toBe(`/_download/import-errors/${created.result}/errors.jsonl`);
     expect(report.status).toBe(200);
     const lines = (await report.text()).trim().split('\n').map((l) => JSON.parse(l));
     expect(lines).toEqual([{ file: 'bos:/corpus/sft/a.jsonl', line: 6, code: 3, reason: expect.stringMatching(/invalid JSON/) }]);
@@ -101,7 +102,7 @@ describe('Integration: imports through the official client', () => {
     expect(seen.every((status) => status === 1 || status === 2)).toBe(true);
     expect(seen.at(-1)).toBe(2);
     expect(info!.versionInfo).toMatchObject({ entityCount: 5, importErrorInfo: { errorCount: 1, errCodes: { '3': 1 } }, errCode: 3 });
-    expect(detail).toMatchObject({ isZip: 0, projectType: 20, downloadUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\//) });
+    expect(detail).toMatchObject({ isZip: 0, projectType: 20, downloadUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/_download\/import-errors\/task-[0-9a-z]{16}\/errors\.jsonl\?authorization=bce-auth-v1%2F/) });
     expect(detail.content).toEqual([{ sequence: 1, sampleFileName: 'bos:/corpus/sft/a.jsonl', sampleName: 'a.jsonl', textLocation: 6, textContent: expect.stringMatching(/invalid JSON/) }]);
     expect(statuses[created.datasetId]).toMatchObject({ importStatus: 2, importProgress: 100, entityCount: 5 });
   });

@@ -1,6 +1,7 @@
 /**
- * Access keys (issue 6 point 1): policies, the two secret sealers, the key service against dynalite, the policy
- * check in the chain, and the secret's one appearance (the create answer: never stored or listed; never logged is
+ * Access keys (issue 6 point 1): policies, the two secret sealers, the key service against dynalite, the
+ * signature-lookup adapter the API and the download server share, the policy check in the chain, and the secret's
+ * one appearance (the create answer: never stored or listed; never logged is
  * keys.log.test.ts, which needs a process of its own for the configuration).
  */
 import { mkdtemp, readFile, rm, stat, writeFile, chmod } from 'node:fs/promises';
@@ -18,9 +19,14 @@ import {
   POLICY_NAMES,
   allows,
   createSealer,
+  DISABLED_KEY_MESSAGE,
   ensureKeyFile,
+  MAX_ACCESS_KEY_ID_LENGTH,
+  verifyWithKeys,
+  type KeySource,
   type Permission,
 } from '../../shared/keys/index.js';
+import { sign, type VerifyRequest } from '../../shared/signer/index.js';
 import { v2AccessKey } from '../../shared/keys/views.js';
 import { startTestDynamo, type TestDynamo } from '../support/dynamo.js';
 import { lambdaContext, resolvedKey, signedEvent, TEST_KEY } from '../support/events.js';
@@ -264,6 +270,17 @@ describe('Service: access keys (dynalite)', () => {
     expect(await keys.resolve(record.accessKeyId)).toBeUndefined();
   });
 
+  it('answers, through the store, an access key id longer than any key’s as an unknown key', async () => {
+    // Prepare: an id past DynamoDB's key size, which the store itself would refuse with an error
+    const accessKeyId = 'k'.repeat(5000);
+    const headers = { host: '127.0.0.1:8869' };
+    const { authorization } = sign({ method: 'GET', path: '/x', headers, signedHeaders: ['host'], accessKeyId, secretAccessKey: 'any' });
+    // Act
+    const verified = verifyWithKeys({ method: 'GET', rawPath: '/x', headers: { ...headers, authorization } }, keys);
+    // Assess
+    await expect(verified).rejects.toMatchObject({ code: 'InvalidAccessKeyId', message: 'The access key id you provided does not exist.' });
+  });
+
   it(`holds at most ${MAX_KEYS_PER_ACCOUNT} keys per account`, async () => {
     // Prepare
     const caller = { account: 'acct-full', accessKeyId: 'full-ak' };
@@ -273,6 +290,56 @@ describe('Service: access keys (dynalite)', () => {
     const over = keys.create(caller);
     // Assess
     await expect(over).rejects.toMatchObject({ code: 'PreconditionFailed', message: expect.stringContaining(`holds ${MAX_KEYS_PER_ACCOUNT} access keys`) });
+  });
+});
+
+describe('Signatures: the lookup adapter the API and the download server share', () => {
+  const PATH = '/_download/exports/task-0000000000000000/a.zip';
+
+  /** A download-style request signed with the given credentials (host only). */
+  const signed = (accessKeyId: string, secretAccessKey: string): VerifyRequest => {
+    const headers = { host: '127.0.0.1:8869' };
+    const { authorization } = sign({ method: 'GET', path: PATH, rawPath: true, headers, signedHeaders: ['host'], accessKeyId, secretAccessKey });
+    return { method: 'GET', rawPath: PATH, headers: { ...headers, authorization } };
+  };
+
+  /** A key source holding TEST_KEY (with `enabled` as told) that records the ids it is asked for. */
+  const sourceOf = (enabled: boolean): KeySource & { asked: string[] } => {
+    const asked: string[] = [];
+    return {
+      asked,
+      resolve: async (accessKeyId) => (asked.push(accessKeyId), accessKeyId === TEST_KEY.accessKeyId ? resolvedKey({ enabled }) : undefined),
+    };
+  };
+
+  it('admits an enabled key and gives its record as the credential', async () => {
+    // Act
+    const result = await verifyWithKeys(signed(TEST_KEY.accessKeyId, TEST_KEY.secretAccessKey), sourceOf(true));
+    // Assess
+    expect(result).toMatchObject({ accessKeyId: TEST_KEY.accessKeyId, credential: { account: 'test', enabled: true } });
+  });
+
+  it('refuses a disabled key with AccessDenied once its signature holds, and a forged one as a mismatch first', async () => {
+    // Act
+    const rightSecret = verifyWithKeys(signed(TEST_KEY.accessKeyId, TEST_KEY.secretAccessKey), sourceOf(false));
+    const wrongSecret = verifyWithKeys(signed(TEST_KEY.accessKeyId, 'not-the-secret'), sourceOf(false));
+    // Assess
+    await expect(rightSecret).rejects.toMatchObject({ code: 'AccessDenied', status: 403, message: DISABLED_KEY_MESSAGE });
+    await expect(wrongSecret).rejects.toMatchObject({ code: 'SignatureDoesNotMatch', status: 403 });
+  });
+
+  it('answers an unknown key InvalidAccessKeyId, and an id longer than any key’s without asking the source', async () => {
+    // Prepare
+    const source = sourceOf(true);
+    const tooLong = 'k'.repeat(MAX_ACCESS_KEY_ID_LENGTH + 1);
+    // Act
+    const unknown = verifyWithKeys(signed('nobody', 'x'), source);
+    const overLong = verifyWithKeys(signed(tooLong, 'x'), source);
+    // Assess
+    const refusal = { code: 'InvalidAccessKeyId', status: 403, message: 'The access key id you provided does not exist.' };
+    await expect(unknown).rejects.toMatchObject(refusal);
+    await expect(overLong).rejects.toMatchObject(refusal);
+    expect(source.asked).toEqual(['nobody']);
   });
 });
 
