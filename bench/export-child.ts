@@ -19,15 +19,7 @@ export interface BenchExportServices extends BenchImportServices {
 /** {@link importServices} plus an ExportService writing to the same platform bucket (`qfdata`). */
 export async function exportServices(dataDir: string, endpoint: string, table: string): Promise<BenchExportServices> {
   const base = await importServices(dataDir, endpoint, table);
-  const { ExportService } = await import('../shared/datasets/exports.js');
-  const exports = new ExportService({
-    store: base.store,
-    objects: base.objects,
-    datasets: base.datasets,
-    // A lease far longer than any bench export: the run is never fenced out.
-    settings: { leaseMs: 30 * 60 * 1000, reserveMs: 0, platformBucket: 'qfdata' },
-  });
-  return { ...base, exports };
+  return { ...base, exports: base.services.exports };
 }
 
 export interface ExportRun {

@@ -8,6 +8,7 @@
  * on stdout: `process.resourceUsage().maxRSS` (KiB, the process's high-water mark), the RSS just before the import,
  * the elapsed time and the task's counts. dynalite runs in the parent, so only the worker's memory is counted here.
  */
+import type { Services } from '../shared/datasets/compose.js';
 import type { ImportService } from '../shared/datasets/imports.js';
 import type { DatasetService } from '../shared/datasets/service.js';
 import type { ObjectStore } from '../shared/objects/index.js';
@@ -18,21 +19,21 @@ export interface BenchImportServices {
   objects: ObjectStore;
   datasets: DatasetService;
   imports: ImportService;
+  services: Services;
 }
 
 /** ImportService as the tests wire it: dynalite + FsObjectStore + a queue that drops kicks (the bench runs the worker itself). */
 export async function importServices(dataDir: string, endpoint: string, table: string): Promise<BenchImportServices> {
   const { DynamoMetadataStore } = await import('../shared/store/index.js');
   const { FsObjectStore } = await import('../shared/objects/index.js');
-  const { DatasetService } = await import('../shared/datasets/service.js');
-  const { ImportService } = await import('../shared/datasets/imports.js');
-  const { NoTaskQueue } = await import('../shared/queue/index.js');
+  const { composeServices } = await import('../shared/datasets/compose.js');
   const store = new DynamoMetadataStore({ tableName: table, region: 'us-east-1', endpoint });
   const objects = new FsObjectStore({ dataDir });
-  const datasets = new DatasetService({ store, objects, settings: { platformBucket: 'qfdata' } });
-  const imports = new ImportService({ store, objects, queue: new NoTaskQueue(), datasets });
+  // A lease far longer than any bench run: the run is never fenced out.
+  const services = composeServices({ store, objects, settings: { exports: { leaseMs: 30 * 60 * 1000, reserveMs: 0 } } });
+  const { datasets, imports } = services;
   if (!(await objects.bucketExists('qfdata'))) await objects.createBucket('qfdata');
-  return { store, objects, datasets, imports };
+  return { store, objects, datasets, imports, services };
 }
 
 export interface ImportRun {

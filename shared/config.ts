@@ -27,6 +27,8 @@ const schema = z.object({
   QFDATA_DATA_DIR: z.string().min(1).default('./.data'),
   /** Bucket that plays Qianfan's platform storage (`sysBos` / `sysStorage`). */
   QFDATA_PLATFORM_BUCKET: z.string().min(3).default('qfdata'),
+  /** The operator's account: it owns every bucket that exists with no owner recorded (and gets `npm start`'s root key). */
+  QFDATA_ROOT_ACCOUNT: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 letters, digits, ".", "_" or "-"').default('root'),
   /** Region reported in `storageInfo.region` for datasets on the user's own bucket. */
   QFDATA_BOS_REGION: z.string().min(1).default('bj'),
   /** Zone of every `YYYY-MM-DD HH:mm:ss` time and of V1 `createTime`'s offset (Qianfan uses Asia/Shanghai). */
@@ -54,10 +56,13 @@ const schema = z.object({
   QFDATA_IMPORT_WORKER_FUNCTION: z.string().min(1).default('qfdata-local-importWorker'),
   /** The scheduled runner's function name (kicked locally when an export is created). */
   QFDATA_SCHEDULER_FUNCTION: z.string().min(1).default('qfdata-local-scheduler'),
-  /** How long an export runner's lease lasts. */
-  QFDATA_EXPORT_LEASE_SECONDS: positiveInt(900),
-  /** How long an import worker's lease lasts without a checkpoint renewing it. */
-  QFDATA_IMPORT_LEASE_SECONDS: positiveInt(120),
+  /**
+   * How long an export runner's lease lasts; a heartbeat renews it every third of that while the runner is alive,
+   * so a runner that dies is noticed about this long later, however long exports take.
+   */
+  QFDATA_EXPORT_LEASE_SECONDS: positiveInt(30),
+  /** How long an import worker's lease lasts; renewed like an export runner's. */
+  QFDATA_IMPORT_LEASE_SECONDS: positiveInt(30),
   /** Where the local download server answers (error reports, exports); signed URLs point here. */
   QFDATA_DOWNLOAD_BASE_URL: z.url().optional(),
   /** Lifetime of download URLs (at most 7 days). */

@@ -201,6 +201,14 @@ const byName: Record<string, true> = {
 };
 
 /**
+ * Whether `error` is an error of the class named `name`. The one way the house recognises an error class across
+ * function bundles (a bundle can hold two copies of a class, and then `instanceof` fails across them).
+ */
+export function errorNamed(error: unknown, name: string): boolean {
+  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === name;
+}
+
+/**
  * True for our own errors. Matches on `instanceof` and, as a fallback, on `name` plus the wire fields: a function
  * bundle can hold two copies of this module, and then `instanceof` fails across them.
  */

@@ -3,7 +3,7 @@
  */
 import * as z from 'zod';
 import { datasets, viewSettings } from '../../shared/datasets/index.js';
-import { bucketName, datasetName } from '../../shared/datasets/fields.js';
+import { bucketName, datasetName, directoryProblem } from '../../shared/datasets/fields.js';
 import { V1_STORAGE, V1_TEMPLATES, V1_PROJECT_TYPES, V1_TEMPLATE_TYPES, type V1TemplateType } from '../../shared/datasets/formats.js';
 import { v1CreateResult } from '../../shared/datasets/views.js';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
@@ -42,6 +42,9 @@ export const input = z
       }
       if (!body.rawStoragePath || !/^\/(?:[^/]+\/)*$/.test(body.rawStoragePath)) {
         ctx.addIssue({ code: 'custom', path: ['rawStoragePath'], message: 'is required with storageType usrBos and must start and end with "/", like "/yourDir/"' });
+      } else {
+        const problem = directoryProblem(body.rawStoragePath, 'dataset');
+        if (problem) ctx.addIssue({ code: 'custom', path: ['rawStoragePath'], message: problem });
       }
     }
   });

@@ -9,12 +9,21 @@ import { importFilesField, versionRef } from '../../shared/datasets/fields.js';
 import { NotSupportedError } from '../../shared/errors.js';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
 
-export const input = z.object({
-  datasetId: versionRef,
-  annotated: z.boolean().optional().default(true),
-  importFrom: z.union([z.literal(1), z.literal(2)], { error: 'must be 1 (BOS) or 2 (share link)' }),
-  files: importFilesField,
-});
+/** `files` are BOS paths for `importFrom` 1 (checked as V2's are) and share links for 2 (not supported: refused later). */
+export const input = z
+  .object({
+    datasetId: versionRef,
+    annotated: z.boolean().optional().default(true),
+    importFrom: z.union([z.literal(1), z.literal(2)], { error: 'must be 1 (BOS) or 2 (share link)' }),
+    files: z.array(z.string().min(1).max(2048)).min(1, 'must list one directory or one or more files').max(1000),
+  })
+  .transform((body, ctx) => {
+    if (body.importFrom !== 1) return body;
+    const files = importFilesField.safeParse(body.files);
+    if (files.success) return { ...body, files: files.data };
+    for (const issue of files.error.issues) ctx.addIssue({ code: 'custom', path: ['files', ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))], message: issue.message });
+    return z.NEVER;
+  });
 
 export const importData = defineOperation({
   api: 'v1',

@@ -9,7 +9,7 @@ import { v1TypesOf } from '../../shared/datasets/formats.js';
 import { v2CreatedDataset } from '../../shared/datasets/views.js';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
 
-export const input = withStorageDestination(z.object({ datasetName, dataFormat, ...storageFields }));
+export const input = withStorageDestination(z.object({ datasetName, dataFormat, ...storageFields }), 'dataset');
 
 export const createDataset = defineOperation({
   api: 'v2',

@@ -18,6 +18,7 @@ export const input = withStorageDestination(
     exportType: exportTypeField,
     ...storageFields,
   }),
+  'export',
 );
 
 export const createExportSchedule = defineOperation({

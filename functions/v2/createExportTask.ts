@@ -9,7 +9,7 @@ import { exports } from '../../shared/datasets/index.js';
 import { exportTypeField, idField, storageFields, withStorageDestination } from '../../shared/datasets/fields.js';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
 
-export const input = withStorageDestination(z.object({ versionId: idField('version'), ...storageFields, exportType: exportTypeField }));
+export const input = withStorageDestination(z.object({ versionId: idField('version'), ...storageFields, exportType: exportTypeField }), 'export');
 
 export const createExportTask = defineOperation({
   api: 'v2',

@@ -3,50 +3,59 @@
  * (the version's finished imports: a consistent snapshot, whatever lands meanwhile), and mark the version
  * `Exporting` before answering, so a poller never mistakes the previous export's "finished" for this one. The one
  * scheduled function runs them: it claims each open export whose lease has expired with a conditional write (a
- * lease and a fencing token), writes the archive as a stream under a name fixed by the task (so a repeated or
- * overlapping run rewrites the same object, never a second one), and records the outcome with a write
- * conditional on its token. Every export ends `Finished` or `Failed`.
+ * lease and a fencing token, the lease kept alive by a heartbeat while the archive is written), writes the archive
+ * as a stream under a name fixed by the task (so a repeated or overlapping run rewrites the same object, never a
+ * second one), and records the outcome with a write conditional on its token. Every export ends `Finished` or
+ * `Failed`: an error fails its own export (at once when retrying cannot help, see `./tasks.ts`) and the runner
+ * goes on with the next one.
  */
 import { Readable } from 'node:stream';
 import yazl from 'yazl';
 import { InappropriateJSONError, PreconditionFailedError, ResourceNotFoundError } from '../errors.js';
 import { describeCause, log } from '../log.js';
-import { NoSuchBucketError, type ObjectStore } from '../objects/index.js';
+import { listAll, type ObjectStore } from '../objects/index.js';
 import { ConditionFailedError, type ExportDestination, type ExportTaskRecord, type MetadataStore, type VersionRecord } from '../store/index.js';
+import type { BucketService } from './buckets.js';
 import { isId, newId } from './ids.js';
 import { idempotent, type ClientToken } from './idempotency.js';
-import { importLayout, type Budget } from './imports.js';
+import type { Budget } from './imports.js';
+import { exportDirProblem, exportTarget, importLayout } from './layout.js';
 import type { Caller, DatasetService, VersionRef } from './service.js';
+import { afterFailure, holdLease, isLeaseLost } from './tasks.js';
+
+export { exportTarget } from './layout.js';
 
 export interface ExportSettings {
   leaseMs: number;
   /** The runner claims no new export when less than this much of its time budget is left. */
   reserveMs: number;
   platformBucket: string;
+  /** An export whose runners died this many times without finishing is failed. */
+  maxCrashes?: number;
+  /** How often a running export renews its lease; a third of the lease unless set. */
+  heartbeatMs?: number;
 }
 
 export interface ExportDeps {
   store: MetadataStore;
   objects: ObjectStore;
   datasets: DatasetService;
+  /** Who may use which bucket: an export to a user's bucket needs the bucket to be the caller's. */
+  buckets: BucketService;
   settings: ExportSettings;
   /** Asks the runner to run soon (locally: at once); the schedule runs it within a minute anyway. */
   kick?: () => Promise<void>;
   now?: () => number;
 }
 
-/** Where an export's archive goes: fixed by the task, so a repeated run rewrites the same object. */
-export function exportTarget(task: Pick<ExportTaskRecord, 'taskId' | 'datasetId' | 'versionId' | 'destination'>, platformBucket: string) {
-  const name = `${task.datasetId}-${task.versionId}-${task.taskId}.zip`;
-  return task.destination.kind === 'bos'
-    ? { bucket: task.destination.bucket, key: `${task.destination.dir.replace(/^\/+/, '')}${name}` }
-    : { bucket: platformBucket, key: `exports/${task.datasetId}/${name}` };
-}
+/** What one claimed run of an export came to. */
+export type ExportOutcome = 'finished' | 'failed' | 'retry' | 'not-claimed' | 'lease-lost';
 
 export class ExportService {
   readonly #store: MetadataStore;
   readonly #objects: ObjectStore;
   readonly #datasets: DatasetService;
+  readonly #buckets: BucketService;
   readonly #settings: ExportSettings;
   readonly #kick: () => Promise<void>;
   readonly #now: () => number;
@@ -55,6 +64,7 @@ export class ExportService {
     this.#store = deps.store;
     this.#objects = deps.objects;
     this.#datasets = deps.datasets;
+    this.#buckets = deps.buckets;
     this.#settings = deps.settings;
     this.#kick = deps.kick ?? (async () => undefined);
     this.#now = deps.now ?? Date.now;
@@ -76,9 +86,7 @@ export class ExportService {
     if (importTasks.length === 0) {
       throw new PreconditionFailedError(`The version ${version.versionId} holds no imported data to export; import into it first.`);
     }
-    if (options.destination.kind === 'bos' && !(await this.#objects.bucketExists(options.destination.bucket))) {
-      throw new InappropriateJSONError(`The bucket "${options.destination.bucket}" does not exist or is not reachable by qfdata.`);
-    }
+    if (options.destination.kind === 'bos') await this.checkDestination(caller, options.destination);
     return idempotent(this.#store, caller.account, token, { versionId: version.versionId, ...options }, {
       plan: async () => ({ taskId: newId('task'), legacyId: await this.#store.allocateLegacyIds(1), at: new Date(this.#now()).toISOString() }),
       run: async (plan, fresh) => {
@@ -115,14 +123,37 @@ export class ExportService {
     });
   }
 
-  /** Shows a new export on its version (`Exporting`, so pollers never read the previous one's status) and kicks the runner. */
+  /**
+   * Refuses a destination the caller may not write (another account's bucket, the platform bucket), one that does
+   * not exist, or one whose archive key could not be stored.
+   */
+  async checkDestination(caller: Caller, destination: Extract<ExportDestination, { kind: 'bos' }>): Promise<void> {
+    const unstorable = exportDirProblem(destination.dir);
+    if (unstorable) throw new InappropriateJSONError(`The export directory bos:/${destination.bucket}${destination.dir} cannot be used: ${unstorable}.`);
+    await this.#buckets.assertUsable(caller, destination.bucket, (b) => new InappropriateJSONError(`The bucket "${b}" does not exist or is not reachable by qfdata.`));
+  }
+
+  /**
+   * Shows a new export on its version (`Exporting`, so pollers never read the previous one's status) and kicks the
+   * runner. The record count is added in the store; the newest export (ids are time-ordered) is the one shown, so a
+   * slow request never hides a newer export behind an older one.
+   */
   async #show(caller: Caller, version: VersionRecord, task: ExportTaskRecord): Promise<void> {
-    await this.#store.updateVersion(caller.account, version.versionId, {
-      exportStatus: 'Exporting',
-      exportTaskId: task.taskId,
-      exportRecordCount: (version.exportRecordCount ?? 0) + 1,
-      modifiedAt: task.createdAt,
-    });
+    try {
+      await this.#store.updateVersion(
+        caller.account,
+        version.versionId,
+        { exportStatus: 'Exporting', exportTaskId: task.taskId, modifiedAt: task.createdAt },
+        { exportTaskId: { below: task.taskId } },
+        { exportRecordCount: 1 },
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionFailedError)) throw error;
+      // A newer export is shown already (or the version is gone: the runner fails the task); count this one.
+      await this.#store.updateVersion(caller.account, version.versionId, {}, {}, { exportRecordCount: 1 }).catch((e: unknown) => {
+        if (!(e instanceof ConditionFailedError)) throw e;
+      });
+    }
     await this.#kick().catch((error: unknown) => log.warn('could not kick the export runner; the schedule will run it', describeCause(error)));
   }
 
@@ -147,45 +178,83 @@ export class ExportService {
 
   /**
    * The runner's export pass: claims and runs open exports one at a time while the budget lasts (an export is
-   * left for the next run when less than `reserveMs` remains). Returns the outcomes.
+   * left for the next run when less than `reserveMs` remains), taking the accounts in turn so that one account's
+   * many (or failing) exports never hold up another's. An export that fails does not stop the pass. Returns the
+   * outcomes.
    */
   async runPending(budget: Budget): Promise<Record<string, number>> {
     const outcomes: Record<string, number> = {};
-    for (const open of await this.#store.listOpenExportTasks()) {
+    for (const open of roundRobin(await this.#store.listOpenExportTasks())) {
       if (budget.remainingMs() < this.#settings.reserveMs) break;
       if (open.leaseUntil >= this.#now()) continue;
-      const outcome = await this.run(open);
+      const outcome = await this.run(open).catch((error: unknown) => {
+        log.error('export run failed unexpectedly; the next pass retries it', { account: open.account, taskId: open.taskId, ...describeCause(error) });
+        return 'retry' as const;
+      });
       outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
     }
     return outcomes;
   }
 
-  /** Claims one export and runs it to its end. */
-  async run(ref: { account: string; taskId: string }): Promise<'finished' | 'failed' | 'not-claimed' | 'lease-lost'> {
-    const task = await this.#store.claimExportTask(ref.account, ref.taskId, this.#now(), this.#settings.leaseMs);
+  /**
+   * Claims one export and runs it to its end, keeping its lease alive while it runs. A failure ends in `failed`
+   * (with the reason on the task) or `retry` (the lease given back for a later run), never in a throw.
+   */
+  async run(ref: { account: string; taskId: string }): Promise<ExportOutcome> {
+    const { leaseMs } = this.#settings;
+    const task = await this.#store.claimExportTask(ref.account, ref.taskId, this.#now(), leaseMs);
     if (!task) return 'not-claimed';
+    const lease = holdLease(
+      () => this.#store.renewTaskLease('export', task.account, task.taskId, task.fence, this.#now() + leaseMs),
+      this.#settings.heartbeatMs ?? leaseMs / 3,
+      { account: task.account, taskId: task.taskId },
+    );
+    let version: VersionRecord | undefined;
     try {
-      const version = await this.#store.getVersion(task.account, task.versionId);
+      const maxCrashes = this.#settings.maxCrashes ?? 5;
+      version = await this.#store.getVersion(task.account, task.versionId);
+      if (task.fence - 1 > maxCrashes) return await this.#finish(task, version, { failure: `The export was interrupted ${maxCrashes} times without finishing; giving up.` });
       if (!version) return await this.#finish(task, undefined, { failure: 'The version was deleted before the export ran.' });
-      const result = await this.#writeArchive(task, version);
+      if (task.destination.kind === 'bos') await this.checkDestination({ account: task.account }, task.destination);
+      const result = await this.#writeArchive(task, version, lease.signal);
       return await this.#finish(task, version, { result });
     } catch (error) {
-      if (error instanceof ConditionFailedError) {
+      if (isLeaseLost(error)) {
         log.warn('export runner lost its lease', { ...ref, fence: task.fence });
         return 'lease-lost';
       }
-      if (error instanceof NoSuchBucketError || (error as Error).name === 'NoSuchBucketError') {
-        return this.#finish(task, await this.#store.getVersion(task.account, task.versionId), { failure: `The destination bucket is gone: ${(error as Error).message}` });
-      }
-      throw error;
+      return await this.#failed(task, version, error);
+    } finally {
+      lease.release();
+    }
+  }
+
+  /** After a run that threw: fail the export with its reason, or give the lease back for a retry after a back-off. */
+  async #failed(task: ExportTaskRecord, version: VersionRecord | undefined, error: unknown): Promise<ExportOutcome> {
+    const next = afterFailure(error, task);
+    try {
+      if (next.fail) return await this.#finish(task, version, { failure: next.reason });
+      await this.#store.retryTaskLater('export', task.account, task.taskId, task.fence, {
+        leaseUntil: this.#now() + next.retryInMs,
+        failures: next.failures,
+        lastFailure: next.reason,
+      });
+      log.warn('export run failed; it will be retried', { account: task.account, taskId: task.taskId, failures: next.failures, reason: next.reason });
+      return 'retry';
+    } catch (settling) {
+      if (isLeaseLost(settling)) return 'lease-lost';
+      throw settling;
     }
   }
 
   /**
    * Writes the archive as one stream (memory does not grow with the dataset): type 1, the version's JSONL shards
    * of the snapshot's imports (and, for image formats, their images); type 2, the source files of those imports.
+   * Each object is opened only when the zip reaches it, so one is open at a time however many entries there are. Any
+   * failure (an object that cannot be read, the lease lost through `signal`) ends the write: the stream being
+   * stored fails with that error, so the put rejects with it and nothing is left half-written.
    */
-  async #writeArchive(task: ExportTaskRecord, version: VersionRecord): Promise<NonNullable<ExportTaskRecord['result']>> {
+  async #writeArchive(task: ExportTaskRecord, version: VersionRecord, signal: AbortSignal): Promise<NonNullable<ExportTaskRecord['result']>> {
     const objects = this.#objects;
     const { bucket, prefix } = version.storage;
     const entries: { name: string; key: string }[] = [];
@@ -202,29 +271,50 @@ export class ExportService {
         if (!key.slice(prefix.length).startsWith('part-')) entries.push({ name: key.slice(prefix.length), key });
       }
     }
+    const target = exportTarget(task, this.#settings.platformBucket);
+    signal.throwIfAborted();
     const zip = new yazl.ZipFile();
+    const output = zip.outputStream as Readable;
+    // The first failure is kept and rethrown; the listener keeps a failure before the store reads the stream from
+    // becoming an uncaught 'error' event (which would take the whole process down).
+    let failure: Error | undefined;
+    const fail = (error: unknown) => {
+      failure ??= error instanceof Error ? error : new Error(String(error));
+      output.destroy(failure);
+    };
+    output.on('error', () => undefined);
+    zip.on('error', fail);
+    const onAbort = () => fail(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
     for (const entry of entries) {
-      // Opened only when the zip reaches it, so one file is open at a time however many entries there are.
-      const lazy = Readable.from(
-        (async function* () {
-          yield* await objects.get(bucket, entry.key);
-        })(),
-      );
-      zip.addReadStream(lazy, entry.name, { compress: !/\.(zip|png|jpe?g|webp|bmp|gz|xlsx)$/i.test(entry.name) });
+      zip.addReadStreamLazy(entry.name, { compress: !/\.(zip|png|jpe?g|webp|bmp|gz|xlsx)$/i.test(entry.name) }, (done) => {
+        objects.get(bucket, entry.key).then(
+          (stream) => {
+            stream.once('error', fail);
+            done(null, stream);
+          },
+          (error: unknown) => fail(error),
+        );
+      });
     }
     zip.end();
-    const target = exportTarget(task, this.#settings.platformBucket);
-    const { size } = await objects.put(target.bucket, target.key, zip.outputStream as Readable);
-    return { ...target, size, sampleCount: task.exportType === 1 ? task.sampleCount : 0 };
+    try {
+      const { size } = await objects.put(target.bucket, target.key, output);
+      if (failure) throw failure;
+      return { ...target, size, sampleCount: task.exportType === 1 ? task.sampleCount : 0 };
+    } catch (error) {
+      // The put may have failed before it read the stream (a refused key): end the zip's work too.
+      if (!output.destroyed) output.destroy();
+      // A half-written archive is no one's (but when the lease was lost: the object is the new runner's now).
+      if (!signal.aborted) await objects.delete(target.bucket, target.key).catch(() => undefined);
+      throw signal.aborted ? signal.reason : (failure ?? error);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
   }
 
   async *#keys(bucket: string, prefix: string): AsyncGenerator<string> {
-    let startAfter: string | undefined;
-    do {
-      const page = await this.#objects.list(bucket, prefix, startAfter ? { startAfter } : {});
-      for (const o of page.objects) yield o.key;
-      startAfter = page.isTruncated ? page.nextStartAfter : undefined;
-    } while (startAfter);
+    for await (const o of listAll(this.#objects, bucket, prefix)) yield o.key;
   }
 
   /**
@@ -251,4 +341,17 @@ export class ExportService {
     if (outcome.failure) log.warn('export failed', { account: task.account, taskId: task.taskId, failure: outcome.failure });
     return status === 'Finished' ? 'finished' : 'failed';
   }
+}
+
+/** Open tasks reordered so that accounts take turns: the first of each account, then the second of each, … */
+export function roundRobin<T extends { account: string }>(tasks: readonly T[]): T[] {
+  const byAccount = new Map<string, T[]>();
+  for (const t of tasks) {
+    let list = byAccount.get(t.account);
+    if (!list) byAccount.set(t.account, (list = []));
+    list.push(t);
+  }
+  const out: T[] = [];
+  for (let i = 0; out.length < tasks.length; i++) for (const list of byAccount.values()) if (i < list.length) out.push(list[i]!);
+  return out;
 }

@@ -15,7 +15,7 @@
 import { Readable } from 'node:stream';
 import { jsonText, readRecordBatches, UnreadableFileError, type ImportRecord, type SourceFile } from '../formats/index.js';
 import { log } from '../log.js';
-import type { ObjectStore } from '../objects/index.js';
+import { listAll, type ObjectStore } from '../objects/index.js';
 import type { TaskRef } from '../queue/index.js';
 import {
   ConditionFailedError,
@@ -26,21 +26,35 @@ import {
   type ImportTaskRecord,
   type VersionRecord,
 } from '../store/index.js';
-import { emptyCounts, importLayout, type Budget, type ImportService, type RunOutcome } from './imports.js';
+import { emptyCounts, type Budget, type ImportService, type RunOutcome } from './imports.js';
+import { importLayout } from './layout.js';
+import { afterFailure, holdLease, isLeaseLost } from './tasks.js';
 
-/** One worker run: claim the task, import from its checkpoint, then finish, fail, or hand off. */
+/**
+ * One worker run: claim the task, keep its lease alive while importing from its checkpoint, then finish, fail, hand
+ * off, or (after an error that retrying may cure) give the lease back for a later run. An error fails this task,
+ * never the process: nothing but a store outage while settling a failure is thrown from here.
+ */
 export async function runImport(service: ImportService, ref: TaskRef, budget: Budget): Promise<RunOutcome> {
   const { store, settings, now } = service.deps;
   const claimed = await store.claimImportTask(ref.account, ref.taskId, now(), settings.leaseMs);
   if (!claimed) return 'not-claimed';
+  const lease = holdLease(
+    () => store.renewTaskLease('import', claimed.account, claimed.taskId, claimed.fence, now() + settings.leaseMs),
+    settings.heartbeatMs ?? settings.leaseMs / 3,
+    { ...ref },
+  );
+  const worker = new Worker(service, claimed, lease.signal);
   try {
-    return await new Worker(service, claimed).run(budget);
+    return await worker.run(budget);
   } catch (error) {
-    if (error instanceof ConditionFailedError) {
+    if (isLeaseLost(error)) {
       log.warn('import worker lost its lease', { ...ref, fence: claimed.fence });
       return 'lease-lost';
     }
-    throw error;
+    return await worker.failed(error);
+  } finally {
+    lease.release();
   }
 }
 
@@ -61,10 +75,15 @@ class Worker {
   #pendingErrors: ImportErrorEntry[] = [];
   /** The shard write in flight, if any (see {@link Worker.#flush}). */
   #inFlight: Promise<void> = Promise.resolve();
+  /** Aborts when the lease is lost (the heartbeat found another worker's fence). */
+  readonly #signal: AbortSignal;
+  /** The version, once read. */
+  #version: VersionRecord | undefined;
 
-  constructor(service: ImportService, task: ImportTaskRecord) {
+  constructor(service: ImportService, task: ImportTaskRecord, signal: AbortSignal) {
     this.#deps = service.deps;
     this.#task = task;
+    this.#signal = signal;
     this.#fence = task.fence;
     this.#checkpoint = { ...task.checkpoint };
     this.#counts = { ...task.counts };
@@ -76,6 +95,7 @@ class Worker {
     const { store } = this.#deps;
     const task = this.#task;
     const version = await store.getVersion(task.account, task.versionId);
+    this.#version = version;
     const dataset = version ? await store.getDataset(task.account, version.datasetId) : undefined;
     if (!version || !dataset || version.importTaskId !== task.taskId) {
       return this.#fail(undefined, 'The version was deleted, or another import replaced this one, before it ran.');
@@ -86,6 +106,10 @@ class Worker {
     }
     if (task.fence - 1 - task.handoffs > this.#deps.settings.maxCrashes) {
       return this.#fail(version, `The import was interrupted ${this.#deps.settings.maxCrashes} times without finishing; giving up.`);
+    }
+    // A bucket may have been taken away from the account since the task was created.
+    for (const bucket of new Set(task.sources.map((s) => s.bucket))) {
+      await this.#deps.buckets.assertUsable({ account: task.account }, bucket, (b) => new Error(`the bucket "${b}" no longer exists`));
     }
     const layout = importLayout(version, task.taskId);
     try {
@@ -98,6 +122,7 @@ class Worker {
         const skip = this.#checkpoint.record;
         let record = 0;
         for await (const batch of readRecordBatches(sourceFile(this.#deps.objects, source), dataset.dataFormat)) {
+          this.#signal.throwIfAborted();
           for (const item of batch) {
             record++;
             if (record <= skip) continue;
@@ -235,11 +260,7 @@ class Worker {
   async #writeReport(layout: ReturnType<typeof importLayout>): Promise<void> {
     const { objects } = this.#deps;
     const parts: string[] = [];
-    for (let startAfter: string | undefined, page; (page = await objects.list(layout.bucket, layout.errorsPrefix, startAfter ? { startAfter } : {})); ) {
-      parts.push(...page.objects.map((o) => o.key));
-      if (!page.isTruncated) break;
-      startAfter = page.nextStartAfter;
-    }
+    for await (const o of listAll(objects, layout.bucket, layout.errorsPrefix)) parts.push(o.key);
     if (parts.length === 0) return;
     async function* concat() {
       for (const key of parts) yield* await objects.get(layout.bucket, key);
@@ -281,6 +302,28 @@ class Worker {
       ...(failure ? { failure } : {}),
     });
     return status === 'Finished' ? 'finished' : 'failed';
+  }
+
+  /**
+   * After a run that threw (anything but a lost lease): fails the task with its reason when retrying cannot help or
+   * the same reason came back too often, otherwise gives the lease back to be claimed again after a back-off.
+   */
+  async failed(error: unknown): Promise<RunOutcome> {
+    await this.#inFlight.catch(() => undefined);
+    const next = afterFailure(error, this.#task);
+    try {
+      if (next.fail) return await this.#fail(this.#version, next.reason);
+      await this.#deps.store.retryTaskLater('import', this.#task.account, this.#task.taskId, this.#fence, {
+        leaseUntil: this.#deps.now() + next.retryInMs,
+        failures: next.failures,
+        lastFailure: next.reason,
+      });
+      log.warn('import run failed; it will be retried', { account: this.#task.account, taskId: this.#task.taskId, failures: next.failures, reason: next.reason });
+      return 'retry';
+    } catch (settling) {
+      if (isLeaseLost(settling)) return 'lease-lost';
+      throw settling;
+    }
   }
 
   async #fail(version: VersionRecord | undefined, failure: string): Promise<RunOutcome> {

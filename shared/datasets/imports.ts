@@ -6,7 +6,7 @@
 import { InappropriateJSONError, PreconditionFailedError, ResourceNotFoundError } from '../errors.js';
 import { fileTypeOf, supports } from '../formats/filetypes.js';
 import { describeCause, log } from '../log.js';
-import type { ObjectStore } from '../objects/index.js';
+import { formatBosPath, listAll, parseBosPath, type ObjectStore } from '../objects/index.js';
 import type { TaskQueue, TaskRef } from '../queue/index.js';
 import {
   ConditionFailedError,
@@ -17,13 +17,17 @@ import {
   type MetadataStore,
   type VersionRecord,
 } from '../store/index.js';
+import type { BucketService } from './buckets.js';
 import { isId, newId } from './ids.js';
+import { importLayout, sourceKeyProblem } from './layout.js';
 import { idempotent, type ClientToken } from './idempotency.js';
 import type { Caller, DatasetService, VersionRef, VersionView } from './service.js';
 
 export interface ImportSettings {
-  /** How long a lease lasts without a checkpoint renewing it. */
+  /** How long a lease lasts without a checkpoint or a heartbeat renewing it. */
   leaseMs: number;
+  /** How often a running worker renews its lease; a third of the lease unless set. */
+  heartbeatMs?: number;
   /** A shard is flushed when it reaches this many bytes or samples. */
   shardBytes: number;
   shardSamples: number;
@@ -39,7 +43,7 @@ export interface ImportSettings {
 }
 
 export const DEFAULT_IMPORT_SETTINGS: ImportSettings = {
-  leaseMs: 120_000,
+  leaseMs: 30_000,
   shardBytes: 8 * 1024 * 1024,
   shardSamples: 50_000,
   handoffMs: 60_000,
@@ -50,7 +54,7 @@ export const DEFAULT_IMPORT_SETTINGS: ImportSettings = {
 };
 
 /** What a worker run ended in. */
-export type RunOutcome = 'finished' | 'failed' | 'handed-off' | 'not-claimed' | 'lease-lost';
+export type RunOutcome = 'finished' | 'failed' | 'handed-off' | 'retry' | 'not-claimed' | 'lease-lost';
 
 /** A worker's time budget (a Lambda context's remaining time). */
 export interface Budget {
@@ -62,35 +66,20 @@ export interface ImportDeps {
   objects: ObjectStore;
   queue: TaskQueue;
   datasets: DatasetService;
+  /** Who may use which bucket: every bucket an import reads must be the caller's. */
+  buckets: BucketService;
   settings?: Partial<ImportSettings>;
   now?: () => number;
 }
 
-const BOS_PATH = /^bos:\/([^/]+)\/(.*)$/;
-
-/** Where a version keeps what imports write, beside its storage path (`…/<ds>/texts/`). */
-export function importLayout(version: Pick<VersionRecord, 'storage'>, taskId: string) {
-  const { bucket, prefix } = version.storage;
-  const base = prefix.replace(/[^/]+\/$/, '');
-  const pad = (n: number) => String(n).padStart(6, '0');
-  return {
-    bucket,
-    shard: (n: number) => `${prefix}part-${taskId}-${pad(n)}.jsonl`,
-    shardsPrefix: `${prefix}part-${taskId}-`,
-    sourcesPrefix: `${base}source/${taskId}/`,
-    errors: (n: number) => `${base}import-errors/${taskId}/part-${pad(n)}.jsonl`,
-    errorsPrefix: `${base}import-errors/${taskId}/part-`,
-    report: `${base}import-errors/${taskId}/errors.jsonl`,
-    source: (index: number, key: string) => `${base}source/${taskId}/${String(index).padStart(4, '0')}-${key.split('/').pop()}`,
-    asset: (path: string) => `${prefix}${path.replace(/^\/+/, '')}`,
-  };
-}
+export { importLayout } from './layout.js';
 
 export class ImportService {
   readonly #store: MetadataStore;
   readonly #objects: ObjectStore;
   readonly #queue: TaskQueue;
   readonly #datasets: DatasetService;
+  readonly #buckets: BucketService;
   readonly #settings: ImportSettings;
   readonly #now: () => number;
 
@@ -99,6 +88,7 @@ export class ImportService {
     this.#objects = deps.objects;
     this.#queue = deps.queue;
     this.#datasets = deps.datasets;
+    this.#buckets = deps.buckets;
     this.#settings = { ...DEFAULT_IMPORT_SETTINGS, ...deps.settings };
     this.#now = deps.now ?? Date.now;
   }
@@ -115,7 +105,7 @@ export class ImportService {
     const check = async () => {
       const view = await this.#datasets.getVersion(caller, ref);
       assertImportable(view);
-      return { view, sources: await this.#resolveSources(files, view.dataset.dataFormat) };
+      return { view, sources: await this.#resolveSources(caller, files, view) };
     };
     let checked: Awaited<ReturnType<typeof check>> | undefined;
     return idempotent(this.#store, caller.account, token, { ref, files, annotated: options.annotated }, {
@@ -188,7 +178,7 @@ export class ImportService {
 
   /** @internal The worker's view of the service's dependencies. */
   get deps() {
-    return { store: this.#store, objects: this.#objects, settings: this.#settings, now: this.#now, kick: (ref: TaskRef) => this.kick(ref) };
+    return { store: this.#store, objects: this.#objects, buckets: this.#buckets, settings: this.#settings, now: this.#now, kick: (ref: TaskRef) => this.kick(ref) };
   }
 
   /** A repeated create whose task exists: links it if the first request died before that, and kicks it again. */
@@ -201,18 +191,25 @@ export class ImportService {
     return task;
   }
 
+  /**
+   * The version's one import claim, taken by V1 `import` and V2 `CreateImportTask` alike: a write conditional on the
+   * version being idle *as this request saw it* (not published, no import running, and the same newest import task
+   * as when the request was checked), so of requests that saw the same state exactly one starts, however they
+   * interleave with an import that finishes meanwhile. The import count is added in the store, never recomputed
+   * from a read.
+   */
   async #link(caller: Caller, view: VersionView, task: ImportTaskRecord): Promise<void> {
     try {
       await this.#store.updateVersion(
         caller.account,
         view.version.versionId,
+        { importStatus: 'Importing', importTaskId: task.taskId, modifiedAt: task.createdAt },
         {
-          importStatus: 'Importing',
-          importTaskId: task.taskId,
-          importRecordCount: (view.version.importRecordCount ?? 0) + 1,
-          modifiedAt: task.createdAt,
+          importStatus: ['Created', 'ImportFinished', 'ImportFailed'],
+          publishStatus: ['Unpublished', 'PublishFailed'],
+          importTaskId: [view.version.importTaskId ?? null],
         },
-        { importStatus: ['Created', 'ImportFinished', 'ImportFailed'], publishStatus: ['Unpublished', 'PublishFailed'] },
+        { importRecordCount: 1 },
       );
     } catch (error) {
       if (!(error instanceof ConditionFailedError)) throw error;
@@ -222,13 +219,18 @@ export class ImportService {
     }
   }
 
-  /** Parses and checks every path; expands a directory into its importable files. */
-  async #resolveSources(files: readonly string[], format: DataFormat): Promise<ImportSource[]> {
+  /**
+   * Parses and checks every path (the one BOS grammar), every bucket (it must be the caller's: owned or granted, and
+   * never the platform's), and every object (it exists, its type can hold the dataset's format, and the copy the
+   * version keeps of it has a storable key); expands a directory into its importable files.
+   */
+  async #resolveSources(caller: Caller, files: readonly string[], view: VersionView): Promise<ImportSource[]> {
+    const format = view.dataset.dataFormat;
     if (files.length === 0) throw new InappropriateJSONError('param[files] invalid: list one directory or one or more files.');
     const parsed = files.map((path, i) => {
-      const m = BOS_PATH.exec(path);
-      if (!m) throw invalidFile(i, `${JSON.stringify(path)} is not a BOS path like bos:/bucket/dir/file.jsonl or bos:/bucket/dir/`);
-      return { index: i, path, bucket: m[1]!, key: m[2]!, directory: path.endsWith('/') };
+      const p = parseBosPath(path, { schemeOptional: true });
+      if (!p.ok) throw invalidFile(i, `${JSON.stringify(path.slice(0, 120))} ${p.problem}`);
+      return { index: i, path, bucket: p.bucket, key: p.key, directory: p.directory };
     });
     const directories = parsed.filter((p) => p.directory);
     if (directories.length > 0 && parsed.length > 1) {
@@ -236,15 +238,20 @@ export class ImportService {
         `param[files] invalid: a directory (${directories[0]!.path}) must be the only element of files; list either one directory or one or more files.`,
       );
     }
+    const checked = new Set<string>();
     for (const p of parsed) {
-      if (!(await this.#objects.bucketExists(p.bucket))) throw invalidFile(p.index, `the bucket "${p.bucket}" does not exist`);
+      if (checked.has(p.bucket)) continue;
+      checked.add(p.bucket);
+      await this.#buckets.assertUsable(caller, p.bucket, (bucket) => invalidFile(p.index, `the bucket "${bucket}" does not exist`));
     }
-    if (directories.length === 1) return this.#listDirectory(parsed[0]!, format);
+    if (directories.length === 1) return this.#listDirectory(parsed[0]!, view);
     const sources: ImportSource[] = [];
     for (const p of parsed) {
       const type = fileTypeOf(p.key);
       if (!type) throw invalidFile(p.index, `${p.path} is not a file type qfdata imports (jsonl, json, txt, csv, xlsx, zip, tar.gz)`);
       if (!supports(type, format)) throw invalidFile(p.index, `${type} files cannot hold ${format} samples`);
+      const unstorable = sourceKeyProblem(view.version.storage, p.key);
+      if (unstorable) throw invalidFile(p.index, `${p.path}: ${unstorable}`);
       const info = await this.#objects.head(p.bucket, p.key);
       if (!info) throw invalidFile(p.index, `${p.path} does not exist`);
       if (info.size > this.#settings.maxFileBytes) throw invalidFile(p.index, `${p.path} is larger than ${this.#settings.maxFileBytes} bytes`);
@@ -256,19 +263,17 @@ export class ImportService {
     return sources;
   }
 
-  async #listDirectory(dir: { index: number; path: string; bucket: string; key: string }, format: DataFormat): Promise<ImportSource[]> {
+  async #listDirectory(dir: { index: number; path: string; bucket: string; key: string }, view: VersionView): Promise<ImportSource[]> {
+    const format = view.dataset.dataFormat;
     const sources: ImportSource[] = [];
-    let startAfter: string | undefined;
-    do {
-      const page = await this.#objects.list(dir.bucket, dir.key, { ...(startAfter ? { startAfter } : {}) });
-      for (const o of page.objects) {
-        const type = fileTypeOf(o.key);
-        if (!type || !supports(type, format) || o.size > this.#settings.maxFileBytes) continue;
-        sources.push({ bucket: dir.bucket, key: o.key, size: o.size });
-        if (sources.length > this.#settings.maxFiles) throw invalidFile(dir.index, `${dir.path} holds more than ${this.#settings.maxFiles} importable files`);
-      }
-      startAfter = page.isTruncated ? page.nextStartAfter : undefined;
-    } while (startAfter);
+    for await (const o of listAll(this.#objects, dir.bucket, dir.key)) {
+      const type = fileTypeOf(o.key);
+      if (!type || !supports(type, format) || o.size > this.#settings.maxFileBytes) continue;
+      const unstorable = sourceKeyProblem(view.version.storage, o.key);
+      if (unstorable) throw invalidFile(dir.index, `${formatBosPath(dir.bucket, o.key).slice(0, 200)}: ${unstorable}`);
+      sources.push({ bucket: dir.bucket, key: o.key, size: o.size });
+      if (sources.length > this.#settings.maxFiles) throw invalidFile(dir.index, `${dir.path} holds more than ${this.#settings.maxFiles} importable files`);
+    }
     if (sources.length === 0) throw invalidFile(dir.index, `${dir.path} holds no file qfdata can import as ${format}`);
     return sources;
   }

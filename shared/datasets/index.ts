@@ -1,66 +1,47 @@
 /**
- * The process-wide dataset service, wired from the configuration once (cold start).
+ * The process-wide services, wired once from the configuration (cold start) through {@link composeServices}.
  */
 import { config } from '../config.js';
 import { objectStore } from '../objects/index.js';
 import { taskQueue } from '../queue/index.js';
 import { metadataStore } from '../store/index.js';
-import { ExportService } from './exports.js';
-import { ImportService } from './imports.js';
-import { ScheduleService } from './schedules.js';
-import { DatasetService } from './service.js';
+import { composeServices, type Services } from './compose.js';
 import type { ViewSettings } from './views.js';
 
 export { DatasetService } from './service.js';
 export { ImportService } from './imports.js';
 export { ExportService } from './exports.js';
 export { ScheduleService } from './schedules.js';
+export { BucketService } from './buckets.js';
+export { composeServices, type Services, type ServiceSettings } from './compose.js';
 
-let service: DatasetService | undefined;
-let importService: ImportService | undefined;
-let exportService: ExportService | undefined;
-let scheduleService: ScheduleService | undefined;
+let services: Services | undefined;
 
-export function datasets(): DatasetService {
-  if (!service) {
+function configured(): Services {
+  if (!services) {
     const c = config();
-    service = new DatasetService({
+    services = composeServices({
       store: metadataStore(),
       objects: objectStore(),
-      settings: { platformBucket: c.QFDATA_PLATFORM_BUCKET },
+      queue: taskQueue(),
+      settings: {
+        platformBucket: c.QFDATA_PLATFORM_BUCKET,
+        rootAccount: c.QFDATA_ROOT_ACCOUNT,
+        canCreateBuckets: c.QFDATA_OBJECT_STORE === 'fs',
+        imports: { leaseMs: c.QFDATA_IMPORT_LEASE_SECONDS * 1000 },
+        exports: { leaseMs: c.QFDATA_EXPORT_LEASE_SECONDS * 1000, reserveMs: 60_000 },
+      },
     });
   }
-  return service;
+  return services;
 }
 
-export function imports(): ImportService {
-  importService ??= new ImportService({
-    store: metadataStore(),
-    objects: objectStore(),
-    queue: taskQueue(),
-    datasets: datasets(),
-    settings: { leaseMs: config().QFDATA_IMPORT_LEASE_SECONDS * 1000 },
-  });
-  return importService;
-}
-
-export function exports(): ExportService {
-  const c = config();
-  exportService ??= new ExportService({
-    store: metadataStore(),
-    objects: objectStore(),
-    datasets: datasets(),
-    settings: { leaseMs: c.QFDATA_EXPORT_LEASE_SECONDS * 1000, reserveMs: 60_000, platformBucket: c.QFDATA_PLATFORM_BUCKET },
-    kick: () => taskQueue().kickRunner(),
-  });
-  return exportService;
-}
-
+export const buckets = () => configured().buckets;
+export const datasets = () => configured().datasets;
+export const imports = () => configured().imports;
+export const exports = () => configured().exports;
 /** Export schedules (a qfdata extension beyond Qianfan). */
-export function schedules(): ScheduleService {
-  scheduleService ??= new ScheduleService({ store: metadataStore(), datasets: datasets(), exports: exports() });
-  return scheduleService;
-}
+export const schedules = () => configured().schedules;
 
 export function viewSettings(): ViewSettings {
   const c = config();

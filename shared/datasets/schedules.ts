@@ -17,13 +17,14 @@
  * dataset (or the fixed version) is gone, the schedule stops with a `stopReason` and starts nothing; if the version
  * holds no data yet, or the destination bucket is missing, the due time is skipped (`lastSkipReason`).
  */
-import { IdempotentParameterMismatchError, InappropriateJSONError, PreconditionFailedError, ResourceNotFoundError } from '../errors.js';
+import { AccessDeniedError, IdempotentParameterMismatchError, InappropriateJSONError, PreconditionFailedError, ResourceNotFoundError } from '../errors.js';
 import { describeCause, log } from '../log.js';
 import { ConditionFailedError, type DatasetRecord, type ExportDestination, type MetadataStore, type ScheduleRecord, type VersionRecord } from '../store/index.js';
 import { catchUp, nextOccurrence, parseSchedule, ScheduleExpressionError, type Schedule } from './cron.js';
 import type { ExportService } from './exports.js';
 import { idempotent, type ClientToken } from './idempotency.js';
 import { isId, newId } from './ids.js';
+import { exportDirProblem } from './layout.js';
 import type { Budget } from './imports.js';
 import { pageInfo, pageQuery, type PageInfo, type PageRequest } from './pagination.js';
 import type { Caller, DatasetService } from './service.js';
@@ -63,6 +64,7 @@ export class ScheduleService {
   async create(caller: Caller, input: NewScheduleInput, token?: ClientToken): Promise<ScheduleRecord> {
     const schedule = parseExpression(input.expression);
     const dataset = input.versionId ? await this.#datasetOf(caller, input.datasetId, input.versionId) : await this.#datasets.getDataset(caller, input.datasetId);
+    if (input.destination.kind === 'bos') await this.#exports.checkDestination(caller, input.destination);
     return idempotent(this.#store, caller.account, token, input, {
       plan: async () => ({ scheduleId: newId('schedule'), at: this.#now() }),
       run: async (plan) => {
@@ -147,6 +149,14 @@ export class ScheduleService {
     const { latest, next } = catchUp(expression, dueAt, now, Date.parse(schedule.createdAt));
     const latestIso = new Date(latest).toISOString();
     const caller = { account: schedule.account };
+    const stop = async (reason: string): Promise<ScheduleOutcome> => {
+      await this.#store.stopSchedule(schedule.account, schedule.scheduleId, reason, at);
+      log.info('export schedule stopped', { account: schedule.account, scheduleId: schedule.scheduleId, reason });
+      return 'stopped';
+    };
+    // A destination no export can ever write (a schedule stored before the rule existed) stops the schedule.
+    const unstorable = schedule.destination.kind === 'bos' ? exportDirProblem(schedule.destination.dir) : undefined;
+    if (unstorable) return stop(`The destination directory cannot be used: ${unstorable}. The schedule has stopped.`);
 
     // Which version: gone → stop; nothing to export → skip.
     let version: VersionRecord | undefined;
@@ -174,6 +184,8 @@ export class ScheduleService {
       } catch (error) {
         // Another runner is creating this very export (same token, same task id) right now; it moves the schedule on.
         if (error instanceof ConditionFailedError) return 'raced';
+        // The destination bucket is no longer the account's (or never could be): no later due time can succeed.
+        if (error instanceof AccessDeniedError) return stop(`${error.message} The schedule has stopped.`);
         if (error instanceof ResourceNotFoundError) {
           // Deleted between the two reads.
           await this.#store.stopSchedule(schedule.account, schedule.scheduleId, `${error.message} The schedule has stopped.`, at);

@@ -17,9 +17,10 @@ import {
   type Tombstone,
   type VersionRecord,
 } from '../store/index.js';
-import { isMultimodal } from './formats.js';
 import { isId, newId } from './ids.js';
+import type { BucketService } from './buckets.js';
 import { idempotent, type ClientToken } from './idempotency.js';
+import { versionStorage } from './layout.js';
 import { pageInfo, pageQuery, type PageInfo, type PageRequest } from './pagination.js';
 
 export interface DatasetSettings {
@@ -66,6 +67,8 @@ export type VersionRef = string | number;
 export interface Deps {
   store: MetadataStore;
   objects: ObjectStore;
+  /** Who may use which bucket (a dataset on a user's bucket needs the bucket to be the caller's). */
+  buckets: BucketService;
   settings: DatasetSettings;
   now?: () => Date;
 }
@@ -73,12 +76,14 @@ export interface Deps {
 export class DatasetService {
   readonly #store: MetadataStore;
   readonly #objects: ObjectStore;
+  readonly #buckets: BucketService;
   readonly #settings: DatasetSettings;
   readonly #now: () => Date;
 
   constructor(deps: Deps) {
     this.#store = deps.store;
     this.#objects = deps.objects;
+    this.#buckets = deps.buckets;
     this.#settings = deps.settings;
     this.#now = deps.now ?? (() => new Date());
   }
@@ -89,8 +94,8 @@ export class DatasetService {
   async createDataset(caller: Caller, input: NewDatasetInput, token?: ClientToken): Promise<VersionView> {
     const bucket = input.storageType === 'BOS' ? (input.bucket ?? '') : this.#settings.platformBucket;
     const dir = input.storageType === 'BOS' ? (input.dir ?? '/') : '/';
-    if (input.storageType === 'BOS' && !(await this.#objects.bucketExists(bucket))) {
-      throw new InappropriateJSONError(`The bucket "${bucket}" does not exist or is not reachable by qfdata.`);
+    if (input.storageType === 'BOS') {
+      await this.#buckets.assertUsable(caller, bucket, (b) => new InappropriateJSONError(`The bucket "${b}" does not exist or is not reachable by qfdata.`));
     }
     return idempotent(this.#store, caller.account, token, input, {
       plan: async () => ({
@@ -415,17 +420,4 @@ function rethrowCondition(make: () => Error) {
   return (error: unknown): never => {
     throw error instanceof ConditionFailedError ? make() : error;
   };
-}
-
-/**
- * Where a version's data lives, as Qianfan lays it out: `<dir>_system_/dataset/<ds-id>/texts/` (or `images/`) in the
- * dataset's bucket. `storageInfo.storagePath` on the wire is `/<bucket>/<that prefix without the trailing slash>`.
- */
-export function versionStorage(bucket: string, dir: string, versionId: string, format: DataFormat): { bucket: string; prefix: string } {
-  const base = dir.replace(/^\/+/, '');
-  return { bucket, prefix: `${base}_system_/dataset/${versionId}/${isMultimodal(format) ? 'images' : 'texts'}/` };
-}
-
-export function storagePathOf(location: { bucket: string; prefix: string }): string {
-  return `/${location.bucket}/${location.prefix.replace(/\/$/, '')}`;
 }

@@ -6,20 +6,23 @@
  * The three Qianfan policy names are the ones the seeds list for the dataset API. Qianfan documents them only by a
  * sentence each, so their scope here is our reading of those sentences (the README states it):
  *
- * | policy                                | read | write (create, import, export, publish, schedules) | delete | access keys |
- * |---------------------------------------|------|-----------------------------------------------------|--------|-------------|
- * | QianfanFullControlAccessPolicy        | yes  | yes                                                 | yes    | yes         |
- * | QianfanDataFullControlAccessPolicy    | yes  | yes                                                 | yes    | no          |
- * | QianfanDataOperateAccessPolicy        | yes  | yes                                                 | no     | no          |
- * | QfdataReadOnlyAccessPolicy (ours)     | yes  | no                                                  | no     | no          |
+ * | policy                                | read | write (create, import, export, publish, schedules) | delete | access keys, bucket grants |
+ * |---------------------------------------|------|-----------------------------------------------------|--------|----------------------------|
+ * | QianfanFullControlAccessPolicy        | yes  | yes                                                 | yes    | yes                        |
+ * | QianfanDataFullControlAccessPolicy    | yes  | yes                                                 | yes    | no                         |
+ * | QianfanDataOperateAccessPolicy        | yes  | yes                                                 | no     | no                         |
+ * | QfdataReadOnlyAccessPolicy (ours)     | yes  | no                                                  | no     | no                         |
+ *
+ * Creating a bucket is a write; granting one to another account (or taking the grant back) administers the
+ * account, as managing its keys does.
  */
 
-export const PERMISSIONS = ['data:Read', 'data:Write', 'data:Delete', 'keys:Manage'] as const;
+export const PERMISSIONS = ['data:Read', 'data:Write', 'data:Delete', 'keys:Manage', 'buckets:Grant'] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 export const POLICIES = {
   /** 完全控制千帆大模型平台的权限: everything, including the account's access keys. */
-  QianfanFullControlAccessPolicy: ['data:Read', 'data:Write', 'data:Delete', 'keys:Manage'],
+  QianfanFullControlAccessPolicy: ['data:Read', 'data:Write', 'data:Delete', 'keys:Manage', 'buckets:Grant'],
   /** 完全控制千帆大模型平台数据管理的权限: every dataset operation, deletion included; no access keys. */
   QianfanDataFullControlAccessPolicy: ['data:Read', 'data:Write', 'data:Delete'],
   /** 运维操作千帆大模型平台数据管理的权限: reads, creates, imports, exports and publishes; never deletes data. */

@@ -20,6 +20,9 @@ import {
   ConditionFailedError,
   type AccessKeyChanges,
   type AccessKeyRecord,
+  type AccountBucket,
+  type BucketGrant,
+  type BucketRecord,
   type DatasetListQuery,
   type DatasetPage,
   type DatasetRecord,
@@ -32,9 +35,12 @@ import {
   type ScheduleListQuery,
   type SchedulePage,
   type ScheduleRecord,
+  type TaskKind,
   type Tombstone,
   type TokenRecord,
   type VersionChanges,
+  type Expectation,
+  type VersionCounters,
   type VersionExpectation,
   type VersionListQuery,
   type VersionPage,
@@ -50,13 +56,18 @@ export interface DynamoStoreOptions {
 
 type Item = Record<string, unknown>;
 
-const KEY_ATTRIBUTES = ['PK', 'SK', 'GSI1PK', 'GSI1SK', 'nameLower'] as const;
+const KEY_ATTRIBUTES = ['PK', 'SK', 'GSI1PK', 'GSI1SK', 'nameLower', 'role'] as const;
 
 const keys = {
   accessKey: (ak: string) => ({ PK: `K#${ak}`, SK: 'K' }),
   /** An account's access keys, by creation time. */
   accessKeysOf: (account: string) => `A#${account}#K`,
   legacyCounter: () => ({ PK: 'C#legacy', SK: 'C' }),
+  /** A bucket's owner and grants share the bucket's partition; the index lists an account's buckets. */
+  bucket: (bucket: string) => `B#${bucket}`,
+  bucketOwner: (bucket: string) => ({ PK: `B#${bucket}`, SK: 'OWNER' }),
+  bucketGrant: (bucket: string, account: string) => ({ PK: `B#${bucket}`, SK: `G#${account}` }),
+  bucketsOf: (account: string) => `A#${account}#B`,
   account: (account: string) => `A#${account}`,
   dataset: (account: string, datasetId: string) => ({ PK: `A#${account}`, SK: `D#${datasetId}` }),
   version: (account: string, versionId: string) => ({ PK: `A#${account}`, SK: `V#${versionId}` }),
@@ -101,6 +112,55 @@ function andFilters(filters: (Filter | undefined)[]): Filter | undefined {
     expression: present.map((f) => `(${f.expression})`).join(' AND '),
     values: Object.assign({}, ...present.map((f) => f.values)),
     names: Object.assign({}, ...present.map((f) => f.names ?? {})),
+  };
+}
+
+/** The parts of one UpdateItem: attributes to set, counters to add to, and what the item must look like. */
+interface UpdateParts {
+  set?: Record<string, unknown>;
+  add?: Record<string, number>;
+  /** What each attribute must be (see the port's `Expectation`). */
+  expect?: Record<string, Expectation | undefined>;
+  /** Conditions written out (with names and values of their own in `names` / `values`). */
+  conditions?: string[];
+  names?: Record<string, string>;
+  values?: Record<string, unknown>;
+}
+
+/** Builds an UpdateItem's expressions, names and values from {@link UpdateParts}: the one builder of the adapter. */
+function updateExpression(parts: UpdateParts) {
+  const names: Record<string, string> = { ...parts.names };
+  const values: Record<string, unknown> = { ...parts.values };
+  let n = 0;
+  const name = (attribute: string) => {
+    const tag = `#a${n}`;
+    names[tag] = attribute;
+    return tag;
+  };
+  const value = (v: unknown) => {
+    const tag = `:v${n++}`;
+    values[tag] = v;
+    return tag;
+  };
+  const sets = Object.entries(parts.set ?? {})
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${name(k)} = ${value(v)}`);
+  const adds = Object.entries(parts.add ?? {}).map(([k, v]) => `${name(k)} ${value(v)}`);
+  const conditions = [...(parts.conditions ?? [])];
+  for (const [attribute, allowed] of Object.entries(parts.expect ?? {})) {
+    if (!allowed) continue;
+    const tag = name(attribute);
+    const options =
+      'below' in allowed
+        ? [`attribute_not_exists(${tag})`, `${tag} < ${value(allowed.below)}`]
+        : allowed.map((v) => (v === null ? `attribute_not_exists(${tag})` : `${tag} = ${value(v)}`));
+    conditions.push(`(${options.join(' OR ')})`);
+  }
+  return {
+    UpdateExpression: [sets.length ? `SET ${sets.join(', ')}` : '', adds.length ? `ADD ${adds.join(', ')}` : ''].filter(Boolean).join(' '),
+    ...(conditions.length ? { ConditionExpression: conditions.join(' AND ') } : {}),
+    ExpressionAttributeNames: names,
+    ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),
   };
 }
 
@@ -206,6 +266,35 @@ export class DynamoMetadataStore implements MetadataStore {
 
   #accessKeyItem(record: AccessKeyRecord): Item {
     return { ...keys.accessKey(record.accessKeyId), GSI1PK: keys.accessKeysOf(record.account), GSI1SK: `${record.createdAt}#${record.accessKeyId}`, ...record };
+  }
+
+  async getBucketAccess(bucket: string): Promise<{ owner?: BucketRecord; grants: BucketGrant[] }> {
+    const items = await this.#all({ KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': keys.bucket(bucket) }, ConsistentRead: true });
+    const owner = items.find((i) => i.SK === 'OWNER');
+    return {
+      ...(owner ? { owner: strip<BucketRecord>(owner) } : {}),
+      grants: items.filter((i) => String(i.SK).startsWith('G#')).map((i) => strip<BucketGrant>(i)),
+    };
+  }
+
+  async putBucketOwner(record: BucketRecord): Promise<void> {
+    const item = { ...keys.bucketOwner(record.bucket), GSI1PK: keys.bucketsOf(record.owner), GSI1SK: record.bucket, role: 'owner', ...record };
+    await conditional(this.#putNew(item), `bucket ${record.bucket} has an owner already`);
+  }
+
+  async putBucketGrant(grant: BucketGrant): Promise<void> {
+    const item = { ...keys.bucketGrant(grant.bucket, grant.account), GSI1PK: keys.bucketsOf(grant.account), GSI1SK: grant.bucket, role: 'grantee', ...grant };
+    await this.#db.send(new PutCommand({ TableName: this.#table, Item: item }));
+  }
+
+  async deleteBucketGrant(bucket: string, account: string): Promise<boolean> {
+    const out = await this.#db.send(new DeleteCommand({ TableName: this.#table, Key: keys.bucketGrant(bucket, account), ReturnValues: 'ALL_OLD' }));
+    return out.Attributes !== undefined;
+  }
+
+  async listAccountBuckets(account: string): Promise<AccountBucket[]> {
+    const items = await this.#all({ IndexName: GSI1, KeyConditionExpression: 'GSI1PK = :pk', ExpressionAttributeValues: { ':pk': keys.bucketsOf(account) } });
+    return items.map((i) => ({ bucket: String(i.bucket), role: i.role === 'owner' ? 'owner' : 'grantee' }));
   }
 
   async allocateLegacyIds(count: number): Promise<number> {
@@ -349,32 +438,14 @@ export class DynamoMetadataStore implements MetadataStore {
     versionId: string,
     changes: VersionChanges,
     expect: VersionExpectation = {},
+    add: VersionCounters = {},
   ): Promise<VersionRecord> {
-    const entries = Object.entries(changes).filter(([, v]) => v !== undefined);
-    const names: Record<string, string> = {};
-    const values: Record<string, unknown> = {};
-    const sets = entries.map(([k, v], i) => {
-      names[`#u${i}`] = k;
-      values[`:u${i}`] = v;
-      return `#u${i} = :u${i}`;
-    });
-    const conditions = ['attribute_exists(PK)'];
-    for (const [attribute, allowed] of Object.entries(expect)) {
-      if (!allowed) continue;
-      const f = inFilter(attribute, allowed, `c${Object.keys(names).length}`);
-      conditions.push(f.expression);
-      Object.assign(names, f.names);
-      Object.assign(values, f.values);
-    }
     const out = await conditional(
       this.#db.send(
         new UpdateCommand({
           TableName: this.#table,
           Key: keys.version(account, versionId),
-          UpdateExpression: `SET ${sets.join(', ')}`,
-          ConditionExpression: conditions.join(' AND '),
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
+          ...updateExpression({ set: changes, add, expect, conditions: ['attribute_exists(PK)'] }),
           ReturnValues: 'ALL_NEW',
         }),
       ),
@@ -434,6 +505,29 @@ export class DynamoMetadataStore implements MetadataStore {
       if (error instanceof ConditionFailedError) return undefined;
       throw error;
     }
+  }
+
+  async renewTaskLease(kind: TaskKind, account: string, taskId: string, fence: number, leaseUntil: number): Promise<void> {
+    await this.#fenced(kind, account, taskId, fence, { leaseUntil });
+  }
+
+  async retryTaskLater(kind: TaskKind, account: string, taskId: string, fence: number, retry: { leaseUntil: number; failures: number; lastFailure: string }): Promise<void> {
+    await this.#fenced(kind, account, taskId, fence, retry);
+  }
+
+  /** Sets attributes of a running task, conditional on the worker's fence. */
+  async #fenced(kind: TaskKind, account: string, taskId: string, fence: number, set: Record<string, unknown>): Promise<void> {
+    const key = kind === 'import' ? keys.importTask(account, taskId) : keys.exportTask(account, taskId);
+    await conditional(
+      this.#db.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: key,
+          ...updateExpression({ set, conditions: ['fence = :fence AND #status = :running'], names: { '#status': 'status' }, values: { ':fence': fence, ':running': 'Running' } }),
+        }),
+      ),
+      `${kind} task ${taskId}: the lease of fence ${fence} was lost`,
+    );
   }
 
   async checkpointImportTask(account: string, taskId: string, fence: number, progress: ImportProgress): Promise<void> {

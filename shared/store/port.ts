@@ -44,6 +44,31 @@ export interface AccessKeyRecord {
   rotatedTo?: string;
 }
 
+/**
+ * Who may use a bucket (buckets are global names, so these records are keyed by bucket, not by account): its owner,
+ * the account that created it through qfdata (or that an operator named), and the accounts it was granted to.
+ */
+export interface BucketRecord {
+  bucket: string;
+  owner: string;
+  createdAt: string;
+}
+
+export interface BucketGrant {
+  bucket: string;
+  /** The account the bucket is granted to. */
+  account: string;
+  /** The account (or operator) that granted it. */
+  grantedBy: string;
+  createdAt: string;
+}
+
+/** One bucket an account may use, as its listing shows it. */
+export interface AccountBucket {
+  bucket: string;
+  role: 'owner' | 'grantee';
+}
+
 /** What may change on an access key after creation. */
 export type AccessKeyChanges = Partial<Pick<AccessKeyRecord, 'enabled' | 'disabledAt' | 'rotatedTo'>>;
 
@@ -184,8 +209,16 @@ export type VersionChanges = Partial<
   >
 >;
 
-/** Version attributes a conditional version update may require (each: one of the listed values). */
-export type VersionExpectation = Partial<Record<'importStatus' | 'publishStatus' | 'importTaskId' | 'exportTaskId', readonly string[]>>;
+/**
+ * What a conditional version update may require of an attribute: one of the listed values (`null` allows the
+ * attribute to be absent), or (`{ below }`) to be absent or to sort before the value (ids are time-ordered: "older").
+ */
+export type Expectation = readonly (string | null)[] | { below: string };
+
+export type VersionExpectation = Partial<Record<'importStatus' | 'publishStatus' | 'importTaskId' | 'exportTaskId', Expectation>>;
+
+/** Version counters an update adds to in the store (never recomputed from a read, so concurrent updates add up). */
+export type VersionCounters = Partial<Record<'importRecordCount' | 'exportRecordCount', number>>;
 
 /** Import task states. `Pending` and `Running` show as `Importing` on the wire. */
 export type ImportTaskStatus = 'Pending' | 'Running' | 'Finished' | 'Failed';
@@ -249,6 +282,9 @@ export interface ImportTaskRecord {
   /** Error count per V1 error code. */
   errorCodes: Record<string, number>;
   failure?: string;
+  /** Runs that ended in an error since the last one that did not, and the last such error (see `shared/datasets/tasks.ts`). */
+  failures?: number;
+  lastFailure?: string;
   createdAt: string;
   startedAt?: string;
   finishedAt?: string;
@@ -283,6 +319,9 @@ export interface ExportTaskRecord {
   /** Where the archive was written, once finished. */
   result?: { bucket: string; key: string; size: number; sampleCount: number };
   failure?: string;
+  /** As on import tasks: failed runs in a row with the same reason, and that reason. */
+  failures?: number;
+  lastFailure?: string;
   createdAt: string;
   startedAt?: string;
   finishedAt?: string;
@@ -345,6 +384,9 @@ export interface NewDataset {
   firstVersion: Omit<VersionRecord, 'versionNumber'>;
 }
 
+/** The two kinds of background task; they share the lease and failure mechanics. */
+export type TaskKind = 'import' | 'export';
+
 /** Thrown when a conditional write finds the item in another state than required. */
 export class ConditionFailedError extends Error {
   override readonly name = 'ConditionFailedError';
@@ -365,6 +407,17 @@ export interface MetadataStore {
   updateAccessKey(account: string, accessKeyId: string, changes: AccessKeyChanges, expectEnabled?: boolean): Promise<AccessKeyRecord>;
   /** Deletes one of the account's disabled keys; throws {@link ConditionFailedError} otherwise. */
   deleteAccessKey(account: string, accessKeyId: string): Promise<void>;
+
+  /** A bucket's owner record (if qfdata knows one) and its grants, in one read. */
+  getBucketAccess(bucket: string): Promise<{ owner?: BucketRecord; grants: BucketGrant[] }>;
+  /** Records a bucket's owner; throws {@link ConditionFailedError} if the bucket has one already. */
+  putBucketOwner(record: BucketRecord): Promise<void>;
+  /** Grants a bucket to an account (replacing an earlier grant to it). */
+  putBucketGrant(grant: BucketGrant): Promise<void>;
+  /** Takes a grant back; false if there was none. */
+  deleteBucketGrant(bucket: string, account: string): Promise<boolean>;
+  /** Every bucket an account owns or was granted, by name. */
+  listAccountBuckets(account: string): Promise<AccountBucket[]>;
 
   /** Hands out `count` consecutive legacy integer ids, unique across the whole deployment; returns the first. */
   allocateLegacyIds(count: number): Promise<number>;
@@ -396,7 +449,7 @@ export interface MetadataStore {
    * Applies `changes` to an existing version. `expect` lists attribute values the version must have (a state
    * move); otherwise, or if the version is missing, throws {@link ConditionFailedError}.
    */
-  updateVersion(account: string, versionId: string, changes: VersionChanges, expect?: VersionExpectation): Promise<VersionRecord>;
+  updateVersion(account: string, versionId: string, changes: VersionChanges, expect?: VersionExpectation, add?: VersionCounters): Promise<VersionRecord>;
 
   /** Stores a new import task and lists it among the open tasks. */
   putImportTask(task: ImportTaskRecord): Promise<void>;
@@ -417,6 +470,13 @@ export interface MetadataStore {
     fence: number,
     outcome: Pick<ImportTaskRecord, 'status' | 'counts' | 'errorSample' | 'errorCodes' | 'checkpoint'> & { finishedAt: string; failure?: string },
   ): Promise<void>;
+  /** Renews a running task's lease (the heartbeat); throws {@link ConditionFailedError} if the fence moved on. */
+  renewTaskLease(kind: TaskKind, account: string, taskId: string, fence: number, leaseUntil: number): Promise<void>;
+  /**
+   * Gives a running task's lease back after a failed run, to be claimed again when `leaseUntil` has passed, and
+   * records the failure; conditional on the fence.
+   */
+  retryTaskLater(kind: TaskKind, account: string, taskId: string, fence: number, retry: { leaseUntil: number; failures: number; lastFailure: string }): Promise<void>;
   /** Open tasks of every account (the sweep's work list). */
   listOpenImportTasks(): Promise<Pick<ImportTaskRecord, 'account' | 'taskId' | 'leaseUntil' | 'status'>[]>;
 

@@ -12,13 +12,16 @@ export class InjectedCrash extends Error {
   override readonly name = 'InjectedCrash';
 }
 
-/** Counts writes; crashes at write number `crashAt` (0: never, which makes it a counter). */
+/**
+ * Counts writes; crashes at write number `crashAt` (0: never, which makes it a counter). A crashed process writes
+ * nothing more: every later write throws too, so code that catches the crash cannot record anything after it.
+ */
 export class Faults {
   writes = 0;
   constructor(readonly crashAt = 0) {}
   hit(): void {
     this.writes++;
-    if (this.writes === this.crashAt) throw new InjectedCrash(`crash at write ${this.writes}`);
+    if (this.crashAt > 0 && this.writes >= this.crashAt) throw new InjectedCrash(`crash at write ${this.crashAt}`);
   }
 }
 

@@ -2,7 +2,7 @@
  * Builders of store records for tests.
  */
 import { newId } from '../../shared/datasets/ids.js';
-import { versionStorage } from '../../shared/datasets/service.js';
+import { versionStorage } from '../../shared/datasets/layout.js';
 import type { AccessKeyRecord, DataFormat, NewDataset } from '../../shared/store/index.js';
 
 let legacy = 1000;

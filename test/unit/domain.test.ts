@@ -6,7 +6,7 @@ import { idField, storageFields, withStorageDestination } from '../../shared/dat
 import { V1_TEMPLATES, v1TypesOf } from '../../shared/datasets/formats.js';
 import { isId, newId } from '../../shared/datasets/ids.js';
 import { pageInfo, pageQuery, pageRequestFields } from '../../shared/datasets/pagination.js';
-import { versionStorage, storagePathOf } from '../../shared/datasets/service.js';
+import { versionStorage, storagePathOf } from '../../shared/datasets/layout.js';
 import { rfc3339, wallClock } from '../../shared/datasets/time.js';
 import { InappropriateJSONError, InvalidMarkerError } from '../../shared/errors.js';
 import { validateInput } from '../../shared/http/validate.js';
@@ -142,7 +142,7 @@ describe('Domain: shared fields', () => {
 
   it('parses the storage destination once, into what the services take', () => {
     // Prepare
-    const schema = withStorageDestination(z.object({ name: z.string(), ...storageFields }));
+    const schema = withStorageDestination(z.object({ name: z.string(), ...storageFields }), 'dataset');
     // Assess
     expect(validateInput(schema, { name: 'a', storageType: 'BOS', storagePath: 'bos:/yourbucket/yourDir/' })).toEqual({
       name: 'a',
@@ -150,10 +150,21 @@ describe('Domain: shared fields', () => {
       destination: { kind: 'bos', bucket: 'yourbucket', dir: '/yourDir/' },
     });
     expect(validateInput(schema, { name: 'a', storageType: 'sysStorage', storagePath: 'ignored' })).toEqual({ name: 'a', storageType: 'sysStorage', destination: { kind: 'platform' } });
-    for (const storagePath of [undefined, null, 'bos:/Bad_Bucket/d/', 'bos:/bucket/file', '/bucket/dir/']) {
-      expect(() => validateInput(schema, { name: 'a', storageType: 'BOS', storagePath })).toThrow(
-        'param[storagePath] invalid: is required with storageType BOS and must be a directory like bos:/yourbucket/yourDir/',
-      );
+    const refusals: [unknown, string][] = [
+      [undefined, 'is required with storageType BOS: a directory like bos:/yourbucket/yourDir/'],
+      [null, 'is required with storageType BOS: a directory like bos:/yourbucket/yourDir/'],
+      ['bos:/Bad_Bucket/d/', 'names the bucket "Bad_Bucket", which is not a bucket name'],
+      ['bos:/bucket/file', 'must be a directory like bos:/yourbucket/yourDir/ (ending in "/")'],
+      ['/bucket/dir/', 'is not a BOS path'],
+      ['bos:/bucket/a/../b/', 'names an object key qfdata cannot use: it has the path segment ".."'],
+      ['bos:/bucket/a/%2E%2e/', 'names an object key qfdata cannot use: it has the path segment "%2E%2e"'],
+      ['bos:/bucket/a\u0000b/', 'names an object key qfdata cannot use: it contains NUL'],
+      [`bos:/bucket/${'s'.repeat(300)}/`, 'names an object key qfdata cannot use: a path segment is 300 bytes long'],
+      [`bos:/bucket/${'d/'.repeat(480)}`, 'it would make object keys qfdata cannot store'],
+      ['bos:/bucket/mine/_system_/dataset/ds-0123456789abcdef/texts/', 'the directory segment _system_ is where datasets keep their data'],
+    ];
+    for (const [storagePath, message] of refusals) {
+      expect(() => validateInput(schema, { name: 'a', storageType: 'BOS', storagePath }), String(storagePath)).toThrow(`param[storagePath] invalid: ${message}`);
     }
     // A field's own issue comes first.
     expect(() => validateInput(schema, { name: 1, storageType: 'BOS' })).toThrow('param[name] invalid');

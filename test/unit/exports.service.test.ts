@@ -7,14 +7,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unzip } from '../support/zip.js';
-import { exportTarget, ExportService } from '../../shared/datasets/exports.js';
+import { composeServices } from '../../shared/datasets/compose.js';
+import { exportTarget, roundRobin } from '../../shared/datasets/exports.js';
 import { runImport } from '../../shared/datasets/importWorker.js';
-import { ImportService } from '../../shared/datasets/imports.js';
-import { DatasetService } from '../../shared/datasets/service.js';
 import { FsObjectStore } from '../../shared/objects/index.js';
-import { NoTaskQueue } from '../../shared/queue/index.js';
 import { DynamoMetadataStore, type ExportTaskRecord } from '../../shared/store/index.js';
 import { startTestDynamo, type TestDynamo } from '../support/dynamo.js';
+import { NO_HEARTBEAT } from '../support/services.js';
 import { Faults, faultyDb, faultyObjects, InjectedCrash } from '../support/faults.js';
 import { readAll } from './objects.contract.js';
 
@@ -45,14 +44,17 @@ describe('Exports: archives, snapshots, and the runner', () => {
   function services(faults?: Faults) {
     const store = faults ? new DynamoMetadataStore({ tableName: t.tableName, region: 'us-east-1', endpoint: t.dynamo.endpoint }, faultyDb(t.db, faults)) : t.store;
     const objs = faults ? faultyObjects(objects, faults) : objects;
-    const datasets = new DatasetService({ store, objects: objs, settings: { platformBucket: 'qfdata' } });
-    const imports = new ImportService({ store, objects: objs, queue: new NoTaskQueue(), datasets, now });
-    const exports = new ExportService({ store, objects: objs, datasets, settings: { leaseMs: 1000, reserveMs: 10_000, platformBucket: 'qfdata' }, now });
-    return { datasets, imports, exports };
+    return composeServices({ store, objects: objs, settings: { exports: { leaseMs: 1000, reserveMs: 10_000, heartbeatMs: NO_HEARTBEAT } }, now });
   }
+  /** The test buckets (src, out), granted to `account` by an operator: the accounts of these tests may use them. */
+  async function grant(account: string) {
+    for (const bucket of ['src', 'out']) await services().buckets.grant({ account: 'root' }, bucket, account, { operator: true });
+  }
+
 
   /** A version holding the samples of `files` (imported one task per call). */
   async function versionWith(account: string, ...imports: string[][]) {
+    await grant(account);
     const { datasets, imports: importer } = services();
     const { version } = await datasets.createDataset({ account }, { name: 'x', dataFormat: 'PromptResponse', storageType: 'sysStorage', projectType: 20, templateType: 2000, dataType: 4 });
     for (const files of imports) {
@@ -73,6 +75,7 @@ describe('Exports: archives, snapshots, and the runner', () => {
   it('refuses an unknown or empty version and a missing bucket, creating nothing', async () => {
     // Prepare
     const account = 'acct-exp-refuse';
+    await grant(account);
     const { datasets, exports } = services();
     const { version: empty } = await datasets.createDataset({ account }, { name: 'e', dataFormat: 'PromptResponse', storageType: 'sysStorage', projectType: 20, templateType: 2000, dataType: 4 });
     const full = await versionWith(account, ['bos:/src/a.jsonl']);
@@ -87,6 +90,7 @@ describe('Exports: archives, snapshots, and the runner', () => {
   it('exports the samples (type 1) and the source files (type 2) to platform storage and to a bucket', async () => {
     // Prepare
     const account = 'acct-exp-types';
+    await grant(account);
     const version = await versionWith(account, ['bos:/src/a.jsonl'], ['bos:/src/b.jsonl']);
     const { exports } = services();
     // Act
@@ -110,6 +114,7 @@ describe('Exports: archives, snapshots, and the runner', () => {
   it('exports a consistent snapshot: an import that finishes after the export was asked for is not in it', async () => {
     // Prepare
     const account = 'acct-exp-snapshot';
+    await grant(account);
     const version = await versionWith(account, ['bos:/src/a.jsonl']);
     const { exports, imports } = services();
     const task = await exports.createTask({ account }, version.versionId, { exportType: 1, destination: { kind: 'platform' } });
@@ -131,6 +136,7 @@ describe('Exports: archives, snapshots, and the runner', () => {
 
     for (let crashAt = 1; crashAt <= counter.writes; crashAt++) {
       const account = `acct-exp-crash-${crashAt}`;
+      await grant(account);
       const version = await versionWith(account, ['bos:/src/a.jsonl']);
       const task = await services().exports.createTask({ account }, version.versionId, { exportType: 1, destination: { kind: 'platform' } });
       // Act
@@ -151,6 +157,7 @@ describe('Exports: archives, snapshots, and the runner', () => {
   it('overlapping runners run each export once', async () => {
     // Prepare
     const account = 'acct-exp-overlap';
+    await grant(account);
     const version = await versionWith(account, ['bos:/src/a.jsonl']);
     const { exports } = services();
     const tasks = await Promise.all([1, 2, 3].map(() => exports.createTask({ account }, version.versionId, { exportType: 1, destination: { kind: 'platform' } })));
@@ -166,6 +173,7 @@ describe('Exports: archives, snapshots, and the runner', () => {
   it('concurrent requests with one clientToken make one export and all return it', async () => {
     // Prepare
     const account = 'acct-exp-token-race';
+    await grant(account);
     const version = await versionWith(account, ['bos:/src/a.jsonl']);
     const token = { operation: 'v2.CreateExportTask', token: 'same' };
     // Act
@@ -184,6 +192,7 @@ describe('Exports: archives, snapshots, and the runner', () => {
 
     for (let crashAt = 1; crashAt <= probe.writes; crashAt++) {
       const account = `acct-exp-token-crash-${crashAt}`;
+      await grant(account);
       const version = await versionWith(account, ['bos:/src/a.jsonl']);
       const token = { operation: 'v2.CreateExportTask', token: `crash-${crashAt}` };
       // Act: the first request dies at write `crashAt`; the client repeats it
@@ -199,6 +208,7 @@ describe('Exports: archives, snapshots, and the runner', () => {
   it('leaves the exports for the next run when its time budget is spent', async () => {
     // Prepare
     const account = 'acct-exp-budget';
+    await grant(account);
     const version = await versionWith(account, ['bos:/src/a.jsonl']);
     const { exports } = services();
     const task = await exports.createTask({ account }, version.versionId, { exportType: 1, destination: { kind: 'platform' } });
@@ -208,5 +218,119 @@ describe('Exports: archives, snapshots, and the runner', () => {
     expect(outcomes).toEqual({});
     expect((await exports.getTask({ account }, task.taskId)).status).toBe('Pending');
     expect(await exports.runPending(forever)).toMatchObject({ finished: expect.any(Number) });
+  });
+
+  it('fails a poisoned export with its reason and goes on with the next, another account\'s included (issue 10)', async () => {
+    // Prepare: an export stored before its destination could be checked (a 300-byte directory segment), and an
+    // ordinary export of another account behind it
+    const poisoned = 'acct-exp-poison';
+    await grant(poisoned);
+    const version = await versionWith(poisoned, ['bos:/src/a.jsonl']);
+    const { exports } = services();
+    const good = await exports.createTask({ account: poisoned }, version.versionId, { exportType: 1, destination: { kind: 'platform' } });
+    const bad = { ...good, taskId: 'task-0000000000poison', legacyId: good.legacyId + 100_000, destination: { kind: 'bos' as const, bucket: 'out', dir: `/${'x'.repeat(300)}/` } };
+    await t.store.putExportTask(bad);
+    const other = 'acct-exp-bystander';
+    await grant(other);
+    const otherVersion = await versionWith(other, ['bos:/src/b.jsonl']);
+    const otherTask = await exports.createTask({ account: other }, otherVersion.versionId, { exportType: 1, destination: { kind: 'platform' } });
+    // Act
+    const outcomes = await services().exports.runPending(forever);
+    // Assess
+    const failed = await exports.getTask({ account: poisoned }, bad.taskId);
+    expect(failed.status).toBe('Failed');
+    expect(failed.failure).toMatch(/cannot be used: .*a path segment is 300 bytes long/);
+    expect((await exports.getTask({ account: other }, otherTask.taskId)).status).toBe('Finished');
+    expect((await exports.getTask({ account: poisoned }, good.taskId)).status).toBe('Finished');
+    expect(outcomes).toMatchObject({ failed: 1, finished: expect.any(Number) });
+    // Nothing is retried: the next pass finds nothing open of it.
+    expect((await t.store.listOpenExportTasks()).map((o) => o.taskId)).not.toContain(bad.taskId);
+  });
+
+  it('retries an export whose run fails for a reason that may pass, and fails it when the same reason comes back', async () => {
+    // Prepare: an object store whose reads of one version's shards keep failing
+    const account = 'acct-exp-flaky';
+    await grant(account);
+    const version = await versionWith(account, ['bos:/src/a.jsonl']);
+    const task = await services().exports.createTask({ account }, version.versionId, { exportType: 1, destination: { kind: 'platform' } });
+    const flaky = new Proxy(objects, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop === 'get') return async () => { throw Object.assign(new Error('connection reset by peer'), { code: 'ECONNRESET' }); };
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const runner = () => composeServices({ store: t.store, objects: flaky, settings: { exports: { leaseMs: 1000, reserveMs: 10_000 } }, now }).exports;
+    // Act & Assess: two retries with a growing back-off, then a failure with the reason
+    expect(await runner().run(task)).toBe('retry');
+    const first = await t.store.getExportTask(account, task.taskId);
+    expect(first).toMatchObject({ status: 'Running', failures: 1, lastFailure: 'Error: connection reset by peer' });
+    expect(first!.leaseUntil).toBe(clock + 30_000);
+    expect(await runner().run(task)).toBe('not-claimed');
+    clock += 31_000;
+    expect(await runner().run(task)).toBe('retry');
+    expect((await t.store.getExportTask(account, task.taskId))!.leaseUntil).toBe(clock + 60_000);
+    clock += 61_000;
+    expect(await runner().run(task)).toBe('failed');
+    expect(await t.store.getExportTask(account, task.taskId)).toMatchObject({ status: 'Failed', failure: 'Error: connection reset by peer' });
+    expect((await t.store.getVersion(account, version.versionId))?.exportStatus).toBe('ExportFailed');
+  });
+
+  it('keeps the lease of a long export alive by heartbeat, and a runner whose lease was taken stops (issue 10)', async () => {
+    // Prepare: a real clock, a 300 ms lease, and reads that take 700 ms in all (longer than two leases)
+    const account = 'acct-exp-heartbeat';
+    await grant(account);
+    const version = await versionWith(account, ['bos:/src/a.jsonl'], ['bos:/src/b.jsonl'], ['bos:/src/a.jsonl'], ['bos:/src/b.jsonl']);
+    const slow = new Proxy(objects, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop === 'get') return async (...args: unknown[]) => (await new Promise((r) => setTimeout(r, 175)), (value as Function).apply(target, args));
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const live = (o = objects) => composeServices({ store: t.store, objects: o, settings: { exports: { leaseMs: 300, reserveMs: 0 } }, now: Date.now }).exports;
+    const task = await live().createTask({ account }, version.versionId, { exportType: 1, destination: { kind: 'platform' } });
+    // Act: a second runner tries while the first is still writing, after the first lease would have run out
+    const first = live(slow).run(task);
+    await new Promise((r) => setTimeout(r, 450));
+    const second = await live().run(task);
+    // Assess
+    expect(second).toBe('not-claimed');
+    expect(await first).toBe('finished');
+    expect((await t.store.getExportTask(account, task.taskId))?.fence).toBe(1);
+
+    // Prepare: a runner whose heartbeat cannot renew (its store refuses every write after the claim), so its lease runs out
+    const task2 = await live().createTask({ account }, version.versionId, { exportType: 1, destination: { kind: 'platform' } });
+    let writes = 0;
+    const mute = new Proxy(t.store, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop === 'renewTaskLease') return async () => { writes++; throw new Error('store unreachable'); };
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const stalled = composeServices({ store: mute, objects: slow, settings: { exports: { leaseMs: 300, reserveMs: 0 } }, now: Date.now }).exports.run(task2);
+    await new Promise((r) => setTimeout(r, 400));
+    // Act: another runner takes over the expired lease and finishes; the stalled one is fenced out
+    const takeover = await live().run(task2);
+    // Assess
+    expect(takeover).toBe('finished');
+    expect(await stalled).toBe('lease-lost');
+    expect(writes).toBeGreaterThan(0);
+    expect((await t.store.getExportTask(account, task2.taskId))?.status).toBe('Finished');
+  });
+
+  it('takes the accounts in turn, so one account\'s many exports do not hold up another\'s', () => {
+    // Prepare
+    const open = [
+      { account: 'a', taskId: '1' },
+      { account: 'a', taskId: '2' },
+      { account: 'a', taskId: '3' },
+      { account: 'b', taskId: '4' },
+      { account: 'c', taskId: '5' },
+      { account: 'c', taskId: '6' },
+    ];
+    // Assess
+    expect(roundRobin(open).map((t) => t.taskId)).toEqual(['1', '4', '5', '2', '6', '3']);
   });
 });

@@ -7,13 +7,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runImport } from '../../shared/datasets/importWorker.js';
-import { importLayout, ImportService, type ImportSettings } from '../../shared/datasets/imports.js';
-import { DatasetService, type NewDatasetInput } from '../../shared/datasets/service.js';
+import { composeServices } from '../../shared/datasets/compose.js';
+import { importLayout, type ImportSettings } from '../../shared/datasets/imports.js';
+import type { NewDatasetInput } from '../../shared/datasets/service.js';
 import { FsObjectStore } from '../../shared/objects/index.js';
 import type { TaskQueue, TaskRef } from '../../shared/queue/index.js';
 import { DynamoMetadataStore } from '../../shared/store/index.js';
 import { readAll } from './objects.contract.js';
 import { startTestDynamo, type TestDynamo } from '../support/dynamo.js';
+import { NO_HEARTBEAT } from '../support/services.js';
 import { Faults, faultyDb, faultyObjects, InjectedCrash } from '../support/faults.js';
 
 
@@ -44,7 +46,8 @@ describe('Imports: requests, the worker, and crashes', () => {
   let objects: FsObjectStore;
   let clock = Date.now();
   const now = () => clock;
-  const settings: Partial<ImportSettings> = { shardSamples: 3, leaseMs: 1000 };
+  // The clock is injected: no heartbeat in real time, so every write a crash test counts is the worker's own.
+  const settings: Partial<ImportSettings> = { shardSamples: 3, leaseMs: 1000, heartbeatMs: NO_HEARTBEAT };
   const forever = { remainingMs: () => 900_000 };
 
   beforeAll(async () => {
@@ -62,10 +65,13 @@ describe('Imports: requests, the worker, and crashes', () => {
   function services(options: { faults?: Faults; queue?: TaskQueue; settings?: Partial<ImportSettings> } = {}) {
     const store = options.faults ? new DynamoMetadataStore({ tableName: t.tableName, region: 'us-east-1', endpoint: t.dynamo.endpoint }, faultyDb(t.db, options.faults)) : t.store;
     const objs = options.faults ? faultyObjects(objects, options.faults) : objects;
-    const datasets = new DatasetService({ store, objects: objs, settings: { platformBucket: 'qfdata' } });
-    const imports = new ImportService({ store, objects: objs, queue: options.queue ?? new RecordingQueue(), datasets, settings: { ...settings, ...options.settings }, now });
-    return { datasets, imports };
+    return composeServices({ store, objects: objs, queue: options.queue ?? new RecordingQueue(), settings: { imports: { ...settings, ...options.settings } }, now });
   }
+  /** The test buckets (src), granted to `account` by an operator: the accounts of these tests may use them. */
+  async function grant(account: string) {
+    for (const bucket of ['src']) await services().buckets.grant({ account: 'root' }, bucket, account, { operator: true });
+  }
+
 
   /** Sources: two JSONL files (one with bad lines) and a CSV, under a directory of the `src` bucket. */
   async function seedSources(dir: string) {
@@ -100,6 +106,7 @@ describe('Imports: requests, the worker, and crashes', () => {
   }
 
   async function newVersion(account: string) {
+    await grant(account);
     const { datasets } = services();
     return (await datasets.createDataset({ account }, prDataset)).version;
   }
@@ -110,6 +117,7 @@ describe('Imports: requests, the worker, and crashes', () => {
       ['a directory mixed with files', ['bos:/src/chk/', 'bos:/src/chk/a.jsonl'], /must be the only element/],
       ['two directories', ['bos:/src/chk/', 'bos:/src/other/'], /must be the only element/],
       ['a path that is not bos:/', ['s3://src/chk/a.jsonl'], /param\[files.0\] invalid: .* is not a BOS path/],
+      ['a file name whose kept copy would not be storable', [`bos:/src/chk/${'n'.repeat(246)}.jsonl`], /param\[files.0\] invalid: .* its name is too long/],
       ['a missing bucket', ['bos:/no-such-bucket/a.jsonl'], /the bucket "no-such-bucket" does not exist/],
       ['a missing object', ['bos:/src/chk/missing.jsonl'], /param\[files.0\] invalid: bos:\/src\/chk\/missing.jsonl does not exist/],
       ['an unsupported file type', ['bos:/src/chk/notes.md'], /not a file type qfdata imports/],
@@ -117,6 +125,7 @@ describe('Imports: requests, the worker, and crashes', () => {
     ])('refuses %s', async (label, files, message) => {
       // Prepare
       const account = `acct-checks-${label.replace(/\W+/g, '-')}`;
+      await grant(account);
       await objects.put('src', 'chk/a.jsonl', PR(1));
       await objects.put('src', 'chk/notes.md', 'x');
       await objects.put('src', 'empty-dir/readme.md', 'x');
@@ -191,6 +200,7 @@ describe('Imports: requests, the worker, and crashes', () => {
     // Prepare: count the writes of a clean run
     const { files } = await seedSources('crash');
     const caller = { account: 'acct-crash-probe' };
+    await grant(caller.account);
     const probeVersion = await newVersion(caller.account);
     const probeQueue = new RecordingQueue();
     const probe = services({ queue: probeQueue });
@@ -201,6 +211,7 @@ describe('Imports: requests, the worker, and crashes', () => {
 
     for (let crashAt = 1; crashAt <= counter.writes; crashAt++) {
       const account = `acct-crash-${crashAt}`;
+      await grant(account);
       const version = await newVersion(account);
       const queue = new RecordingQueue();
       const healthy = services({ queue });
@@ -226,6 +237,7 @@ describe('Imports: requests, the worker, and crashes', () => {
     // Prepare
     const { files } = await seedSources('token-repeat');
     const account = 'acct-token-repeat';
+    await grant(account);
     const version = await newVersion(account);
     const queue = new RecordingQueue();
     const { imports } = services({ queue });
@@ -249,6 +261,7 @@ describe('Imports: requests, the worker, and crashes', () => {
 
     for (let crashAt = 1; crashAt <= probe.writes; crashAt++) {
       const account = `acct-token-crash-${crashAt}`;
+      await grant(account);
       const version = await newVersion(account);
       const token = { operation: 'v2.CreateImportTask', token: `crash-${crashAt}` };
       const queue = new RecordingQueue();
@@ -274,6 +287,7 @@ describe('Imports: requests, the worker, and crashes', () => {
       { name: 'data.jsonl', data: JSON.stringify({ prompt: 'a cat', image: 'pics/cat.png' }) + '\n' },
     ]));
     const account = 'acct-images';
+    await grant(account);
     const { datasets } = services();
     const { version } = await datasets.createDataset({ account }, { ...prDataset, dataFormat: 'PromptImage', projectType: 705, templateType: 70500, dataType: 7 });
     const queue = new RecordingQueue();
@@ -292,6 +306,7 @@ describe('Imports: requests, the worker, and crashes', () => {
     // Prepare
     const { files } = await seedSources('handoff');
     const account = 'acct-handoff';
+    await grant(account);
     const version = await newVersion(account);
     const queue = new RecordingQueue();
     const { imports } = services({ queue, settings: { handoffMs: 60_000 } });
@@ -313,6 +328,7 @@ describe('Imports: requests, the worker, and crashes', () => {
     // Prepare
     const { files } = await seedSources('fence');
     const account = 'acct-fence';
+    await grant(account);
     const version = await newVersion(account);
     const queue = new RecordingQueue();
     const { imports } = services({ queue });
@@ -332,6 +348,7 @@ describe('Imports: requests, the worker, and crashes', () => {
     // Prepare
     const { files } = await seedSources('dying');
     const account = 'acct-dying';
+    await grant(account);
     const version = await newVersion(account);
     const { imports } = services({ settings: { maxCrashes: 2 } });
     const task = await imports.createTask({ account }, version.versionId, files, { annotated: true });
@@ -353,6 +370,7 @@ describe('Imports: requests, the worker, and crashes', () => {
     await objects.put('src', 'broken/a.jsonl', PR(1) + '\n');
     await objects.put('src', 'broken/b.jsonl', Buffer.from([0x50, 0x4b, 0x03, 0x04, 0, 0, 0, 0]));
     const account = 'acct-broken';
+    await grant(account);
     const version = await newVersion(account);
     const queue = new RecordingQueue();
     const { imports } = services({ queue });
@@ -367,5 +385,99 @@ describe('Imports: requests, the worker, and crashes', () => {
     const lines = (await readAll(await objects.get(report!.bucket, report!.key))).toString('utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(lines).toEqual([{ file: 'bos:/src/broken/b.jsonl', line: 0, code: 3, reason: expect.any(String) }]);
     expect((await t.store.getVersion(account, version.versionId))?.importStatus).toBe('ImportFailed');
+  });
+
+  it('starts one import when requests that saw the same idle version race one that finishes meanwhile (issue 10)', async () => {
+    // Prepare: request B is checked while the version is idle; before B claims the version, import A starts, runs
+    // and finishes. On the old claim (conditional on the status alone) B then started a second import.
+    const { files } = await seedSources('claim-race');
+    const account = 'acct-claim-race';
+    await grant(account);
+    const version = await newVersion(account);
+    const { imports } = services();
+    let raced = false;
+    const racing = new Proxy(t.store, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop === 'putImportTask') {
+          return async (...args: Parameters<typeof target.putImportTask>) => {
+            await target.putImportTask(...args);
+            if (raced) return;
+            raced = true;
+            const a = await imports.createTask({ account }, version.versionId, files, { annotated: true });
+            expect(await runImport(imports, { account, taskId: a.taskId }, forever)).toBe('finished');
+          };
+        }
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const b = composeServices({ store: racing, objects, settings: { imports: settings }, now }).imports;
+    // Act
+    const attempt = b.createTask({ account }, version.versionId, files, { annotated: true });
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ code: 'PreconditionFailed', message: expect.stringContaining('changed while the import was being created') });
+    const after = await t.store.getVersion(account, version.versionId);
+    expect(after).toMatchObject({ importStatus: 'ImportFinished', importRecordCount: 1, sampleCount: expectedSamples.length });
+    expect(await storedSamples(version)).toEqual(expectedSamples);
+  });
+
+  it('fails a poisoned import with its reason instead of retrying it, and retries one that may pass (issue 10)', async () => {
+    // Prepare: a task stored before its sources could be checked (a key with NUL), on a version linked to it
+    const account = 'acct-poison';
+    await grant(account);
+    const version = await newVersion(account);
+    const { imports } = services();
+    const { files } = await seedSources('poison');
+    const task = await imports.createTask({ account }, version.versionId, files, { annotated: true });
+    await t.store.updateVersion(account, version.versionId, { importStatus: 'ImportFinished' });
+    const poisoned = { ...task, taskId: 'task-0000000000poison', sources: [{ bucket: 'src', key: 'a\u0000b.jsonl', size: 10 }] };
+    await t.store.putImportTask(poisoned);
+    await t.store.updateVersion(account, version.versionId, { importStatus: 'Importing', importTaskId: poisoned.taskId });
+    // Act
+    const outcome = await runImport(imports, { account, taskId: poisoned.taskId }, forever);
+    // Assess
+    expect(outcome).toBe('failed');
+    expect(await imports.getTask({ account }, poisoned.taskId)).toMatchObject({ status: 'Failed', failure: expect.stringContaining('it contains NUL') });
+    expect((await t.store.getVersion(account, version.versionId))?.importStatus).toBe('ImportFailed');
+    expect((await t.store.listOpenImportTasks()).map((o) => o.taskId)).not.toContain(poisoned.taskId);
+
+    // Prepare: reads that fail for a reason that may pass
+    const second = await newVersion(account);
+    const next = await imports.createTask({ account }, second.versionId, files, { annotated: true });
+    let reads = 0;
+    const flaky = new Proxy(objects, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop === 'get' || prop === 'openFile') return async (...args: unknown[]) => (++reads <= 2 ? Promise.reject(new Error('socket hang up')) : (value as Function).apply(target, args));
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const worker = composeServices({ store: t.store, objects: flaky, settings: { imports: settings }, now }).imports;
+    // Act & Assess: two retries after their back-off, then it finishes
+    expect(await runImport(worker, { account, taskId: next.taskId }, forever)).toBe('retry');
+    expect(await imports.getTask({ account }, next.taskId)).toMatchObject({ failures: 1, lastFailure: 'Error: socket hang up' });
+    expect(await runImport(worker, { account, taskId: next.taskId }, forever)).toBe('not-claimed');
+    clock += 31_000;
+    expect(await runImport(worker, { account, taskId: next.taskId }, forever)).toBe('retry');
+    clock += 61_000;
+    expect(await runImport(worker, { account, taskId: next.taskId }, forever)).toBe('finished');
+    expect(await storedSamples(second)).toEqual(expectedSamples);
+  });
+
+  it('refuses an import from a bucket the account may not use, or from the platform bucket, before any task exists (issue 10)', async () => {
+    // Prepare
+    const account = 'acct-no-grant';
+    const version = (await services().datasets.createDataset({ account }, prDataset)).version;
+    await objects.put('src', 'nogrant/a.jsonl', PR(1));
+    // Act & Assess
+    for (const [files, message] of [
+      [['bos:/src/nogrant/a.jsonl'], 'Access denied: the bucket "src" is not one of your account\'s buckets'],
+      [['bos:/qfdata/'], 'Access denied: the bucket "qfdata" is qfdata\'s platform storage'],
+      [[`bos:/qfdata/_system_/dataset/${version.versionId}/texts/`], 'Access denied: the bucket "qfdata" is qfdata\'s platform storage'],
+      [['qfdata/exports/x.zip'], 'Access denied: the bucket "qfdata" is qfdata\'s platform storage'],
+    ] as const) {
+      await expect(services().imports.createTask({ account }, version.versionId, files, { annotated: true })).rejects.toMatchObject({ code: 'AccessDenied', message: expect.stringContaining(message) });
+    }
+    expect((await t.store.getVersion(account, version.versionId))?.importRecordCount ?? 0).toBe(0);
   });
 });

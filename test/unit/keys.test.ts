@@ -40,7 +40,7 @@ describe('Policies', () => {
     const table = Object.fromEntries(POLICY_NAMES.map((p) => [p, PERMISSIONS.filter((perm) => allows(p, perm))]));
     // Assess
     expect(table).toEqual({
-      QianfanFullControlAccessPolicy: ['data:Read', 'data:Write', 'data:Delete', 'keys:Manage'],
+      QianfanFullControlAccessPolicy: ['data:Read', 'data:Write', 'data:Delete', 'keys:Manage', 'buckets:Grant'],
       QianfanDataFullControlAccessPolicy: ['data:Read', 'data:Write', 'data:Delete'],
       QianfanDataOperateAccessPolicy: ['data:Read', 'data:Write'],
       QfdataReadOnlyAccessPolicy: ['data:Read'],

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DatasetService, type NewDatasetInput } from '../../shared/datasets/service.js';
+import { composeServices } from '../../shared/datasets/compose.js';
+import type { DatasetService, NewDatasetInput } from '../../shared/datasets/service.js';
 import { FsObjectStore } from '../../shared/objects/index.js';
 import { DynamoMetadataStore } from '../../shared/store/index.js';
 import { startTestDynamo, type TestDynamo } from '../support/dynamo.js';
@@ -42,9 +43,9 @@ describe('Service: dataset lifecycle under crashes', () => {
   });
 
   const options = () => ({ tableName: t.tableName, region: 'us-east-1', endpoint: t.dynamo.endpoint });
-  const healthy = () => new DatasetService({ store: t.store, objects, settings });
+  const healthy = () => composeServices({ store: t.store, objects, settings }).datasets;
   const crashing = (faults: Faults) =>
-    new DatasetService({ store: new DynamoMetadataStore(options(), faultyDb(t.db, faults)), objects: faultyObjects(objects, faults), settings });
+    composeServices({ store: new DynamoMetadataStore(options(), faultyDb(t.db, faults)), objects: faultyObjects(objects, faults), settings }).datasets;
 
   /** Every item stored under an account, by sort-key kind. */
   async function itemsOf(account: string): Promise<string[]> {
@@ -222,7 +223,7 @@ describe('Service: dataset lifecycle under crashes', () => {
       },
     });
     // Act
-    const views = await new DatasetService({ store: counting, objects, settings }).getVersions(caller, versions.map((v) => v.versionId));
+    const views = await composeServices({ store: counting, objects, settings }).datasets.getVersions(caller, versions.map((v) => v.versionId));
     // Assess
     expect(views.map((v) => v.version.versionId)).toEqual(versions.map((v) => v.versionId));
     expect(datasetReads).toBe(1);

@@ -7,15 +7,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ExportService } from '../../shared/datasets/exports.js';
+import { composeServices } from '../../shared/datasets/compose.js';
 import { runImport } from '../../shared/datasets/importWorker.js';
-import { ImportService } from '../../shared/datasets/imports.js';
-import { ScheduleService } from '../../shared/datasets/schedules.js';
-import { DatasetService } from '../../shared/datasets/service.js';
 import { FsObjectStore } from '../../shared/objects/index.js';
-import { NoTaskQueue } from '../../shared/queue/index.js';
 import { DynamoMetadataStore, type ExportDestination } from '../../shared/store/index.js';
 import { startTestDynamo, type TestDynamo } from '../support/dynamo.js';
+import { NO_HEARTBEAT } from '../support/services.js';
 import { Faults, faultyDb, faultyObjects } from '../support/faults.js';
 
 const MINUTE = 60_000;
@@ -52,16 +49,18 @@ describe('Export schedules: the runner starts each due time exactly once', () =>
   function services(faults?: Faults) {
     const store = faults ? new DynamoMetadataStore({ tableName: t.tableName, region: 'us-east-1', endpoint: t.dynamo.endpoint }, faultyDb(t.db, faults)) : t.store;
     const objs = faults ? faultyObjects(objects, faults) : objects;
-    const datasets = new DatasetService({ store, objects: objs, settings: { platformBucket: 'qfdata' } });
-    const imports = new ImportService({ store, objects: objs, queue: new NoTaskQueue(), datasets, now });
-    const exports = new ExportService({ store, objects: objs, datasets, settings: { leaseMs: 1000, reserveMs: 10_000, platformBucket: 'qfdata' }, now });
-    const schedules = new ScheduleService({ store, datasets, exports, now });
-    return { datasets, imports, exports, schedules };
+    return composeServices({ store, objects: objs, settings: { exports: { leaseMs: 1000, reserveMs: 10_000, heartbeatMs: NO_HEARTBEAT } }, now });
   }
+  /** The test buckets (src, out), granted to `account` by an operator: the accounts of these tests may use them. */
+  async function grant(account: string) {
+    for (const bucket of ['src', 'out']) await services().buckets.grant({ account: 'root' }, bucket, account, { operator: true });
+  }
+
 
   /** A dataset whose first version holds the samples of a.jsonl. */
   async function datasetWithData(account: string) {
     accounts.add(account);
+    await grant(account);
     const { datasets, imports } = services();
     const { dataset, version } = await datasets.createDataset({ account }, { name: 'x', dataFormat: 'PromptResponse', storageType: 'sysStorage', projectType: 20, templateType: 2000, dataType: 4 });
     const task = await imports.createTask({ account }, version.versionId, ['bos:/src/a.jsonl'], { annotated: true });
@@ -76,6 +75,7 @@ describe('Export schedules: the runner starts each due time exactly once', () =>
   it('starts one export when a schedule is due, and none before', async () => {
     // Prepare
     const account = 'acct-sch-due';
+    await grant(account);
     const { dataset, version } = await datasetWithData(account);
     const { schedules } = services();
     const created = await schedules.create({ account }, { datasetId: dataset.datasetId, expression: 'rate(5 minutes)', exportType: 1, destination: platform });
@@ -104,6 +104,7 @@ describe('Export schedules: the runner starts each due time exactly once', () =>
   it('two runners at once, and the same due time handled twice, start one export', async () => {
     // Prepare
     const account = 'acct-sch-overlap';
+    await grant(account);
     const { dataset, version } = await datasetWithData(account);
     const created = await services().schedules.create({ account }, { datasetId: dataset.datasetId, expression: 'rate(1 minute)', exportType: 2, destination: { kind: 'bos', bucket: 'out', dir: '/nightly/' } });
     clock = Date.parse(created.nextRunAt!) + 1000;
@@ -132,6 +133,7 @@ describe('Export schedules: the runner starts each due time exactly once', () =>
 
     for (let crashAt = 1; crashAt <= counter.writes; crashAt++) {
       const account = `acct-sch-crash-${crashAt}`;
+      await grant(account);
       const { dataset, version } = await datasetWithData(account);
       const schedule = await services().schedules.create({ account }, { datasetId: dataset.datasetId, expression: 'rate(1 minute)', exportType: 1, destination: platform });
       clock = Date.parse(schedule.nextRunAt!) + 1000;
@@ -152,6 +154,7 @@ describe('Export schedules: the runner starts each due time exactly once', () =>
   it('exports the newest version at the due time, or the fixed version', async () => {
     // Prepare
     const account = 'acct-sch-versions';
+    await grant(account);
     const { dataset, version: first } = await datasetWithData(account);
     const { schedules, datasets, imports } = services();
     const newest = await schedules.create({ account }, { datasetId: dataset.datasetId, expression: 'rate(1 minute)', exportType: 1, destination: platform });
@@ -171,6 +174,7 @@ describe('Export schedules: the runner starts each due time exactly once', () =>
   it('skips a due time whose version holds no data yet, and moves on', async () => {
     // Prepare
     const account = 'acct-sch-empty';
+    await grant(account);
     accounts.add(account);
     const { schedules, datasets } = services();
     const { dataset, version } = await datasets.createDataset({ account }, { name: 'e', dataFormat: 'PromptResponse', storageType: 'sysStorage', projectType: 20, templateType: 2000, dataType: 4 });
@@ -192,6 +196,7 @@ describe('Export schedules: the runner starts each due time exactly once', () =>
   it('stops a schedule whose dataset (or fixed version) is gone, starting nothing', async () => {
     // Prepare
     const account = 'acct-sch-gone';
+    await grant(account);
     const { dataset, version } = await datasetWithData(account);
     const other = await datasetWithData(account);
     const { schedules, datasets } = services();
@@ -218,6 +223,7 @@ describe('Export schedules: the runner starts each due time exactly once', () =>
   it('after downtime starts one export, for the latest missed due time, and moves past now', async () => {
     // Prepare
     const account = 'acct-sch-catchup';
+    await grant(account);
     const { dataset, version } = await datasetWithData(account);
     const { schedules } = services();
     const created = await schedules.create({ account }, { datasetId: dataset.datasetId, expression: 'rate(10 minutes)', exportType: 1, destination: platform });
@@ -238,6 +244,7 @@ describe('Export schedules: the runner starts each due time exactly once', () =>
   it('runs a cron schedule at its UTC times', async () => {
     // Prepare
     const account = 'acct-sch-cron';
+    await grant(account);
     const { dataset, version } = await datasetWithData(account);
     const { schedules } = services();
     const created = await schedules.create({ account }, { datasetId: dataset.datasetId, expression: 'cron(0/30 * * * ? *)', exportType: 1, destination: platform });
@@ -255,6 +262,7 @@ describe('Export schedules: the runner starts each due time exactly once', () =>
   it('refuses bad expressions, unknown datasets and a version of another dataset; lists, pages and deletes', async () => {
     // Prepare
     const account = 'acct-sch-crud';
+    await grant(account);
     const { dataset } = await datasetWithData(account);
     const other = await datasetWithData(account);
     const { schedules } = services();
@@ -287,6 +295,7 @@ describe('Export schedules: the runner starts each due time exactly once', () =>
   it('create with a versionId names a missing dataset before a missing or foreign version', async () => {
     // Prepare
     const account = 'acct-sch-refuse';
+    await grant(account);
     const { dataset, version } = await datasetWithData(account);
     const other = await datasetWithData(account);
     const { schedules } = services();
@@ -306,6 +315,7 @@ describe('Export schedules: the runner starts each due time exactly once', () =>
   it('runDue leaves due schedules for the next run when less than the reserve is left', async () => {
     // Prepare
     const account = 'acct-sch-reserve';
+    await grant(account);
     const { dataset, version } = await datasetWithData(account);
     const { schedules } = services();
     const created = await schedules.create({ account }, { datasetId: dataset.datasetId, expression: 'rate(1 minute)', exportType: 1, destination: platform });
@@ -322,6 +332,7 @@ describe('Export schedules: the runner starts each due time exactly once', () =>
   it('a deleted schedule leaves the due index and never runs', async () => {
     // Prepare
     const account = 'acct-sch-delete';
+    await grant(account);
     const { dataset, version } = await datasetWithData(account);
     const { schedules } = services();
     const created = await schedules.create({ account }, { datasetId: dataset.datasetId, expression: 'rate(1 minute)', exportType: 1, destination: platform });
