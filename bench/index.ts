@@ -10,6 +10,8 @@
  *   CreateImportTask → ImportFinished through the local stack (`./imports.ts`).
  * - exports: export throughput against bare zlib deflate of the same shard bytes, and the peak RSS of exports of
  *   ~20 MB and ~200 MB versions (`./exports.ts`).
+ * - gateway: what the local gateway's extra hop costs, through it against straight to serverless-offline
+ *   (`./gateway.ts`).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
@@ -20,6 +22,7 @@ import { ROOT, ensureTable, startDynamo } from '../scripts/local.js';
 import { functionsOf, readServerlessYml } from '../scripts/serverless-yml.js';
 import type { Operation } from '../shared/http/index.js';
 import { benchExports } from './exports.js';
+import { benchGateway } from './gateway.js';
 import { benchImports } from './imports.js';
 import { progress, round, summarize, timeEach } from './stats.js';
 
@@ -177,7 +180,7 @@ async function benchDescribeDatasets(table: string, endpoint: string) {
   }
 }
 
-/** `npm run bench [-- section…]`: every section, or only the named ones (chain, coldRequire, describeDatasets, imports, exports). */
+/** `npm run bench [-- section…]`: every section, or only the named ones (chain, coldRequire, describeDatasets, imports, exports, gateway). */
 export async function main(args: string[] = []): Promise<void> {
   const started = Date.now();
   const wanted = (name: string) => args.length === 0 || args.includes(name);
@@ -198,6 +201,7 @@ export async function main(args: string[] = []): Promise<void> {
   }
   if (wanted('imports')) report.imports = await benchImports(args.filter((a) => a.startsWith('imports.')).map((a) => a.slice('imports.'.length)));
   if (wanted('exports')) report.exports = await benchExports();
+  if (wanted('gateway')) report.gateway = await benchGateway();
   report.seconds = round((Date.now() - started) / 1000, 1);
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 }

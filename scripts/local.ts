@@ -1,13 +1,19 @@
 /**
  * The local stack: dynalite (persisted under the data directory), the table, the platform bucket, the root access
- * key, and serverless-offline serving the functions. `npm start` runs it (through `scripts/start.mjs`); the
- * integration tests and the bench start their own copies on free ports and data directories.
+ * key, serverless-offline serving the functions on an internal port, and the gateway in front of it on the API port
+ * (`scripts/gateway.ts`: the envelope for oversized bodies and for a serverless-offline that does not answer).
+ * `npm start` runs it (through `scripts/run.mjs`); the integration tests and the bench start their own copies on
+ * free ports and data directories.
+ *
+ * Everything it starts stops with it (`scripts/processes.ts`): dynalite, the download server and the gateway live
+ * in this process; serverless-offline (and the esbuild service it starts) in a process group that kills itself when
+ * this process is gone, however it ended. `npm start` also stops when npm or its shell is gone.
  *
  * Credentials never travel through serverless.yml: the root key is written into the local store, its secret sealed
  * under the local secrets key file (created here on first start, mode 0600), where the functions look keys up like
  * any other. The root key is written again at every start, enabled, with the full-control policy.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
@@ -19,6 +25,8 @@ import { AccessKeyService, FileKeySealer, ensureKeyFile, secretsKeyFile } from '
 import { createObjectStore } from '../shared/objects/index.js';
 import { DynamoMetadataStore, tableDefinition } from '../shared/store/index.js';
 import { startDownloadServer } from './download-server.js';
+import { startGateway, type Gateway } from './gateway.js';
+import { spawnTiedNode, stopGroup, watchAncestors } from './processes.js';
 
 /** The project root: the nearest directory above this file (bundled or not) that holds serverless.yml. */
 export const ROOT = findRoot(path.dirname(fileURLToPath(import.meta.url)));
@@ -38,8 +46,11 @@ export const ROOT_ACCOUNT = 'root';
 export interface StackOptions {
   /** Data directory; everything persists below it. */
   dataDir: string;
-  /** API port (serverless-offline httpPort). 0 picks a free port. */
+  /** API port (the gateway's). 0 picks a free port. */
   port?: number;
+  /** serverless-offline's own HTTP port behind the gateway (its httpPort). 0 picks a free port. */
+  offlinePort?: number;
+  /** serverless-offline's Lambda invoke port. 0 picks a free port. */
   lambdaPort?: number;
   dynamoPort?: number;
   downloadPort?: number;
@@ -53,6 +64,8 @@ export interface StackOptions {
   verbose?: boolean;
   /** Where serverless-esbuild builds the functions, relative to the project (default `.esbuild`). */
   buildDir?: string;
+  /** Called if serverless-offline exits while the stack runs (not when `stop` stops it). */
+  onOfflineExit?: (code: number | null, signal: NodeJS.Signals | null) => void;
 }
 
 export interface Dynamo {
@@ -61,7 +74,10 @@ export interface Dynamo {
 }
 
 export interface Stack {
+  /** The API: the gateway in front of serverless-offline. */
   url: string;
+  /** serverless-offline's own HTTP endpoint behind the gateway (for measurements; clients use `url`). */
+  offlineUrl: string;
   lambdaUrl: string;
   downloadUrl: string;
   dynamoEndpoint: string;
@@ -69,6 +85,7 @@ export interface Stack {
   secretAccessKey: string;
   tableName: string;
   dataDir: string;
+  /** Stops everything the stack started; idempotent. */
   stop(): Promise<void>;
 }
 
@@ -130,7 +147,7 @@ export async function ensureTable(endpoint: string, tableName: string): Promise<
 async function waitForHttp(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`serverless-offline exited with code ${child.exitCode} before it was ready`);
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`serverless-offline exited (${child.exitCode ?? child.signalCode}) before it was ready`);
     try {
       await fetch(url, { method: 'POST', body: '{}', signal: AbortSignal.timeout(2000) });
       return;
@@ -141,26 +158,13 @@ async function waitForHttp(url: string, child: ChildProcess, timeoutMs: number):
   throw new Error(`serverless-offline did not answer at ${url} within ${timeoutMs} ms`);
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.pid === undefined) return Promise.resolve();
-  return new Promise((resolve) => {
-    const kill = setTimeout(() => {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }, 5000);
-    child.once('exit', () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    try {
-      process.kill(-child.pid!, 'SIGINT');
-    } catch {
-      clearTimeout(kill);
-      resolve();
-    }
+/** Starts serverless-offline in a process group tied to this process (see `scripts/processes.ts`). */
+function startOffline(options: { httpPort: number; lambdaPort: number; verbose: boolean; env: NodeJS.ProcessEnv }): ChildProcess {
+  const cli = path.join(ROOT, 'node_modules/serverless/bin/serverless.js');
+  return spawnTiedNode(ROOT, [cli, 'offline', 'start', '--stage', 'local', '--httpPort', String(options.httpPort), '--lambdaPort', String(options.lambdaPort)], {
+    cwd: ROOT,
+    stdout: options.verbose ? 'inherit' : 'pipe',
+    env: options.env,
   });
 }
 
@@ -171,13 +175,24 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const accessKeyId = options.accessKeyId ?? LOCAL_ACCESS_KEY;
   const secretAccessKey = options.secretAccessKey ?? LOCAL_SECRET_KEY;
   const platformBucket = options.platformBucket ?? 'qfdata';
-  const port = options.port || (await freePort());
+  const offlinePort = options.offlinePort || (await freePort());
   const lambdaPort = options.lambdaPort || (await freePort());
 
-  const dynamo = await startDynamo({ dir: path.join(dataDir, 'dynamo'), ...(options.dynamoPort ? { port: options.dynamoPort } : {}) });
+  // The API port first: a port in use fails the start before anything else is built.
+  const gateway: Gateway = await startGateway({ port: options.port || 0, upstreamPort: offlinePort });
+  let dynamo: Dynamo | undefined;
   let child: ChildProcess | undefined;
   let downloads: Awaited<ReturnType<typeof startDownloadServer>> | undefined;
+  let stopping: Promise<void> | undefined;
+  const stopAll = () =>
+    (stopping ??= (async () => {
+      await gateway.close();
+      if (child) await stopGroup(child);
+      await downloads?.close();
+      await dynamo?.close();
+    })());
   try {
+    dynamo = await startDynamo({ dir: path.join(dataDir, 'dynamo'), ...(options.dynamoPort ? { port: options.dynamoPort } : {}) });
     await ensureTable(dynamo.endpoint, tableName);
     const store = new DynamoMetadataStore({ tableName, region: 'us-east-1', endpoint: dynamo.endpoint });
     const keyFile = ensureKeyFile(path.resolve(secretsKeyFile({ QFDATA_SECRETS_KEY_FILE: options.env?.QFDATA_SECRETS_KEY_FILE ?? process.env.QFDATA_SECRETS_KEY_FILE, QFDATA_DATA_DIR: dataDir })));
@@ -187,79 +202,92 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await objects.createBucket(platformBucket);
     downloads = await startDownloadServer({ port: options.downloadPort || 0, objects, keys, store });
 
-    child = spawn(
-      process.execPath,
-      [path.join(ROOT, 'node_modules/serverless/bin/serverless.js'), 'offline', 'start', '--stage', 'local', '--httpPort', String(port), '--lambdaPort', String(lambdaPort)],
-      {
-        cwd: ROOT,
-        detached: true,
-        stdio: ['ignore', options.verbose ? 'inherit' : 'pipe', options.verbose ? 'inherit' : 'pipe'],
-        env: {
-          ...process.env,
-          SLS_TELEMETRY_DISABLED: '1',
-          SLS_NOTIFICATIONS_MODE: 'off',
-          QFDATA_DYNAMODB_ENDPOINT: dynamo.endpoint,
-          QFDATA_DATA_DIR: dataDir,
-          QFDATA_SECRETS_KEY_FILE: keyFile,
-          QFDATA_TABLE: tableName,
-          QFDATA_PLATFORM_BUCKET: platformBucket,
-          QFDATA_ESBUILD_DIR: options.buildDir ?? '.esbuild',
-          QFDATA_LOCAL_LAMBDA_ENDPOINT: `http://127.0.0.1:${lambdaPort}`,
-          QFDATA_DOWNLOAD_BASE_URL: downloads.url,
-          ...options.env,
-        },
+    child = startOffline({
+      httpPort: offlinePort,
+      lambdaPort,
+      verbose: options.verbose ?? false,
+      env: {
+        ...process.env,
+        SLS_TELEMETRY_DISABLED: '1',
+        SLS_NOTIFICATIONS_MODE: 'off',
+        QFDATA_DYNAMODB_ENDPOINT: dynamo.endpoint,
+        QFDATA_DATA_DIR: dataDir,
+        QFDATA_SECRETS_KEY_FILE: keyFile,
+        QFDATA_TABLE: tableName,
+        QFDATA_PLATFORM_BUCKET: platformBucket,
+        QFDATA_ESBUILD_DIR: options.buildDir ?? '.esbuild',
+        QFDATA_LOCAL_LAMBDA_ENDPOINT: `http://127.0.0.1:${lambdaPort}`,
+        QFDATA_DOWNLOAD_BASE_URL: downloads.url,
+        ...options.env,
       },
-    );
+    });
     let output = '';
     const keep = (chunk: Buffer) => {
       output = (output + chunk.toString()).slice(-20_000);
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
-    const url = `http://127.0.0.1:${port}`;
-    await waitForHttp(url, child, 120_000).catch((error: Error) => {
+    const offlineUrl = `http://127.0.0.1:${offlinePort}`;
+    await waitForHttp(offlineUrl, child, 120_000).catch((error: Error) => {
       throw new Error(`${error.message}\n${output}`);
     });
-    const started = child;
-    const downloadServer = downloads;
+    child.once('exit', (code, signal) => {
+      if (!stopping) options.onOfflineExit?.(code, signal);
+    });
     return {
-      url,
+      url: gateway.url,
+      offlineUrl,
       lambdaUrl: `http://127.0.0.1:${lambdaPort}`,
-      downloadUrl: downloadServer.url,
+      downloadUrl: downloads.url,
       dynamoEndpoint: dynamo.endpoint,
       accessKeyId,
       secretAccessKey,
       tableName,
       dataDir,
-      async stop() {
-        await stopChild(started);
-        await downloadServer.close();
-        await dynamo.close();
-      },
+      stop: stopAll,
     };
   } catch (error) {
-    if (child) await stopChild(child);
-    await downloads?.close();
-    await dynamo.close();
+    await stopAll();
     throw error;
   }
 }
 
-/** `npm start`. */
+/** How long `npm start` gives its stack to stop before it exits anyway (serverless-offline's group dies with it). */
+const STOP_DEADLINE_MS = 15_000;
+
+/**
+ * `npm start`. Stops everything on SIGINT, SIGTERM or SIGHUP, when npm (or whatever started it) is gone, and when
+ * serverless-offline exits on its own; a signal during start-up exits at once (the pipe takes serverless-offline).
+ */
 export async function main(): Promise<void> {
   const env = process.env;
   const dataDir = env.QFDATA_DATA_DIR || './.data';
   const port = Number(env.QFDATA_PORT || 8866);
   const usingDefaults = !env.QIANFAN_ACCESS_KEY || !env.QIANFAN_SECRET_KEY;
-  const stack = await startStack({
+  let stack: Stack | undefined;
+  let stopping = false;
+  const shutdown = async (why: string, exitCode: number) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write(`\nstopping qfdata (${why})…\n`);
+    setTimeout(() => process.exit(exitCode || 1), STOP_DEADLINE_MS).unref();
+    await stack?.stop();
+    process.exit(exitCode);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void shutdown(signal, 0));
+  watchAncestors((reason) => void shutdown(reason, 1));
+  stack = await startStack({
     dataDir,
     port,
     lambdaPort: Number(env.QFDATA_LAMBDA_PORT || port + 1),
     dynamoPort: Number(env.QFDATA_DYNAMO_PORT || port + 2),
     downloadPort: Number(env.QFDATA_DOWNLOAD_PORT || port + 3),
+    offlinePort: Number(env.QFDATA_OFFLINE_PORT || port + 4),
     accessKeyId: env.QIANFAN_ACCESS_KEY || LOCAL_ACCESS_KEY,
     secretAccessKey: env.QIANFAN_SECRET_KEY || LOCAL_SECRET_KEY,
     verbose: env.QFDATA_VERBOSE === '1',
+    ...(env.QFDATA_ESBUILD_DIR ? { buildDir: env.QFDATA_ESBUILD_DIR } : {}),
+    onOfflineExit: (code, signal) => void shutdown(`serverless-offline exited: ${code ?? signal}`, 1),
   });
   const lines = [
     '',
@@ -275,14 +303,4 @@ export async function main(): Promise<void> {
     '',
   ];
   process.stdout.write(lines.join('\n') + '\n');
-  let stopping = false;
-  const shutdown = async () => {
-    if (stopping) return;
-    stopping = true;
-    process.stdout.write('\nstopping qfdata…\n');
-    await stack.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', shutdown);
-  process.on('SIGTERM', shutdown);
 }

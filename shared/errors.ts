@@ -16,6 +16,7 @@
  * | 336004  | PermissionError (SDK)                    | AccessDenied                                         |
  * | 336101  | InvalidHTTPMethod (SDK)                  | MethodNotAllowed                                     |
  * | 336001  | InvalidArgument (SDK)                    | EntityTooLarge                                       |
+ * | 2       | ServiceUnavailable (SDK)                 | ServiceUnavailable (the local gateway only)          |
  * | 336000  | InternalError (SDK)                      | InternalError                                        |
  *
  * `BucketAlreadyExists` answers 500003 like the other state conflicts; `NotFound` (no API at that path) 336005.
@@ -169,6 +170,13 @@ export class EntityTooLargeError extends GatewayError {
   readonly v1Code = 336001;
 }
 
+/** The functions behind the gateway do not answer (the local twin starting or stopped). */
+export class ServiceUnavailableError extends GatewayError {
+  readonly code = 'ServiceUnavailable';
+  readonly status = 503;
+  readonly v1Code = 2;
+}
+
 /** Anything unexpected. Its message is never sent to the client; the cause is logged once. */
 export class InternalError extends QfError {
   readonly code = 'InternalError';
@@ -197,6 +205,7 @@ const byName: Record<string, true> = {
   NotFoundError: true,
   MethodNotAllowedError: true,
   EntityTooLargeError: true,
+  ServiceUnavailableError: true,
   InternalError: true,
 };
 

@@ -109,13 +109,19 @@ function chain<S extends z.ZodType, R>(
 
 /**
  * A handler for requests qfdata refuses, built once: it authenticates like every other request (so an
- * unauthenticated caller learns nothing) and then answers `refuse(event)`'s error in the route's envelope. `name(event)`
- * names the refused request in the log.
+ * unauthenticated caller learns nothing) and then answers `refuse(event)`'s error in the route's envelope, whatever
+ * the body or query hold (nothing of the request is parsed: the refusal is the answer). `name(event)` names the
+ * refused request in the log.
  */
 export function refusingHandler(api: ApiVersion, name: (event: APIGatewayProxyEventV2) => string, refuse: (event: APIGatewayProxyEventV2) => Error): HttpHandler {
-  return chain({ api, needs: 'any', input: z.unknown() }, (event) => printableName(name(event)), async (_input, _ctx, event) => {
-    throw refuse(event);
-  });
+  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>()
+    .use(requestContext({ api, operation: (event) => printableName(name(event)) }))
+    .use(httpHeaderNormalizer())
+    .use(authenticate('any'))
+    .use(errorMapper())
+    .handler(async (event) => {
+      throw refuse(event);
+    });
 }
 
 /**

@@ -6,6 +6,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stackPorts, waitForPortsFree } from '../support/ports.js';
 import { failure, rawRequest, startTestStack, styledRequest, type TestStack } from '../support/stack.js';
 
 const CREATE = '/wenxinworkshop/dataset/create';
@@ -184,16 +185,19 @@ describe('Integration: walking skeleton through the official client', () => {
 });
 
 describe('Integration: persistence across restarts', () => {
-  it('keeps datasets when the stack stops and starts again on the same data directory', async () => {
+  it('keeps datasets when the stack stops and starts again on the same data directory and ports', async () => {
     // Prepare
-    const first = await startTestStack();
+    const ports = await stackPorts();
+    const first = await startTestStack(ports);
     const created = (await first.qianfan(CREATE, sysBos('survivor'))).result as any;
     await first.stop();
+    await waitForPortsFree(Object.values(ports));
     // Act
-    const second = await startTestStack({ dataDir: first.dataDir });
+    const second = await startTestStack({ dataDir: first.dataDir, ...ports });
     try {
       const listed = (await second.qianfan(V2, { maxKeys: 10 }, 'DescribeDatasets')).result as any;
       // Assess
+      expect(second.url).toBe(first.url);
       expect(listed.datasets).toEqual([{ datasetId: created.groupPK, datasetName: 'survivor', dataFormat: 'PromptResponse' }]);
     } finally {
       await second.stop();

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ROOT } from '../../scripts/local.js';
 import { functionsOf, readServerlessYml } from '../../scripts/serverless-yml.js';
 import { tableDefinition } from '../../shared/store/table.js';
+import { API_METHOD, API_PATHS } from '../../functions/gateway/routes.js';
 
 const serverlessYml = () => readServerlessYml(ROOT);
 
@@ -52,20 +53,45 @@ describe('Toolchain', () => {
     expect(env).not.toMatch(/SECRET|ACCESS_KEY/i);
     expect(Object.keys(doc.provider.environment)).toEqual(expect.arrayContaining(['QFDATA_SECRETS_KEY_FILE', 'QFDATA_SECRETS_KMS_KEY_ID']));
   });
+
+  it('knows, for the catch-all route, exactly the paths serverless.yml routes', () => {
+    // Prepare
+    const routed = Object.values(functionsOf(ROOT))
+      .flatMap((fn) => fn.events ?? [])
+      .map((event) => (event as { httpApi?: { method?: string; path?: string } | string }).httpApi)
+      .filter((route): route is { method: string; path: string } => typeof route === 'object' && route !== null);
+    // Assess: every route but the V1 proxy is one of API_PATHS, with API_METHOD, and every API path is routed
+    const exact = routed.filter((route) => !route.path.includes('{'));
+    expect(exact.map((route) => route.path).sort()).toEqual([...API_PATHS].sort());
+    for (const route of routed) expect(route.method).toBe(API_METHOD);
+  });
 });
 
 describe('Toolchain: stages', () => {
-  /** The functions the Serverless CLI resolves for a stage (variables, params and file includes applied). */
+  const printed = new Map<string, any>();
+  /** What the Serverless CLI resolves for a stage (variables, params and file includes applied); printed once per stage. */
+  function resolved(stage: string): any {
+    if (!printed.has(stage)) {
+      const out = execFileSync(process.execPath, [path.join(ROOT, 'node_modules/serverless/bin/serverless.js'), 'print', '--stage', stage, '--format', 'json'], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      printed.set(stage, JSON.parse(out.slice(out.indexOf('{'))));
+    }
+    return printed.get(stage);
+  }
+
+  /** The functions the Serverless CLI resolves for a stage, by name (its `functions` list merged). */
+  function resolvedFunctionsOf(stage: string): Record<string, { handler: string; events?: unknown[]; iamRoleStatements?: unknown[] }> {
+    const doc = resolved(stage);
+    const parts: Record<string, any>[] = Array.isArray(doc.functions) ? doc.functions : [doc.functions];
+    return Object.assign({}, ...parts);
+  }
+
   function resolvedFunctions(stage: string): string[] {
-    const out = execFileSync(process.execPath, [path.join(ROOT, 'node_modules/serverless/bin/serverless.js'), 'print', '--stage', stage, '--format', 'json'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const doc = JSON.parse(out.slice(out.indexOf('{')));
-    const parts: Record<string, unknown>[] = Array.isArray(doc.functions) ? doc.functions : [doc.functions];
-    return parts.flatMap((part) => Object.keys(part ?? {})).sort();
+    return Object.keys(resolvedFunctionsOf(stage)).sort();
   }
 
   it('serves the health and reset routes in the local stage only', () => {
@@ -77,5 +103,20 @@ describe('Toolchain: stages', () => {
     expect(cloud).toEqual(expect.arrayContaining(['v1Create', 'v2Dataset']));
     expect(cloud).not.toContain('health');
     expect(cloud).not.toContain('reset');
+  }, 60_000);
+
+  it('routes every other method and path to the catch-all in the cloud ($default) and locally, with a reader role', () => {
+    // Act
+    const cloud = resolvedFunctionsOf('prod');
+    const local = resolvedFunctionsOf('local');
+    // Assess
+    for (const functions of [cloud, local]) {
+      expect(functions.gatewayNotFound).toMatchObject({ handler: 'functions/gateway/notFound.handler', events: [{ httpApi: '*' }] });
+    }
+    // It authenticates and refuses, as v1Unsupported does: the table read and the secrets key's decrypt, nothing more.
+    expect(cloud.gatewayNotFound!.iamRoleStatements).toHaveLength(2);
+    expect(cloud.gatewayNotFound!.iamRoleStatements).toEqual(cloud.v1Unsupported!.iamRoleStatements);
+    const catchAlls = Object.entries(cloud).filter(([, fn]) => (fn.events ?? []).some((event) => (event as { httpApi?: unknown }).httpApi === '*'));
+    expect(catchAlls.map(([name]) => name)).toEqual(['gatewayNotFound']);
   }, 60_000);
 });

@@ -1,0 +1,196 @@
+/**
+ * The local gateway: what API Gateway is in front of the functions in the cloud, for `npm start`. A plain Node HTTP
+ * server in the launcher that owns the public API port and streams every request to serverless-offline on an
+ * internal port, and every answer back. The request line (raw path and query) and the Host header go through
+ * exactly as received, because bce-auth-v1 signatures cover the host and the raw path; only hop-by-hop headers stay
+ * behind.
+ *
+ * It answers itself, in the path's envelope (`errorResponse`, so the envelope stays in one place), where
+ * serverless-offline cannot answer in it:
+ *
+ * - A body over 10 MiB (API Gateway's limit; serverless-offline's hapi answers a bare 413 of its own):
+ *   `EntityTooLarge` (413), from the declared content-length before anything is forwarded, or, for a chunked body,
+ *   as soon as the count passes the limit. serverless-offline then has at most the limit's bytes of an unfinished
+ *   request, which it drops: it invokes a function only with the whole body.
+ * - serverless-offline not answering (still starting, stopped or crashed): `ServiceUnavailable` (503) at once,
+ *   rather than a hanging or refused connection.
+ */
+import { randomUUID } from 'node:crypto';
+import { Agent, createServer, request, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream';
+import { EntityTooLargeError, ServiceUnavailableError, type QfError } from '../shared/errors.js';
+import { errorResponse } from '../shared/http/envelope.js';
+import type { ApiVersion } from '../shared/http/state.js';
+
+/** API Gateway's payload limit, which serverless-offline's hapi applies too (`maxBytes`). */
+export const MAX_BODY_BYTES = 10 * 1024 * 1024;
+/** Idle upstream sockets are dropped before serverless-offline's server drops them (Node's default: 5 s). */
+const IDLE_UPSTREAM_SOCKET_MS = 4000;
+/** After an early answer, how long the rest of the request body may take to arrive (it is read and discarded). */
+const DRAIN_MS = 10_000;
+/** Headers of one connection, never forwarded (RFC 9110 §7.6.1), and `expect`, which the gateway answers itself. */
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'expect'];
+
+export interface GatewayOptions {
+  /** The public API port (0 picks a free one). */
+  port: number;
+  /** serverless-offline's HTTP port on 127.0.0.1. */
+  upstreamPort: number;
+  maxBodyBytes?: number;
+}
+
+export interface Gateway {
+  url: string;
+  port: number;
+  /** Stops listening and drops every connection, client and upstream. */
+  close(): Promise<void>;
+}
+
+/** V1's envelope under `/wenxinworkshop/`, V2's everywhere else (as the functions answer). */
+function apiOf(req: IncomingMessage): ApiVersion {
+  return (req.url ?? '/').startsWith('/wenxinworkshop/') ? 'v1' : 'v2';
+}
+
+function declaredLength(req: IncomingMessage): number | undefined {
+  const value = req.headers['content-length'];
+  return value === undefined ? undefined : Number(value);
+}
+
+/** `rawHeaders` (name, value, name, value, …) without hop-by-hop headers and those `Connection` names. */
+function endToEnd(rawHeaders: string[], alsoDrop: string[] = []): string[] {
+  const drop = new Set([...HOP_BY_HOP, ...alsoDrop]);
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]!.toLowerCase() === 'connection') for (const token of rawHeaders[i + 1]!.split(',')) drop.add(token.trim().toLowerCase());
+  }
+  const kept: string[] = [];
+  for (let i = 0; i < rawHeaders.length; i += 2) if (!drop.has(rawHeaders[i]!.toLowerCase())) kept.push(rawHeaders[i]!, rawHeaders[i + 1]!);
+  return kept;
+}
+
+/** Answers `error` in the request path's envelope, with the request id header the functions add. */
+function answer(req: IncomingMessage, res: ServerResponse, error: QfError, options: { close?: boolean } = {}): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const requestId = randomUUID();
+  const response = errorResponse(apiOf(req), requestId, error);
+  const body = Buffer.from(response.body ?? '');
+  const headers: OutgoingHttpHeaders = { 'x-bce-request-id': requestId, 'content-length': body.length };
+  for (const [name, value] of Object.entries(response.headers ?? {})) headers[name] = String(value);
+  if (options.close) headers.connection = 'close';
+  res.writeHead(response.statusCode ?? error.status, headers);
+  res.end(body);
+}
+
+/**
+ * Reads and discards what is left of a request answered early, so that the client can finish sending and read the
+ * answer (closing at once would reset a client still writing); a body that takes longer than `DRAIN_MS` is cut off.
+ */
+function drain(req: IncomingMessage): void {
+  if (req.complete) return;
+  const cutOff = setTimeout(() => req.socket.destroy(), DRAIN_MS);
+  cutOff.unref();
+  req.once('end', () => clearTimeout(cutOff));
+  req.once('close', () => clearTimeout(cutOff));
+  req.resume();
+}
+
+function tooLarge(limit: number): EntityTooLargeError {
+  return new EntityTooLargeError(`The request body exceeds ${limit} bytes (${limit / (1024 * 1024)} MiB), the most this API accepts.`);
+}
+
+function unavailable(): ServiceUnavailableError {
+  return new ServiceUnavailableError('The API is not available: its functions are starting or stopped. Try again shortly.');
+}
+
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
+  const limit = options.maxBodyBytes ?? MAX_BODY_BYTES;
+  const agent = new Agent({ keepAlive: true, timeout: IDLE_UPSTREAM_SOCKET_MS });
+
+  /** Streams the request to serverless-offline and its answer back, counting the body as it goes. */
+  const forward = (req: IncomingMessage, res: ServerResponse): void => {
+    let settled = false;
+    let received = 0;
+    const upstream = request({
+      host: '127.0.0.1',
+      port: options.upstreamPort,
+      agent,
+      method: req.method,
+      path: req.url,
+      headers: endToEnd(req.rawHeaders) as unknown as OutgoingHttpHeaders,
+      setHost: false,
+    });
+    /** Stops forwarding: answers `error` (if given), drops the upstream request, discards the rest of the body. */
+    const settle = (error?: QfError): void => {
+      if (settled) return;
+      settled = true;
+      upstream.destroy();
+      if (error) answer(req, res, error);
+      drain(req);
+    };
+    upstream.on('response', (reply) => {
+      if (settled) return void reply.resume();
+      res.writeHead(reply.statusCode ?? 502, reply.statusMessage, endToEnd(reply.rawHeaders, ['transfer-encoding']));
+      pipeline(reply, res, (error) => {
+        if (error) res.destroy();
+      });
+    });
+    upstream.on('error', () => settle(unavailable()));
+    req.on('data', (chunk: Buffer) => {
+      if (settled) return;
+      received += chunk.length;
+      if (received > limit) return settle(tooLarge(limit));
+      if (!upstream.write(chunk)) {
+        req.pause();
+        upstream.once('drain', () => req.resume());
+      }
+    });
+    req.on('end', () => {
+      if (!settled) upstream.end();
+    });
+    req.on('error', () => settle());
+    // The client went away before its answer was complete.
+    res.on('close', () => {
+      if (!res.writableFinished) settle();
+    });
+  };
+
+  const serve = (req: IncomingMessage, res: ServerResponse): void => {
+    const declared = declaredLength(req);
+    if (declared !== undefined && declared > limit) {
+      answer(req, res, tooLarge(limit));
+      drain(req);
+      return;
+    }
+    forward(req, res);
+  };
+
+  const server = createServer(serve);
+  // `Expect: 100-continue`: refuse an oversized body before the client sends it.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    const declared = declaredLength(req);
+    if (declared !== undefined && declared > limit) return answer(req, res, tooLarge(limit), { close: true });
+    res.writeContinue();
+    forward(req, res);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'EADDRINUSE' ? new Error(`port ${options.port} is in use: is another qfdata running? Set QFDATA_PORT to use another port.`) : error),
+    );
+    server.listen(options.port, '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+        agent.destroy();
+      }),
+  };
+}
