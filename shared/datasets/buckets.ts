@@ -21,7 +21,8 @@ import {
   ResourceNotFoundError,
 } from '../errors.js';
 import type { ObjectStore } from '../objects/index.js';
-import { ConditionFailedError, type BucketGrant, type MetadataStore } from '../store/index.js';
+import { ConditionFailedError, type MetadataStore } from '../store/port.js';
+import { type BucketGrant } from '../model.js';
 import type { Caller } from './service.js';
 
 export interface BucketSettings {

@@ -4,7 +4,7 @@
  */
 import type { ObjectStore } from '../objects/index.js';
 import { NoTaskQueue, type TaskQueue } from '../queue/index.js';
-import type { MetadataStore } from '../store/index.js';
+import type { MetadataStore } from '../store/port.js';
 import { BucketService } from './buckets.js';
 import { ExportService, type ExportSettings } from './exports.js';
 import { ImportService, type ImportSettings } from './imports.js';

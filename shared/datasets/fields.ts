@@ -3,8 +3,7 @@
  */
 import * as z from 'zod';
 import { bucketNameProblem, parseBosPath, storableKeyProblem } from '../objects/index.js';
-import type { ExportDestination } from '../store/index.js';
-import { DATA_FORMATS } from './formats.js';
+import { DATA_FORMATS, type ExportDestination } from '../model.js';
 import { BODY, PREFIX, type IdKind } from './ids.js';
 import { ACCOUNT_NAME } from './buckets.js';
 import { datasetDirProblem, exportDirProblem } from './layout.js';

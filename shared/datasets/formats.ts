@@ -3,9 +3,7 @@
  * `dataFormat`; the V1 `projectType` / `templateType` / `dataType` are kept as given when a dataset is made through
  * V1 and derived from the format otherwise.
  */
-import type { DataFormat, StorageType } from '../store/port.js';
-
-export { DATA_FORMATS, type DataFormat, type StorageType } from '../store/port.js';
+import type { DataFormat, StorageType } from '../model.js';
 
 /** V1 templateType → projectType it belongs to (spec §3.3: template // 100 == project). */
 export const V1_TEMPLATES = {

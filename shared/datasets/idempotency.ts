@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { IdempotentParameterMismatchError } from '../errors.js';
-import type { MetadataStore } from '../store/index.js';
+import type { MetadataStore } from '../store/port.js';
 
 export interface ClientToken {
   /** The wire operation, so one token can serve different operations independently. */

@@ -17,15 +17,8 @@ import { jsonText, readRecordBatches, UnreadableFileError, type ImportRecord, ty
 import { log } from '../log.js';
 import { listAll, type ObjectStore } from '../objects/index.js';
 import type { TaskRef } from '../queue/index.js';
-import {
-  ConditionFailedError,
-  type ImportCheckpoint,
-  type ImportCounts,
-  type ImportErrorEntry,
-  type ImportSource,
-  type ImportTaskRecord,
-  type VersionRecord,
-} from '../store/index.js';
+import { ConditionFailedError } from '../store/port.js';
+import { type ImportCheckpoint, type ImportCounts, type ImportErrorEntry, type ImportSource, type ImportTaskRecord, type VersionRecord } from '../model.js';
 import { emptyCounts, type Budget, type ImportService, type RunOutcome } from './imports.js';
 import { importLayout } from './layout.js';
 import { afterFailure, holdLease, isLeaseLost } from './tasks.js';

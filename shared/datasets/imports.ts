@@ -8,15 +8,8 @@ import { fileTypeOf, supports } from '../formats/filetypes.js';
 import { describeCause, log } from '../log.js';
 import { formatBosPath, listAll, parseBosPath, type ObjectStore } from '../objects/index.js';
 import type { TaskQueue, TaskRef } from '../queue/index.js';
-import {
-  ConditionFailedError,
-  type DataFormat,
-  type ImportCounts,
-  type ImportSource,
-  type ImportTaskRecord,
-  type MetadataStore,
-  type VersionRecord,
-} from '../store/index.js';
+import { ConditionFailedError, type MetadataStore } from '../store/port.js';
+import { type DataFormat, type ImportCounts, type ImportSource, type ImportTaskRecord, type VersionRecord } from '../model.js';
 import type { BucketService } from './buckets.js';
 import { isId, newId } from './ids.js';
 import { importLayout, sourceKeyProblem } from './layout.js';

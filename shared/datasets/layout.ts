@@ -10,7 +10,7 @@
  * {@link sourceKeyProblem}.
  */
 import { storableKeyProblem } from '../objects/index.js';
-import type { DataFormat, ExportTaskRecord, StorageLocation, VersionRecord } from '../store/index.js';
+import type { DataFormat, ExportTaskRecord, StorageLocation, VersionRecord } from '../model.js';
 import { isMultimodal } from './formats.js';
 
 /** The directory segment under which Qianfan (and qfdata) keeps datasets: never a directory a request may name. */

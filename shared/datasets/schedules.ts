@@ -19,7 +19,8 @@
  */
 import { AccessDeniedError, IdempotentParameterMismatchError, InappropriateJSONError, PreconditionFailedError, ResourceNotFoundError } from '../errors.js';
 import { describeCause, log } from '../log.js';
-import { ConditionFailedError, type DatasetRecord, type ExportDestination, type MetadataStore, type ScheduleRecord, type VersionRecord } from '../store/index.js';
+import { ConditionFailedError, type MetadataStore } from '../store/port.js';
+import { type DatasetRecord, type ExportDestination, type ScheduleRecord, type VersionRecord } from '../model.js';
 import { catchUp, nextOccurrence, parseSchedule, ScheduleExpressionError, type Schedule } from './cron.js';
 import type { ExportService } from './exports.js';
 import { idempotent, type ClientToken } from './idempotency.js';

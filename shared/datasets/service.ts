@@ -6,17 +6,8 @@
  */
 import { InappropriateJSONError, PreconditionFailedError, ResourceNotFoundError } from '../errors.js';
 import { NoSuchBucketError, type ObjectStore } from '../objects/index.js';
-import {
-  ConditionFailedError,
-  type DataFormat,
-  type DatasetRecord,
-  type ImportStatus,
-  type MetadataStore,
-  type PublishStatus,
-  type StorageType,
-  type Tombstone,
-  type VersionRecord,
-} from '../store/index.js';
+import { ConditionFailedError, type MetadataStore } from '../store/port.js';
+import { type DataFormat, type DatasetRecord, type ImportStatus, type PublishStatus, type StorageType, type Tombstone, type VersionRecord } from '../model.js';
 import { isId, newId } from './ids.js';
 import type { BucketService } from './buckets.js';
 import { idempotent, type ClientToken } from './idempotency.js';

@@ -13,7 +13,7 @@
  */
 import { errorNamed, isQfError } from '../errors.js';
 import { describeCause, log } from '../log.js';
-import { ConditionFailedError } from '../store/index.js';
+import { ConditionFailedError } from '../store/port.js';
 
 /** How often the same reason may end a run before the task is failed with it. */
 export const MAX_SAME_FAILURES = 3;

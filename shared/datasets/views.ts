@@ -2,7 +2,7 @@
  * The two views of one model: how dataset and version records look on the V1 and the V2 wire. Every field the
  * official SDKs read is here (spec §1.2 and seeds 002/003).
  */
-import type { DatasetRecord, ExportStatus, ExportTaskRecord, ImportStatus, ImportTaskRecord, PublishStatus, ScheduleRecord, VersionRecord } from '../store/index.js';
+import type { DatasetRecord, ExportStatus, ExportTaskRecord, ImportStatus, ImportTaskRecord, PublishStatus, ScheduleRecord, VersionRecord } from '../model.js';
 import { v1StorageType } from './formats.js';
 import { storagePathOf } from './layout.js';
 import type { VersionView } from './service.js';

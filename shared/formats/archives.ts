@@ -30,7 +30,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import * as tar from 'tar-stream';
-import type { DataFormat } from '../store/port.js';
+import type { DataFormat } from '../model.js';
 import { readData } from './data.js';
 import { fileTypeOf, supports } from './filetypes.js';
 import { describeNonText, looksLikeGzip, zipHeadCheck } from './sniff.js';

@@ -2,7 +2,7 @@
  * File types and which data formats they can hold: what the API checks before an import task exists. This module
  * imports no reader (no exceljs, yauzl, tar-stream, csv-parse), so API functions can use it without bundling them.
  */
-import type { DataFormat } from '../store/port.js';
+import type { DataFormat } from '../model.js';
 import type { FileType } from './types.js';
 import { TABULAR_COLUMNS } from './validate.js';
 

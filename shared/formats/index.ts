@@ -13,8 +13,8 @@
  * Error codes are Qianfan's V1 import codes (spec §7.2): 1 too large, 2 missing data file, 3 format error, 6 illegal
  * characters (not UTF-8), 9 format mismatch, 10 archive extraction failed, 13 empty text or blank line.
  */
-import type { DataFormat } from '../store/port.js';
-import { DATA_FORMATS } from '../store/port.js';
+import type { DataFormat } from '../model.js';
+import { DATA_FORMATS } from '../model.js';
 import { readTarArchive, readZip } from './archives.js';
 import { readData, readXlsxSource } from './data.js';
 import { fileTypeOf, supports } from './filetypes.js';

@@ -4,7 +4,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import type { DataFormat } from '../store/port.js';
+import type { DataFormat } from '../model.js';
 
 /** A file to import. `open()` may be called several times (a resumed import re-reads from the start). */
 export interface SourceFile {

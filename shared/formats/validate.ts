@@ -35,7 +35,7 @@
  *
  * Turns beyond `maxTurns` are dropped (and only the kept turns are checked); the caller reports it as a notice.
  */
-import type { DataFormat } from '../store/port.js';
+import type { DataFormat } from '../model.js';
 import { CODE, type ImageResolver } from './types.js';
 
 export interface ValidateContext {

@@ -8,7 +8,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { PreconditionFailedError, ResourceNotFoundError } from '../errors.js';
-import { ConditionFailedError, type AccessKeyRecord, type MetadataStore } from '../store/port.js';
+import { ConditionFailedError, type MetadataStore } from '../store/port.js';
+import { type AccessKeyRecord } from '../model.js';
 import { DEFAULT_POLICY, type PolicyName } from './policies.js';
 import type { SecretSealer } from './secrets.js';
 

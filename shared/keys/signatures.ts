@@ -13,7 +13,7 @@
  */
 import { AccessDeniedError } from '../errors.js';
 import { verify, type VerifyOptions, type VerifyRequest, type VerifyResult } from '../signer/index.js';
-import type { AccessKeyRecord } from '../store/port.js';
+import type { AccessKeyRecord } from '../model.js';
 import type { AccessKeyService } from './service.js';
 
 /** Where keys come from: the key service, or anything with its `resolve` (tests, benchmarks). */

@@ -5,7 +5,7 @@
 import * as z from 'zod';
 import { noControlCharacters } from '../datasets/fields.js';
 import { wallClock } from '../datasets/time.js';
-import type { AccessKeyRecord } from '../store/port.js';
+import type { AccessKeyRecord } from '../model.js';
 import { POLICY_NAMES, type PolicyName } from './policies.js';
 import type { IssuedKey } from './service.js';
 

@@ -10,7 +10,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoMetadataStore, type ExportTaskRecord, type ImportTaskRecord } from '../../shared/store/index.js';
+import { DynamoMetadataStore } from '../../shared/store/index.js';
+import { type ExportTaskRecord, type ImportTaskRecord } from '../../shared/model.js';
 import { startTestStack, styledRequest, type RawResponse, type TestStack } from '../support/stack.js';
 import { waitFor } from '../support/wait.js';
 

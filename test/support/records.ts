@@ -3,7 +3,8 @@
  */
 import { newId } from '../../shared/datasets/ids.js';
 import { versionStorage } from '../../shared/datasets/layout.js';
-import type { AccessKeyRecord, DataFormat, NewDataset } from '../../shared/store/index.js';
+import type { NewDataset } from '../../shared/store/index.js';
+import type { AccessKeyRecord, DataFormat } from '../../shared/model.js';
 
 let legacy = 1000;
 

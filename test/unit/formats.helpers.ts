@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { crc32, createDeflateRaw, createGzip, deflateRawSync, gzipSync } from 'node:zlib';
 import * as tar from 'tar-stream';
 import { readRecords, type ImportRecord, type ReadLimits, type SourceFile } from '../../shared/formats/index.js';
-import type { DataFormat } from '../../shared/store/port.js';
+import type { DataFormat } from '../../shared/model.js';
 
 /** A source over bytes, handed out in chunks of `chunkSize` bytes (small chunks exercise boundaries). */
 export function source(name: string, content: Buffer | string, chunkSize = 7): SourceFile & { opens: number } {

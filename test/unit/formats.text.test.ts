@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fileTypeOf, readRecords, supports, UnreadableFileError } from '../../shared/formats/index.js';
-import { DATA_FORMATS } from '../../shared/store/port.js';
+import { DATA_FORMATS } from '../../shared/model.js';
 import { collect, errors, gzip, jsonl, samples, source, zip } from './formats.helpers.js';
 
 const PR = (prompt: string, response: string) => [{ prompt, response }];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ImportRecord } from '../../shared/formats/index.js';
-import type { DataFormat } from '../../shared/store/port.js';
+import type { DataFormat } from '../../shared/model.js';
 import { collect, source } from './formats.helpers.js';
 
 /** The one record (or notice + sample) a single JSONL line gives. */

@@ -1,6 +1,7 @@
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConditionFailedError, type DatasetRecord, type DataFormat } from '../../shared/store/index.js';
+import { ConditionFailedError } from '../../shared/store/index.js';
+import { type DatasetRecord, type DataFormat } from '../../shared/model.js';
 import { startTestDynamo, type TestDynamo } from '../support/dynamo.js';
 import { accessKeyRecord, newDatasetInput } from '../support/records.js';
 

@@ -1,0 +1,299 @@
+/**
+ * The model: what qfdata stores and what the domain reasons about (data formats, statuses, and every record), with
+ * no imports. The storage port, the domain services, the format readers and the wire views all import it; it
+ * imports nothing, so no layer reaches another through it.
+ */
+
+/** The V2 data formats (spec §3.1). */
+export const DATA_FORMATS = [
+  'PromptResponse',
+  'Role',
+  'SFT_FIM',
+  'Text',
+  'DPO_PromptChosenRejected',
+  'KTO_PromptChosenRejected',
+  'PromptSortedresponses',
+  'Prompt',
+  'PromptImage',
+  'PromptImageResponse',
+] as const;
+
+export type DataFormat = (typeof DATA_FORMATS)[number];
+
+/** Canonical storage types (V2 names; V1 `sysBos` / `usrBos` map onto them). */
+export type StorageType = 'sysStorage' | 'BOS';
+
+/** V2 status vocabularies (spec §2); the V1 views map them onto the integer statuses of spec §3.3. */
+export type ImportStatus = 'Created' | 'Importing' | 'ImportFinished' | 'ImportFailed';
+
+export type PublishStatus = 'Unpublished' | 'Publishing' | 'Published' | 'PublishFailed';
+
+export type ExportStatus = 'None' | 'Exporting' | 'ExportFinished' | 'ExportFailed';
+
+export interface AccessKeyRecord {
+  accessKeyId: string;
+  account: string;
+  /** The secret access key, sealed (`shared/keys/secrets.ts`): the plain secret never reaches the store. */
+  sealedSecret: string;
+  /** A policy name of `shared/keys/policies.ts`. */
+  policy: string;
+  enabled: boolean;
+  description: string;
+  createdAt: string;
+  /** When it was last disabled (absent while it has never been). */
+  disabledAt?: string;
+  /** Rotation: the key this one replaces, and the key that replaces this one. */
+  rotatedFrom?: string;
+  rotatedTo?: string;
+}
+
+/**
+ * Who may use a bucket (buckets are global names, so these records are keyed by bucket, not by account): its owner,
+ * the account that created it through qfdata (or that an operator named), and the accounts it was granted to.
+ */
+export interface BucketRecord {
+  bucket: string;
+  owner: string;
+  createdAt: string;
+}
+
+export interface BucketGrant {
+  bucket: string;
+  /** The account the bucket is granted to. */
+  account: string;
+  /** The account (or operator) that granted it. */
+  grantedBy: string;
+  createdAt: string;
+}
+
+/** One bucket an account may use, as its listing shows it. */
+export interface AccountBucket {
+  bucket: string;
+  role: 'owner' | 'grantee';
+}
+
+/** Where a version's data lives: a bucket and a key prefix ending in `/`. */
+export interface StorageLocation {
+  bucket: string;
+  prefix: string;
+}
+
+export interface DatasetRecord {
+  account: string;
+  /** `dg-…` */
+  datasetId: string;
+  /** Legacy integer id (V1 `groupId`). */
+  legacyId: number;
+  name: string;
+  dataFormat: DataFormat;
+  storageType: StorageType;
+  /** The user's bucket and directory for `BOS` storage (`rawStoragePath`, `/dir/`); the platform bucket otherwise. */
+  storageBucket: string;
+  storageDir: string;
+  /** V1 fields, kept as given when created through V1, derived otherwise. */
+  projectType: number;
+  templateType: number;
+  dataType: number;
+  /** Highest version number handed out so far; never decreases, so numbers never repeat. */
+  lastVersionNumber: number;
+  createdAt: string;
+  modifiedAt: string;
+}
+
+export interface VersionRecord {
+  account: string;
+  /** `ds-…` */
+  versionId: string;
+  /** `dg-…` of the dataset it belongs to. */
+  datasetId: string;
+  /** Legacy integer id (V1 `id`). */
+  legacyId: number;
+  versionNumber: number;
+  description: string;
+  storage: StorageLocation;
+  importStatus: ImportStatus;
+  publishStatus: PublishStatus;
+  exportStatus: ExportStatus;
+  /** The newest import task of the version, and how many it has had. */
+  importTaskId?: string;
+  importRecordCount?: number;
+  /** The import tasks whose data the version holds (finished ones), oldest first. */
+  importedTasks?: string[];
+  /** The newest export task of the version, and how many it has had. */
+  exportTaskId?: string;
+  exportRecordCount?: number;
+  /** Counters of what is stored for the version (samples, characters, bytes). */
+  sampleCount: number;
+  characterCount: number;
+  sizeBytes: number;
+  createdAt: string;
+  modifiedAt: string;
+}
+
+/**
+ * A deletion in progress. Written before the visible record goes, removed after the last child: a crash in between
+ * leaves the tombstone, and whoever repeats the delete finds it and finishes the job.
+ */
+export interface Tombstone {
+  account: string;
+  /** The `dg-` or `ds-` id being deleted. */
+  id: string;
+  kind: 'dataset' | 'version';
+  /** For a dataset: its id; for a version: the dataset it belongs to. */
+  datasetId: string;
+  /** The versions still to delete (for a version: itself). */
+  versions: { versionId: string; legacyId: number; storage: StorageLocation }[];
+  createdAt: string;
+}
+
+/** A `clientToken` of a create: the request it was first used with, and the result once there is one. */
+export interface TokenRecord {
+  account: string;
+  /** `<operation>#<token>` */
+  scope: string;
+  requestHash: string;
+  /** What the first request decided before doing any work (ids, legacy ids), so a retry repeats the same work. */
+  plan: Record<string, unknown>;
+  result?: unknown;
+  createdAt: string;
+  /** Epoch seconds after which the token may be reused (DynamoDB TTL attribute). */
+  expiresAt: number;
+}
+
+/** Import task states. `Pending` and `Running` show as `Importing` on the wire. */
+export type ImportTaskStatus = 'Pending' | 'Running' | 'Finished' | 'Failed';
+
+/** One object to import, as resolved when the task was created (a directory is expanded into its files). */
+export interface ImportSource {
+  bucket: string;
+  key: string;
+  size: number;
+}
+
+/** Where a resumed worker picks up: the source file, the records of it already handled, the next shard number. */
+export interface ImportCheckpoint {
+  file: number;
+  record: number;
+  shard: number;
+  /** Bytes of the sources fully handled (for progress). */
+  bytesDone: number;
+}
+
+export interface ImportCounts {
+  samples: number;
+  annotated: number;
+  characters: number;
+  /** Bytes of normalised JSONL written. */
+  bytes: number;
+  errors: number;
+  notices: number;
+}
+
+/** One line that could not be imported, as `importErrorDetail` and the error report show it. */
+export interface ImportErrorEntry {
+  file: string;
+  line: number;
+  code: number;
+  reason: string;
+}
+
+export interface ImportTaskRecord {
+  account: string;
+  /** `task-…` */
+  taskId: string;
+  versionId: string;
+  datasetId: string;
+  /** The `files` of the request, as given. */
+  files: string[];
+  sources: ImportSource[];
+  totalBytes: number;
+  annotated: boolean;
+  status: ImportTaskStatus;
+  /** Epoch milliseconds until which the current worker owns the task; 0 when nobody does. */
+  leaseUntil: number;
+  /** Fencing token: incremented by every claim; every later write of a worker is conditional on its token. */
+  fence: number;
+  /** Clean hand-offs to a continuation; `fence - 1 - handoffs` is how many runs died before finishing. */
+  handoffs: number;
+  checkpoint: ImportCheckpoint;
+  counts: ImportCounts;
+  /** The first errors (bounded), for `importErrorDetail`; the full report is in object storage. */
+  errorSample: ImportErrorEntry[];
+  /** Error count per V1 error code. */
+  errorCodes: Record<string, number>;
+  failure?: string;
+  /** Runs that ended in an error since the last one that did not, and the last such error (see `shared/datasets/tasks.ts`). */
+  failures?: number;
+  lastFailure?: string;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+}
+
+export type ExportTaskStatus = ImportTaskStatus;
+
+/** Where an export goes: platform storage (downloaded through a URL) or the user's bucket. */
+export type ExportDestination = { kind: 'platform' } | { kind: 'bos'; bucket: string; dir: string };
+
+export interface ExportTaskRecord {
+  account: string;
+  /** `task-…` */
+  taskId: string;
+  /** Integer id of the export record (V1 `exportRecord` `id`). */
+  legacyId: number;
+  versionId: string;
+  datasetId: string;
+  /** 1: the samples as JSONL in the dataset's format (with images for image formats); 2: the source files. */
+  exportType: 1 | 2;
+  destination: ExportDestination;
+  /** The import tasks whose data the export holds, fixed when it was created (a consistent snapshot). */
+  importTasks: string[];
+  /** The samples of that snapshot. */
+  sampleCount: number;
+  status: ExportTaskStatus;
+  leaseUntil: number;
+  fence: number;
+  /** Set when the export came from a schedule: which one, for which due time. */
+  scheduleId?: string;
+  dueAt?: string;
+  /** Where the archive was written, once finished. */
+  result?: { bucket: string; key: string; size: number; sampleCount: number };
+  failure?: string;
+  /** As on import tasks: failed runs in a row with the same reason, and that reason. */
+  failures?: number;
+  lastFailure?: string;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+}
+
+/** Export schedule states (a qfdata extension): `Stopped` schedules never run again. */
+export type ScheduleStatus = 'Active' | 'Stopped';
+
+/** An export schedule (a qfdata extension beyond Qianfan): exports a dataset at each due time of an expression. */
+export interface ScheduleRecord {
+  account: string;
+  /** `sch-…` */
+  scheduleId: string;
+  datasetId: string;
+  /** A fixed version of the dataset; absent: the dataset's newest version at each due time. */
+  versionId?: string;
+  /** `rate(…)` or `cron(…)`, as given (trimmed). */
+  expression: string;
+  exportType: 1 | 2;
+  destination: ExportDestination;
+  status: ScheduleStatus;
+  stopReason?: string;
+  /** The next due time (ISO); absent once stopped. */
+  nextRunAt?: string;
+  /** The last due time handled (an export started or skipped), and the export it started. */
+  lastRunAt?: string;
+  lastExportTaskId?: string;
+  /** Why the last due time started no export (absent when it did). */
+  lastSkipReason?: string;
+  createdAt: string;
+  modifiedAt: string;
+}
+
+/** The two kinds of background task; they share the lease and failure mechanics. */
+export type TaskKind = 'import' | 'export';
