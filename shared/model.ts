@@ -20,6 +20,11 @@ export const DATA_FORMATS = [
 
 export type DataFormat = (typeof DATA_FORMATS)[number];
 
+/** Formats whose samples carry images: their data lives under `images/`, the others under `texts/`. */
+export function isMultimodal(format: DataFormat): boolean {
+  return format === 'PromptImage' || format === 'PromptImageResponse';
+}
+
 /** Canonical storage types (V2 names; V1 `sysBos` / `usrBos` map onto them). */
 export type StorageType = 'sysStorage' | 'BOS';
 

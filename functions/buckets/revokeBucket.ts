@@ -5,7 +5,7 @@
  */
 import * as z from 'zod';
 import { buckets } from '../../shared/datasets/index.js';
-import { accountField, bucketName } from '../../shared/datasets/fields.js';
+import { accountField, bucketName } from '../../shared/api/fields.js';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
 
 export const input = z.object({ bucket: bucketName, account: accountField });

@@ -3,9 +3,9 @@
  */
 import * as z from 'zod';
 import { datasets, viewSettings } from '../../shared/datasets/index.js';
-import { bucketName, datasetName, directoryProblem } from '../../shared/datasets/fields.js';
-import { V1_STORAGE, V1_TEMPLATES, V1_PROJECT_TYPES, V1_TEMPLATE_TYPES, type V1TemplateType } from '../../shared/datasets/formats.js';
-import { v1CreateResult } from '../../shared/datasets/views.js';
+import { bucketName, datasetName, directoryProblem } from '../../shared/api/fields.js';
+import { V1_STORAGE, V1_TEMPLATES, V1_PROJECT_TYPES, V1_TEMPLATE_TYPES, type V1TemplateType } from '../../shared/api/formats.js';
+import { v1CreateResult } from '../../shared/api/views.js';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
 
 const literals = <T extends number>(values: readonly T[]) =>

@@ -5,7 +5,7 @@
  */
 import * as z from 'zod';
 import { datasets } from '../../shared/datasets/index.js';
-import { versionRef } from '../../shared/datasets/fields.js';
+import { versionRef } from '../../shared/api/fields.js';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
 
 export const input = z.object({ datasetId: versionRef });

@@ -5,7 +5,7 @@
  */
 import * as z from 'zod';
 import { exports } from '../../shared/datasets/index.js';
-import { bucketName, versionRef } from '../../shared/datasets/fields.js';
+import { bucketName, versionRef } from '../../shared/api/fields.js';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
 
 /** Where V1 exports to a bucket go (V1 names only the bucket). */

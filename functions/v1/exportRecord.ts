@@ -4,8 +4,8 @@
  */
 import * as z from 'zod';
 import { exports, viewSettings } from '../../shared/datasets/index.js';
-import { versionRef } from '../../shared/datasets/fields.js';
-import { v1ExportRecord } from '../../shared/datasets/views.js';
+import { versionRef } from '../../shared/api/fields.js';
+import { v1ExportRecord } from '../../shared/api/views.js';
 import { downloadLinks } from '../../shared/downloads/index.js';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
 

@@ -5,7 +5,7 @@
  */
 import * as z from 'zod';
 import { imports } from '../../shared/datasets/index.js';
-import { importFilesField, versionRef } from '../../shared/datasets/fields.js';
+import { importFilesField, versionRef } from '../../shared/api/fields.js';
 import { NotSupportedError } from '../../shared/errors.js';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
 

@@ -4,7 +4,7 @@
  */
 import * as z from 'zod';
 import { datasets, imports } from '../../shared/datasets/index.js';
-import { versionRef } from '../../shared/datasets/fields.js';
+import { versionRef } from '../../shared/api/fields.js';
 import { downloadLinks } from '../../shared/downloads/index.js';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
 

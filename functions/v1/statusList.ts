@@ -4,8 +4,8 @@
  */
 import * as z from 'zod';
 import { datasets, imports, viewSettings } from '../../shared/datasets/index.js';
-import { versionRef } from '../../shared/datasets/fields.js';
-import { v1Status } from '../../shared/datasets/views.js';
+import { versionRef } from '../../shared/api/fields.js';
+import { v1Status } from '../../shared/api/views.js';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
 
 export const input = z.object({ datasetIds: z.array(versionRef).min(1).max(100) });

@@ -4,9 +4,9 @@
  */
 import * as z from 'zod';
 import { datasets, viewSettings } from '../../shared/datasets/index.js';
-import { dataFormat, datasetName, storageFields, withStorageDestination } from '../../shared/datasets/fields.js';
-import { v1TypesOf } from '../../shared/datasets/formats.js';
-import { v2CreatedDataset } from '../../shared/datasets/views.js';
+import { dataFormat, datasetName, storageFields, withStorageDestination } from '../../shared/api/fields.js';
+import { v1TypesOf } from '../../shared/api/formats.js';
+import { v2CreatedDataset } from '../../shared/api/views.js';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
 
 export const input = withStorageDestination(z.object({ datasetName, dataFormat, ...storageFields }), 'dataset');

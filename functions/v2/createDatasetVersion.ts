@@ -4,8 +4,8 @@
  */
 import * as z from 'zod';
 import { datasets, viewSettings } from '../../shared/datasets/index.js';
-import { idField } from '../../shared/datasets/fields.js';
-import { v2Version } from '../../shared/datasets/views.js';
+import { idField } from '../../shared/api/fields.js';
+import { v2Version } from '../../shared/api/views.js';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
 
 export const input = z.object({

@@ -6,8 +6,8 @@
  */
 import * as z from 'zod';
 import { schedules, viewSettings } from '../../shared/datasets/index.js';
-import { exportTypeField, idField, storageFields, withStorageDestination } from '../../shared/datasets/fields.js';
-import { wallClock } from '../../shared/datasets/time.js';
+import { exportTypeField, idField, storageFields, withStorageDestination } from '../../shared/api/fields.js';
+import { wallClock } from '../../shared/api/time.js';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
 
 export const input = withStorageDestination(

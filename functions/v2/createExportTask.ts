@@ -6,7 +6,7 @@
  */
 import * as z from 'zod';
 import { exports } from '../../shared/datasets/index.js';
-import { exportTypeField, idField, storageFields, withStorageDestination } from '../../shared/datasets/fields.js';
+import { exportTypeField, idField, storageFields, withStorageDestination } from '../../shared/api/fields.js';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
 
 export const input = withStorageDestination(z.object({ versionId: idField('version'), ...storageFields, exportType: exportTypeField }), 'export');

@@ -5,7 +5,7 @@
  */
 import * as z from 'zod';
 import { imports } from '../../shared/datasets/index.js';
-import { idField, importFilesField } from '../../shared/datasets/fields.js';
+import { idField, importFilesField } from '../../shared/api/fields.js';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
 
 export const input = z.object({

@@ -3,7 +3,7 @@
  */
 import * as z from 'zod';
 import { schedules } from '../../shared/datasets/index.js';
-import { idField } from '../../shared/datasets/fields.js';
+import { idField } from '../../shared/api/fields.js';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
 
 export const input = z.object({ scheduleId: idField('schedule') });

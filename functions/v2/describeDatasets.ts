@@ -3,9 +3,9 @@
  */
 import * as z from 'zod';
 import { datasets } from '../../shared/datasets/index.js';
-import { dataFormat } from '../../shared/datasets/fields.js';
+import { dataFormat } from '../../shared/api/fields.js';
 import { pageRequestFields } from '../../shared/datasets/pagination.js';
-import { v2DatasetSummary } from '../../shared/datasets/views.js';
+import { v2DatasetSummary } from '../../shared/api/views.js';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
 
 export const input = z.object({

@@ -4,8 +4,8 @@
  */
 import * as z from 'zod';
 import { schedules, viewSettings } from '../../shared/datasets/index.js';
-import { v2Schedule } from '../../shared/datasets/views.js';
-import { idField } from '../../shared/datasets/fields.js';
+import { v2Schedule } from '../../shared/api/views.js';
+import { idField } from '../../shared/api/fields.js';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
 
 export const input = z.object({ scheduleId: idField('schedule') });

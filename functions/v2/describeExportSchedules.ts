@@ -5,7 +5,7 @@
 import * as z from 'zod';
 import { schedules, viewSettings } from '../../shared/datasets/index.js';
 import { pageRequestFields } from '../../shared/datasets/pagination.js';
-import { v2Schedule } from '../../shared/datasets/views.js';
+import { v2Schedule } from '../../shared/api/views.js';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
 
 export const input = z.object({ ...pageRequestFields });

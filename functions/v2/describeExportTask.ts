@@ -4,9 +4,9 @@
  */
 import * as z from 'zod';
 import { exports, viewSettings } from '../../shared/datasets/index.js';
-import { v2ExportTask } from '../../shared/datasets/views.js';
+import { v2ExportTask } from '../../shared/api/views.js';
 import { downloadLinks } from '../../shared/downloads/index.js';
-import { idField } from '../../shared/datasets/fields.js';
+import { idField } from '../../shared/api/fields.js';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
 
 export const input = z.object({ taskId: idField('task') });

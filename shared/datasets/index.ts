@@ -6,7 +6,7 @@ import { objectStore } from '../objects/index.js';
 import { taskQueue } from '../queue/index.js';
 import { metadataStore } from '../store/index.js';
 import { composeServices, type Services } from './compose.js';
-import type { ViewSettings } from './views.js';
+import type { ViewSettings } from '../api/views.js';
 
 export { DatasetService } from './service.js';
 export { ImportService } from './imports.js';

@@ -10,8 +10,7 @@
  * {@link sourceKeyProblem}.
  */
 import { storableKeyProblem } from '../objects/index.js';
-import type { DataFormat, ExportTaskRecord, StorageLocation, VersionRecord } from '../model.js';
-import { isMultimodal } from './formats.js';
+import { isMultimodal, type DataFormat, type ExportTaskRecord, type StorageLocation, type VersionRecord } from '../model.js';
 
 /** The directory segment under which Qianfan (and qfdata) keeps datasets: never a directory a request may name. */
 export const SYSTEM_SEGMENT = '_system_';

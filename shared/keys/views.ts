@@ -3,8 +3,8 @@
  * the create or rotate that made it.
  */
 import * as z from 'zod';
-import { noControlCharacters } from '../datasets/fields.js';
-import { wallClock } from '../datasets/time.js';
+import { noControlCharacters } from '../api/fields.js';
+import { wallClock } from '../api/time.js';
 import type { AccessKeyRecord } from '../model.js';
 import { POLICY_NAMES, type PolicyName } from './policies.js';
 import type { IssuedKey } from './service.js';

@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { input as createInput } from '../../functions/v1/create.js';
 import { input as describeDatasetsInput } from '../../functions/v2/describeDatasets.js';
-import { idField, storageFields, withStorageDestination } from '../../shared/datasets/fields.js';
-import { V1_TEMPLATES, v1TypesOf } from '../../shared/datasets/formats.js';
+import { idField, storageFields, withStorageDestination } from '../../shared/api/fields.js';
+import { V1_TEMPLATES, v1TypesOf } from '../../shared/api/formats.js';
 import { isId, newId } from '../../shared/datasets/ids.js';
 import { pageInfo, pageQuery, pageRequestFields } from '../../shared/datasets/pagination.js';
 import { versionStorage, storagePathOf } from '../../shared/datasets/layout.js';
-import { rfc3339, wallClock } from '../../shared/datasets/time.js';
+import { rfc3339, wallClock } from '../../shared/api/time.js';
 import { InappropriateJSONError, InvalidMarkerError } from '../../shared/errors.js';
 import { validateInput } from '../../shared/http/validate.js';
 

@@ -3,7 +3,7 @@
  * `dataFormat`; the V1 `projectType` / `templateType` / `dataType` are kept as given when a dataset is made through
  * V1 and derived from the format otherwise.
  */
-import type { DataFormat, StorageType } from '../model.js';
+import { isMultimodal, type DataFormat, type StorageType } from '../model.js';
 
 /** V1 templateType → projectType it belongs to (spec §3.3: template // 100 == project). */
 export const V1_TEMPLATES = {
@@ -26,11 +26,6 @@ export type V1StorageType = keyof typeof V1_STORAGE;
 
 export function v1StorageType(storageType: StorageType): V1StorageType {
   return storageType === 'BOS' ? 'usrBos' : 'sysBos';
-}
-
-/** Formats whose samples carry images: their data lives under `images/`, the others under `texts/`. */
-export function isMultimodal(format: DataFormat): boolean {
-  return format === 'PromptImage' || format === 'PromptImageResponse';
 }
 
 /**

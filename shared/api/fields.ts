@@ -4,9 +4,9 @@
 import * as z from 'zod';
 import { bucketNameProblem, parseBosPath, storableKeyProblem } from '../objects/index.js';
 import { DATA_FORMATS, type ExportDestination } from '../model.js';
-import { BODY, PREFIX, type IdKind } from './ids.js';
-import { ACCOUNT_NAME } from './buckets.js';
-import { datasetDirProblem, exportDirProblem } from './layout.js';
+import { BODY, PREFIX, type IdKind } from '../datasets/ids.js';
+import { ACCOUNT_NAME } from '../datasets/buckets.js';
+import { datasetDirProblem, exportDirProblem } from '../datasets/layout.js';
 
 /** Control characters (C0 and DEL), which no free-text field may contain. */
 export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;

@@ -4,8 +4,8 @@
  */
 import type { DatasetRecord, ExportStatus, ExportTaskRecord, ImportStatus, ImportTaskRecord, PublishStatus, ScheduleRecord, VersionRecord } from '../model.js';
 import { v1StorageType } from './formats.js';
-import { storagePathOf } from './layout.js';
-import type { VersionView } from './service.js';
+import { storagePathOf } from '../datasets/layout.js';
+import type { VersionView } from '../datasets/service.js';
 import { rfc3339, wallClock } from './time.js';
 
 export interface ViewSettings {
