@@ -30,6 +30,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import * as tar from 'tar-stream';
+import { toBuffer } from '../bytes.js';
 import type { DataFormat } from '../model.js';
 import { readData } from './data.js';
 import { fileTypeOf, supports } from './filetypes.js';
@@ -40,7 +41,6 @@ import {
   MAX_IMAGE_BYTES,
   UnreadableFileError,
   errorMessage,
-  toBuffer,
   type Chunk,
   type DataContext,
   type FileType,

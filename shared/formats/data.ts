@@ -2,10 +2,11 @@
  * The reader of one data file (a top-level file or an archive entry); file types live in `./filetypes.ts`.
  */
 import { zipHeadCheck } from './sniff.js';
-import { readCsv, readXlsxFile } from './tabular.js';
+import { readCsv } from './csv.js';
 import { withRandomAccess, type TempDir } from './temp.js';
 import { readJson, readJsonl, readTxt } from './text.js';
 import { CODE, type Batch, type Chunk, type DataContext, type FileType, type SourceFile } from './types.js';
+import { readXlsxFile } from './xlsx.js';
 
 /** The records of one data file (not an archive) given as a stream of chunks. */
 export function readData(

@@ -5,8 +5,9 @@
  *
  * - `types.ts`: the public types, limits and error class;
  * - `data.ts`: file types and the reader of one data file; `text.ts` (jsonl, json, txt) over `lines.ts` (byte-level
- *   line splitting, strict UTF-8) and `json-array.ts` (a top-level JSON array split as a stream); `tabular.ts`
- *   (csv, xlsx); `sniff.ts` (magic bytes, BOM);
+ *   line splitting, strict UTF-8) and `json-array.ts` (a top-level JSON array split as a stream); `csv.ts` and
+ *   `xlsx.ts` over `tabular.ts` (header row, columns, row to sample), `xlsx.ts` over `exceljs-direct.ts` (the shim
+ *   over exceljs's private part parsers); `sniff.ts` (magic bytes, BOM);
  * - `archives.ts` (zip, tar.gz) over `zip.ts` (yauzl and the hostile-archive checks); `temp.ts` (spooling);
  * - `validate.ts`: the rules of each format and the normalised sample shapes; `json-text.ts`: their JSON text.
  *

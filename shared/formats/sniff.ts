@@ -3,7 +3,8 @@
  * an archive or workbook given a text name, an image, UTF-16, or any binary with NUL bytes. The UTF-8 BOM is
  * skipped here, so the readers behind never see it.
  */
-import { CODE, SNIFF_BYTES, UnreadableFileError, toBuffer, type Chunk } from './types.js';
+import { toBuffer } from '../bytes.js';
+import { CODE, SNIFF_BYTES, UnreadableFileError, type Chunk } from './types.js';
 
 const SIGNATURES: [bytes: number[], what: string][] = [
   [[0x50, 0x4b, 0x03, 0x04], 'a zip archive (or an xlsx workbook)'],

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { CODE, UnreadableFileError, toBuffer, type Chunk, type SourceFile } from './types.js';
+import { toBuffer } from '../bytes.js';
+import { CODE, UnreadableFileError, type Chunk, type SourceFile } from './types.js';
 
 export class TempDir {
   private dir: string | undefined;

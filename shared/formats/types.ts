@@ -138,13 +138,8 @@ export interface ImageResolver {
   resolve(path: string): { path: string } | { reason: string };
 }
 
-export type Chunk = Buffer | Uint8Array | string;
-
-export function toBuffer(chunk: Chunk): Buffer {
-  if (Buffer.isBuffer(chunk)) return chunk;
-  if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
-  return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-}
+/** What the readers are given: the chunks of a byte stream (`toBuffer` in `../bytes.ts` turns one into a Buffer). */
+export type { Chunk } from '../bytes.js';
 
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -41,6 +41,7 @@ import { constants, type Dirent, type Stats } from 'node:fs';
 import { copyFile, type FileHandle, link, lstat, mkdir, open, readdir, rename, rmdir, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { toBuffer } from '../bytes.js';
 import {
   assertBucketName,
   assertObjectKey,
@@ -577,13 +578,6 @@ async function writeFully(handle: FileHandle, bytes: Buffer): Promise<number> {
 function toSource(body: Body): Iterable<Buffer> | AsyncIterable<unknown> {
   if (typeof body === 'string' || body instanceof Uint8Array) return [toBuffer(body)];
   return body;
-}
-
-function toBuffer(chunk: unknown): Buffer {
-  if (Buffer.isBuffer(chunk)) return chunk;
-  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
-  throw new TypeError(`Object body chunks must be bytes or strings, got ${typeof chunk}`);
 }
 
 function toInfo(key: string, stats: Stats): ObjectInfo {

@@ -44,6 +44,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
+import { toBuffer } from '../bytes.js';
 import {
   assertBucketName,
   assertObjectKey,
@@ -537,13 +538,6 @@ function toUploadBody(body: Body): UploadBody {
       if (body instanceof Readable) body.destroy();
     },
   };
-}
-
-function toBuffer(chunk: unknown): Buffer {
-  if (Buffer.isBuffer(chunk)) return chunk;
-  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
-  throw new TypeError(`Object body chunks must be bytes or strings, got ${typeof chunk}`);
 }
 
 /**

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { UnreadableFileError } from '../../shared/formats/index.js';
-import { EXCELJS_PRIVATE_API, ExceljsApiError, directReader } from '../../shared/formats/tabular.js';
+import { EXCELJS_PRIVATE_API, ExceljsApiError, directReader } from '../../shared/formats/exceljs-direct.js';
 import { collect, errors, localSource, samples, source, xlsx, zip } from './formats.helpers.js';
 
 describe('Formats: csv', () => {
