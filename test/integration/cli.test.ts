@@ -1,17 +1,20 @@
 /**
  * The `qfdata` CLI (bin/qfdata.ts) against the local stack, run in-process through its `main(argv)` with stdout and
  * stderr captured: a file copied into the bucket, a dataset created, imported with a progress bar, exported and
- * downloaded, listed as JSON, a refusal, usage errors, access keys made, used, rotated, disabled and deleted (and a
- * read-only key refused); and the executable shim once as a real process.
+ * downloaded, listed as JSON, a refusal, usage errors, cp refusing every BOS path the API would refuse (with the
+ * path parser's problem, writing nothing), access keys made, used, rotated, disabled and deleted (and a read-only key
+ * refused); and the executable shim once as a real process.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../bin/qfdata.js';
 import { ROOT } from '../../scripts/local.js';
+import { parseBosPath } from '../../shared/objects/bos-path.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
 
 const samples = Array.from({ length: 7 }, (_, i) => [{ prompt: `cli prompt ${i}`, response: [[`cli answer ${i}`]] }]);
@@ -62,6 +65,12 @@ function exported(stdout: string): { accessKeyId: string; secretAccessKey: strin
     accessKeyId: /^export QIANFAN_ACCESS_KEY=(\S+)$/m.exec(stdout)?.[1] ?? '',
     secretAccessKey: /^export QIANFAN_SECRET_KEY=(\S+)$/m.exec(stdout)?.[1] ?? '',
   };
+}
+
+/** The problem `parseBosPath` finds in `text` ('' if it parses). */
+function problemOf(text: string): string {
+  const parsed = parseBosPath(text);
+  return parsed.ok ? '' : parsed.problem;
 }
 
 interface KeyView {
@@ -299,6 +308,47 @@ describe('Integration: the qfdata CLI', () => {
     expect(noKeyId.stderr).toContain('accessKeyId');
     expect(unknownKeys.code).toBe(2);
     expect(unknownKeys.stderr).toContain("unknown command 'revoke'");
+  });
+
+  it("refuses in cp every BOS path the API would refuse: exit 2 with the parser's problem, nothing written", async () => {
+    // Prepare: a file, an object to copy, and destinations each wrong in one way, all in buckets that do not exist yet
+    const local = path.join(work, 'refused.jsonl');
+    await writeFile(local, samples.map((x) => JSON.stringify(x)).join('\n') + '\n');
+    const percents = path.join(work, '%'.repeat(90)); // a 90-byte file name, a 270-byte key segment ('%' counts 3)
+    await writeFile(percents, '{}\n');
+    const stored = await qfdata('cp', local, 'bos:/cli-source/ok.jsonl');
+    const refused: readonly (readonly [string, RegExp])[] = [
+      ['bos://cli-refused/x.jsonl', /^is not a BOS path/],
+      ['bos:/Cli_Refused/x.jsonl', /^names the bucket "Cli_Refused", which is not a bucket name/],
+      ['bos:/cli-refused/a/../x.jsonl', /path segment "\.\."/],
+      ['bos:/cli-refused/a\u0007b.jsonl', /control character/],
+      [`bos:/cli-refused/${'x'.repeat(300)}`, /a path segment is 300 bytes long/],
+      ['bos:/cli-refused', /^names no object or directory inside the bucket/],
+    ];
+    const downloads = path.join(work, 'refused-downloads');
+    // Act: each path as the destination of an upload and of a copy, and as the source of a download
+    const runs: { path: string; kind: RegExp; run: Run }[] = [];
+    for (const [bos, kind] of refused) {
+      runs.push({ path: bos, kind, run: await qfdata('cp', local, bos) });
+      runs.push({ path: bos, kind, run: await qfdata('cp', 'bos:/cli-source/ok.jsonl', bos) });
+      runs.push({ path: bos, kind, run: await qfdata('cp', bos, `${downloads}/`) });
+    }
+    const intoDirectory = await qfdata('cp', percents, 'bos:/cli-refused/');
+    const buckets = await readdir(path.join(s.dataDir, 'buckets'));
+    // Assess: the parser's own problem, after the path, for each run
+    expect(stored.code, stored.stderr).toBe(0);
+    for (const { path: bos, kind, run } of runs) {
+      expect(problemOf(bos)).toMatch(kind);
+      expect(run, bos).toEqual({ code: 2, stdout: '', stderr: `qfdata: cp: ${JSON.stringify(bos.slice(0, 120))} ${problemOf(bos)}\n` });
+    }
+    expect(problemOf(`bos:/cli-refused/${path.basename(percents)}`)).toMatch(/a path segment is 270 bytes long/);
+    expect(intoDirectory.code).toBe(2);
+    expect(intoDirectory.stderr).toContain(problemOf(`bos:/cli-refused/${path.basename(percents)}`));
+    // Assess: nothing written, not even a bucket or a download directory
+    expect(buckets).toContain('cli-source');
+    expect(buckets).not.toContain('cli-refused');
+    expect(buckets).not.toContain('Cli_Refused');
+    expect(existsSync(downloads)).toBe(false);
   });
 
   it('runs as an executable through bin/qfdata.mjs', async () => {
