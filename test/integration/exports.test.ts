@@ -9,11 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unzip } from '../support/zip.js';
 import { sign } from '../../shared/signer/index.js';
 import { failure, startTestStack, type TestStack } from '../support/stack.js';
+import { waitFor } from '../support/wait.js';
 
 const V2 = '/v2/dataset';
 const V1 = '/wenxinworkshop/dataset';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 
 const samples = Array.from({ length: 25 }, (_, i) => [{ prompt: `问题 ${i}`, response: [[`回答 ${i}`]] }]);
 
@@ -35,12 +34,14 @@ describe('Integration: exports through the official client', () => {
   async function importedV1Dataset(name: string): Promise<string> {
     const created = (await s.qianfan(`${V1}/create`, { name, versionId: 1, projectType: 20, templateType: 2000, dataType: 4, storageType: 'sysBos' })).result as { datasetId: string };
     await s.qianfan(`${V1}/import`, { datasetId: created.datasetId, annotated: true, importFrom: 1, files: ['bos:/corpus/sft/train.jsonl'] });
-    for (let i = 0; i < 100; i++) {
-      const info = (await s.qianfan(`${V1}/info`, { datasetId: created.datasetId })).result as { versionInfo: { importStatus: number } };
-      if (info.versionInfo.importStatus === 2) return created.datasetId;
-      await sleep(100);
-    }
-    throw new Error('import did not finish');
+    await waitFor(
+      async () => {
+        const info = (await s.qianfan(`${V1}/info`, { datasetId: created.datasetId })).result as { versionInfo: { importStatus: number } };
+        return info.versionInfo.importStatus === 2;
+      },
+      { what: `the import into ${name} to finish (V1 importStatus 2)` },
+    );
+    return created.datasetId;
   }
 
   it('round-trips import, V1 export, info polling, exportRecord and download with the samples intact', async () => {
@@ -49,11 +50,13 @@ describe('Integration: exports through the official client', () => {
     // Act: export, then poll as the Python SDK does
     const started = await s.qianfan(`${V1}/export`, { datasetId, exportFormat: 0, exportTo: 0, exportType: 1 });
     const right = (await s.qianfan(`${V1}/info`, { datasetId })).result as { versionInfo: Record<string, unknown> };
-    let info = right;
-    for (let i = 0; i < 100 && info.versionInfo.exportStatus === 1; i++) {
-      await sleep(100);
-      info = (await s.qianfan(`${V1}/info`, { datasetId })).result as { versionInfo: Record<string, unknown> };
-    }
+    const info = await waitFor(
+      async () => {
+        const polled = (await s.qianfan(`${V1}/info`, { datasetId })).result as { versionInfo: Record<string, unknown> };
+        return polled.versionInfo.exportStatus === 1 ? undefined : polled;
+      },
+      { what: 'the V1 export to leave exportStatus 1 (running)' },
+    );
     const records = (await s.qianfan(`${V1}/exportRecord`, { datasetId })).result as Record<string, any>[];
     const newest = [...records].sort((a, b) => String(b.finishTime).localeCompare(String(a.finishTime)))[0]!;
     const zip = await fetch(newest.downloadUrl);
@@ -76,12 +79,13 @@ describe('Integration: exports through the official client', () => {
     const v1Id = await importedV1Dataset('export-v2');
     // Act
     const created = await s.qianfan(V2, { versionId: v1Id, storageType: 'BOS', storagePath: 'bos:/backup/nightly/', exportType: 2 }, 'CreateExportTask');
-    let task: Record<string, any> = {};
-    for (let i = 0; i < 100; i++) {
-      task = (await s.qianfan(V2, { taskId: created.result }, 'DescribeExportTask')).result as Record<string, any>;
-      if (task.exportStatus !== 'Exporting') break;
-      await sleep(100);
-    }
+    const task = await waitFor(
+      async () => {
+        const described = (await s.qianfan(V2, { taskId: created.result }, 'DescribeExportTask')).result as Record<string, any>;
+        return described.exportStatus === 'Exporting' ? undefined : described;
+      },
+      { what: `export task ${String(created.result)} to end` },
+    );
     const written = path.join(s.dataDir, 'buckets', String(task.storagePath).replace(/^bos:\//, ''));
     const entries = await unzip(await readFile(written));
     // Assess
@@ -93,11 +97,13 @@ describe('Integration: exports through the official client', () => {
     // Prepare
     const datasetId = await importedV1Dataset('export-urls');
     await s.qianfan(`${V1}/export`, { datasetId, exportFormat: 0, exportTo: 0, exportType: 1 });
-    let record: Record<string, any> = {};
-    for (let i = 0; i < 100 && record.status !== 2; i++) {
-      await sleep(100);
-      record = ((await s.qianfan(`${V1}/exportRecord`, { datasetId })).result as Record<string, any>[])[0] ?? {};
-    }
+    const record = await waitFor(
+      async () => {
+        const newest = ((await s.qianfan(`${V1}/exportRecord`, { datasetId })).result as Record<string, any>[])[0];
+        return newest?.status === 2 ? newest : undefined;
+      },
+      { what: 'the V1 export record to reach status 2 (finished)' },
+    );
     const url = new URL(record.downloadUrl);
     const altered = new URL(url);
     altered.pathname = url.pathname.replace(/\.zip$/, '.zip2');

@@ -7,6 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failure, startTestStack, type TestStack } from '../support/stack.js';
+import { waitFor } from '../support/wait.js';
 import { xlsx, zip } from '../unit/formats.helpers.js';
 
 const V2 = '/v2/dataset';
@@ -28,13 +29,15 @@ describe('Integration: imports through the official client', () => {
     return (await s.qianfan(V2, { datasetName: name, dataFormat, storageType: 'sysStorage' }, 'CreateDataset')).result as { datasetId: string; versionId: string };
   }
 
+  /** Polls DescribeImportTask until the task is no longer importing. */
   async function waitForTask(taskId: string) {
-    for (let i = 0; i < 200; i++) {
-      const task = (await s.qianfan(V2, { taskId }, 'DescribeImportTask')).result as Record<string, unknown>;
-      if (task.importStatus !== 'Importing') return task;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`task ${taskId} did not end`);
+    return waitFor(
+      async () => {
+        const task = (await s.qianfan(V2, { taskId }, 'DescribeImportTask')).result as Record<string, unknown>;
+        return task.importStatus === 'Importing' ? undefined : task;
+      },
+      { what: `import task ${taskId} to end`, timeoutMs: 25_000 },
+    );
   }
 
   beforeAll(async () => {
@@ -88,20 +91,21 @@ describe('Integration: imports through the official client', () => {
     // Act
     const started = await s.qianfan(`${V1}/import`, { datasetId: created.datasetId, annotated: true, importFrom: 1, files: ['bos:/corpus/sft/a.jsonl'] });
     const seen: number[] = [];
-    let info: { versionInfo: Record<string, unknown> } | undefined;
-    for (let i = 0; i < 200; i++) {
-      info = (await s.qianfan(`${V1}/info`, { datasetId: created.datasetId })).result as { versionInfo: Record<string, unknown> };
-      seen.push(info.versionInfo.importStatus as number);
-      if (info.versionInfo.importStatus !== 1) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const info = await waitFor(
+      async () => {
+        const polled = (await s.qianfan(`${V1}/info`, { datasetId: created.datasetId })).result as { versionInfo: Record<string, unknown> };
+        seen.push(polled.versionInfo.importStatus as number);
+        return polled.versionInfo.importStatus === 1 ? undefined : polled;
+      },
+      { what: 'the V1 import to leave importStatus 1 (running)', timeoutMs: 25_000 },
+    );
     const detail = (await s.qianfan(`${V1}/importErrorDetail`, { datasetId: created.datasetId, errCode: 3 })).result as Record<string, any>;
     const statuses = (await s.qianfan(`${V1}/statusList`, { datasetIds: [created.datasetId] })).result as Record<string, Record<string, unknown>>;
     // Assess: the poller never sees 0 (initialized), only 1 (running) and then 2 (finished)
     expect(started.result).toBe(true);
     expect(seen.every((status) => status === 1 || status === 2)).toBe(true);
     expect(seen.at(-1)).toBe(2);
-    expect(info!.versionInfo).toMatchObject({ entityCount: 5, importErrorInfo: { errorCount: 1, errCodes: { '3': 1 } }, errCode: 3 });
+    expect(info.versionInfo).toMatchObject({ entityCount: 5, importErrorInfo: { errorCount: 1, errCodes: { '3': 1 } }, errCode: 3 });
     expect(detail).toMatchObject({ isZip: 0, projectType: 20, downloadUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/_download\/import-errors\/task-[0-9a-z]{16}\/errors\.jsonl\?authorization=bce-auth-v1%2F/) });
     expect(detail.content).toEqual([{ sequence: 1, sampleFileName: 'bos:/corpus/sft/a.jsonl', sampleName: 'a.jsonl', textLocation: 6, textContent: expect.stringMatching(/invalid JSON/) }]);
     expect(statuses[created.datasetId]).toMatchObject({ importStatus: 2, importProgress: 100, entityCount: 5 });

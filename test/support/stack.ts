@@ -6,6 +6,7 @@ import { request } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { vi } from 'vitest';
 import { AccessKeyService, FileKeySealer, secretsKeyFile, type PolicyName } from '../../shared/keys/index.js';
 import { sign } from '../../shared/signer/index.js';
 import { DynamoMetadataStore } from '../../shared/store/index.js';
@@ -26,10 +27,11 @@ export async function startTestStack(options: Partial<StackOptions> = {}): Promi
   // Its own build folder (under the gitignored .esbuild/), so parallel test files do not share bundles.
   const buildDir = `.esbuild/test-${path.basename(dataDir)}`;
   const stack = await startStack({ buildDir, ...options, dataDir, env: { LOG_LEVEL: 'warn', ...options.env } });
-  // The official client reads these at every call.
-  process.env.QIANFAN_CONSOLE_API_BASE_URL = stack.url;
-  process.env.QIANFAN_ACCESS_KEY = stack.accessKeyId;
-  process.env.QIANFAN_SECRET_KEY = stack.secretAccessKey;
+  // The official client reads these from process.env at every call; vi.stubEnv sets them there (for the rest of the
+  // test file: nothing here unstubs them, and a `vi.unstubAllEnvs()` in a test file would take them away too).
+  vi.stubEnv('QIANFAN_CONSOLE_API_BASE_URL', stack.url);
+  vi.stubEnv('QIANFAN_ACCESS_KEY', stack.accessKeyId);
+  vi.stubEnv('QIANFAN_SECRET_KEY', stack.secretAccessKey);
   const { consoleAction } = await import('@baiducloud/qianfan');
   const keys = new AccessKeyService({
     store: new DynamoMetadataStore({ tableName: stack.tableName, region: 'us-east-1', endpoint: stack.dynamoEndpoint }),

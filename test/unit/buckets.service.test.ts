@@ -3,42 +3,32 @@
  * bucket (owner, grantee, the root account for unclaimed ones, nobody for the platform's), creation and its races,
  * grants and their withdrawal, listings, and the checks every request that names a bucket goes through.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { composeServices } from '../../shared/datasets/compose.js';
 import { InappropriateJSONError } from '../../shared/errors.js';
-import { FsObjectStore } from '../../shared/objects/index.js';
-import { startTestDynamo, type TestDynamo } from '../support/dynamo.js';
+import { startServiceHarness, type ServiceHarness } from '../support/services.js';
 
 const missing = (bucket: string) => new InappropriateJSONError(`the bucket "${bucket}" does not exist`);
 
 describe('Buckets: owners, grants and the platform bucket', () => {
-  let t: TestDynamo;
-  let dataDir: string;
-  let objects: FsObjectStore;
-  const services = () => composeServices({ store: t.store, objects, settings: { platformBucket: 'qfdata', rootAccount: 'root' } });
+  let h: ServiceHarness;
 
   beforeAll(async () => {
-    t = await startTestDynamo();
-    dataDir = await mkdtemp(path.join(tmpdir(), 'qfdata-buckets-'));
-    objects = new FsObjectStore({ dataDir });
-    await objects.createBucket('qfdata');
+    h = await startServiceHarness({ name: 'buckets', buckets: ['qfdata'], settings: { platformBucket: 'qfdata', rootAccount: 'root' } });
   });
   afterAll(async () => {
-    await t.dynamo.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await h?.close();
   });
 
   it('lets an account use the bucket it created, and no other account until the owner grants it', async () => {
     // Prepare
-    const { buckets } = services();
+    const { buckets } = h.services();
     // Act
     const created = await buckets.create({ account: 'team-a' }, 'team-a-data');
     // Assess
     expect(created).toEqual({ bucket: 'team-a-data', role: 'owner', grants: [] });
-    expect(await objects.bucketExists('team-a-data')).toBe(true);
+    expect(await h.objects.bucketExists('team-a-data')).toBe(true);
     await expect(buckets.assertUsable({ account: 'team-a' }, 'team-a-data', missing)).resolves.toBeUndefined();
     await expect(buckets.assertUsable({ account: 'team-b' }, 'team-a-data', missing)).rejects.toMatchObject({
       code: 'AccessDenied',
@@ -57,7 +47,7 @@ describe('Buckets: owners, grants and the platform bucket', () => {
 
   it('never lets anyone name the platform bucket, create it, or grant it', async () => {
     // Prepare
-    const { buckets } = services();
+    const { buckets } = h.services();
     // Assess
     for (const account of ['root', 'team-a']) {
       await expect(buckets.assertUsable({ account }, 'qfdata', missing)).rejects.toMatchObject({
@@ -73,8 +63,8 @@ describe('Buckets: owners, grants and the platform bucket', () => {
 
   it('gives a bucket nobody claimed (a directory made by hand) to the root account, which may grant it', async () => {
     // Prepare
-    const { buckets } = services();
-    await mkdir(path.join(dataDir, 'buckets', 'by-hand'), { recursive: true });
+    const { buckets } = h.services();
+    await mkdir(path.join(h.dataDir, 'buckets', 'by-hand'), { recursive: true });
     // Assess
     await expect(buckets.assertUsable({ account: 'root' }, 'by-hand', missing)).resolves.toBeUndefined();
     await expect(buckets.assertUsable({ account: 'team-a' }, 'by-hand', missing)).rejects.toMatchObject({ code: 'AccessDenied' });
@@ -85,12 +75,12 @@ describe('Buckets: owners, grants and the platform bucket', () => {
     await buckets.grant({ account: 'root' }, 'by-hand', 'team-a');
     // Assess
     await expect(buckets.assertUsable({ account: 'team-a' }, 'by-hand', missing)).resolves.toBeUndefined();
-    expect((await t.store.getBucketAccess('by-hand')).owner?.owner).toBe('root');
+    expect((await h.store.getBucketAccess('by-hand')).owner?.owner).toBe('root');
   });
 
   it('answers a missing bucket in the caller\'s wording, and a grant of one as not found', async () => {
     // Prepare
-    const { buckets } = services();
+    const { buckets } = h.services();
     // Assess
     await expect(buckets.assertUsable({ account: 'team-a' }, 'never-made', missing)).rejects.toThrow('the bucket "never-made" does not exist');
     await expect(buckets.grant({ account: 'team-a' }, 'never-made', 'team-b')).rejects.toMatchObject({ code: 'ResourceNotFound' });
@@ -98,7 +88,7 @@ describe('Buckets: owners, grants and the platform bucket', () => {
 
   it('makes one owner of concurrent creates of one name, and a repeat by the owner succeeds', async () => {
     // Prepare
-    const { buckets } = services();
+    const { buckets } = h.services();
     const accounts = ['race-1', 'race-2', 'race-3', 'race-4', 'race-5', 'race-6'];
     // Act
     const results = await Promise.allSettled(accounts.map((account) => buckets.create({ account }, 'contested')));
@@ -106,21 +96,21 @@ describe('Buckets: owners, grants and the platform bucket', () => {
     const winners = accounts.filter((_, i) => results[i]!.status === 'fulfilled');
     expect(winners).toHaveLength(1);
     for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'BucketAlreadyExists' });
-    expect((await t.store.getBucketAccess('contested')).owner?.owner).toBe(winners[0]);
+    expect((await h.store.getBucketAccess('contested')).owner?.owner).toBe(winners[0]);
     await expect(buckets.create({ account: winners[0]! }, 'contested')).resolves.toMatchObject({ role: 'owner' });
   });
 
   it('refuses creation where buckets are named at deploy (the cloud)', async () => {
     // Prepare
-    const { buckets } = composeServices({ store: t.store, objects, settings: { canCreateBuckets: false } });
+    const { buckets } = h.services({ settings: { canCreateBuckets: false } });
     // Assess
     await expect(buckets.create({ account: 'team-a' }, 'cloud-bucket')).rejects.toMatchObject({ code: 'NotSupported' });
-    expect(await objects.bucketExists('cloud-bucket')).toBe(false);
+    expect(await h.objects.bucketExists('cloud-bucket')).toBe(false);
   });
 
   it('lets only the owner grant and revoke', async () => {
     // Prepare
-    const { buckets } = services();
+    const { buckets } = h.services();
     await buckets.create({ account: 'owner-x' }, 'owned-x');
     await buckets.grant({ account: 'owner-x' }, 'owned-x', 'grantee-x');
     // Assess

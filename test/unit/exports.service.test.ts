@@ -2,61 +2,37 @@
  * Exports against dynalite and the filesystem object store: what the archive holds, the snapshot rule, and the
  * runner under crashes at every write, overlapping runs and a short time budget.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unzip } from '../support/zip.js';
-import { composeServices } from '../../shared/datasets/compose.js';
 import { exportTarget, roundRobin } from '../../shared/datasets/exports.js';
 import { runImport } from '../../shared/datasets/importWorker.js';
-import { FsObjectStore } from '../../shared/objects/index.js';
-import { DynamoMetadataStore } from '../../shared/store/index.js';
 import { type ExportTaskRecord } from '../../shared/model.js';
-import { startTestDynamo, type TestDynamo } from '../support/dynamo.js';
-import { NO_HEARTBEAT } from '../support/services.js';
-import { Faults, faultyDb, faultyObjects, InjectedCrash } from '../support/faults.js';
+import { NO_HEARTBEAT, startServiceHarness, type ServiceHarness } from '../support/services.js';
+import { Faults, InjectedCrash } from '../support/faults.js';
 import { readAll } from './objects.contract.js';
-
 
 const line = (i: number) => JSON.stringify([{ prompt: `p${i}`, response: [[`r${i}`]] }]);
 
 describe('Exports: archives, snapshots, and the runner', () => {
-  let t: TestDynamo;
-  let dataDir: string;
-  let objects: FsObjectStore;
+  let h: ServiceHarness;
   let clock = Date.now();
   const now = () => clock;
   const forever = { remainingMs: () => 900_000 };
 
+  // The test buckets (src, out) are granted to each test's accounts by `h.grant`, as an operator grants them.
   beforeAll(async () => {
-    t = await startTestDynamo();
-    dataDir = await mkdtemp(path.join(tmpdir(), 'qfdata-exports-'));
-    objects = new FsObjectStore({ dataDir });
-    for (const bucket of ['qfdata', 'src', 'out']) await objects.createBucket(bucket);
-    await objects.put('src', 'a.jsonl', [1, 2, 3].map(line).join('\n') + '\n');
-    await objects.put('src', 'b.jsonl', [4, 5].map(line).join('\n') + '\n');
+    h = await startServiceHarness({ name: 'exports', buckets: ['qfdata', 'src', 'out'], settings: { exports: { leaseMs: 1000, reserveMs: 10_000, heartbeatMs: NO_HEARTBEAT } }, now });
+    await h.objects.put('src', 'a.jsonl', [1, 2, 3].map(line).join('\n') + '\n');
+    await h.objects.put('src', 'b.jsonl', [4, 5].map(line).join('\n') + '\n');
   });
   afterAll(async () => {
-    await t.dynamo.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await h?.close();
   });
-
-  function services(faults?: Faults) {
-    const store = faults ? new DynamoMetadataStore({ tableName: t.tableName, region: 'us-east-1', endpoint: t.dynamo.endpoint }, faultyDb(t.db, faults)) : t.store;
-    const objs = faults ? faultyObjects(objects, faults) : objects;
-    return composeServices({ store, objects: objs, settings: { exports: { leaseMs: 1000, reserveMs: 10_000, heartbeatMs: NO_HEARTBEAT } }, now });
-  }
-  /** The test buckets (src, out), granted to `account` by an operator: the accounts of these tests may use them. */
-  async function grant(account: string) {
-    for (const bucket of ['src', 'out']) await services().buckets.grant({ account: 'root' }, bucket, account, { operator: true });
-  }
-
 
   /** A version holding the samples of `files` (imported one task per call). */
   async function versionWith(account: string, ...imports: string[][]) {
-    await grant(account);
-    const { datasets, imports: importer } = services();
+    await h.grant(account);
+    const { datasets, imports: importer } = h.services();
     const { version } = await datasets.createDataset({ account }, { name: 'x', dataFormat: 'PromptResponse', storageType: 'sysStorage', projectType: 20, templateType: 2000, dataType: 4 });
     for (const files of imports) {
       const task = await importer.createTask({ account }, version.versionId, files, { annotated: true });
@@ -67,7 +43,7 @@ describe('Exports: archives, snapshots, and the runner', () => {
 
   async function archiveOf(task: ExportTaskRecord) {
     const target = exportTarget(task, 'qfdata');
-    return unzip(await readAll(await objects.get(target.bucket, target.key)));
+    return unzip(await readAll(await h.objects.get(target.bucket, target.key)));
   }
 
   const samplesIn = (entries: Record<string, string>) =>
@@ -76,38 +52,38 @@ describe('Exports: archives, snapshots, and the runner', () => {
   it('refuses an unknown or empty version and a missing bucket, creating nothing', async () => {
     // Prepare
     const account = 'acct-exp-refuse';
-    await grant(account);
-    const { datasets, exports } = services();
+    await h.grant(account);
+    const { datasets, exports } = h.services();
     const { version: empty } = await datasets.createDataset({ account }, { name: 'e', dataFormat: 'PromptResponse', storageType: 'sysStorage', projectType: 20, templateType: 2000, dataType: 4 });
     const full = await versionWith(account, ['bos:/src/a.jsonl']);
     // Act + Assess
     await expect(exports.createTask({ account }, 'ds-0000000000000000', { exportType: 1, destination: { kind: 'platform' } })).rejects.toMatchObject({ code: 'ResourceNotFound' });
     await expect(exports.createTask({ account }, empty.versionId, { exportType: 1, destination: { kind: 'platform' } })).rejects.toMatchObject({ code: 'PreconditionFailed' });
     await expect(exports.createTask({ account }, full.versionId, { exportType: 1, destination: { kind: 'bos', bucket: 'no-such-bucket', dir: '/d/' } })).rejects.toMatchObject({ code: 'InappropriateJSON' });
-    expect(await t.store.listExportTasks(account, full.versionId)).toEqual([]);
-    expect(await t.store.listOpenExportTasks()).not.toContainEqual(expect.objectContaining({ account }));
+    expect(await h.store.listExportTasks(account, full.versionId)).toEqual([]);
+    expect(await h.store.listOpenExportTasks()).not.toContainEqual(expect.objectContaining({ account }));
   });
 
   it('exports the samples (type 1) and the source files (type 2) to platform storage and to a bucket', async () => {
     // Prepare
     const account = 'acct-exp-types';
-    await grant(account);
+    await h.grant(account);
     const version = await versionWith(account, ['bos:/src/a.jsonl'], ['bos:/src/b.jsonl']);
-    const { exports } = services();
+    const { exports } = h.services();
     // Act
     const samples = await exports.createTask({ account }, version.versionId, { exportType: 1, destination: { kind: 'platform' } });
     const sources = await exports.createTask({ account }, version.versionId, { exportType: 2, destination: { kind: 'bos', bucket: 'out', dir: '/nightly/' } });
-    const exporting = await t.store.getVersion(account, version.versionId);
+    const exporting = await h.store.getVersion(account, version.versionId);
     const outcomes = await exports.runPending(forever);
     const done = await Promise.all([exports.getTask({ account }, samples.taskId), exports.getTask({ account }, sources.taskId)]);
-    const after = (await t.store.getVersion(account, version.versionId))!;
+    const after = (await h.store.getVersion(account, version.versionId))!;
     // Assess
     expect(exporting).toMatchObject({ exportStatus: 'Exporting', exportTaskId: sources.taskId, exportRecordCount: 2 });
     expect(outcomes).toEqual({ finished: 2 });
     expect(samplesIn(await archiveOf(done[0]))).toEqual([1, 2, 3, 4, 5].map((i) => JSON.parse(line(i))));
     expect(done[0].result).toMatchObject({ bucket: 'qfdata', sampleCount: 5 });
     const sourceFiles = await archiveOf(done[1]);
-    expect(Object.values(sourceFiles).sort()).toEqual([(await readAll(await objects.get('src', 'a.jsonl'))).toString(), (await readAll(await objects.get('src', 'b.jsonl'))).toString()].sort());
+    expect(Object.values(sourceFiles).sort()).toEqual([(await readAll(await h.objects.get('src', 'a.jsonl'))).toString(), (await readAll(await h.objects.get('src', 'b.jsonl'))).toString()].sort());
     expect(done[1].result).toMatchObject({ bucket: 'out', key: expect.stringMatching(/^nightly\/.*\.zip$/) });
     expect(after).toMatchObject({ exportStatus: 'ExportFinished', modifiedAt: done[1].finishedAt });
   });
@@ -115,9 +91,9 @@ describe('Exports: archives, snapshots, and the runner', () => {
   it('exports a consistent snapshot: an import that finishes after the export was asked for is not in it', async () => {
     // Prepare
     const account = 'acct-exp-snapshot';
-    await grant(account);
+    await h.grant(account);
     const version = await versionWith(account, ['bos:/src/a.jsonl']);
-    const { exports, imports } = services();
+    const { exports, imports } = h.services();
     const task = await exports.createTask({ account }, version.versionId, { exportType: 1, destination: { kind: 'platform' } });
     const later = await imports.createTask({ account }, version.versionId, ['bos:/src/b.jsonl'], { annotated: true });
     await runImport(imports, { account, taskId: later.taskId }, forever);
@@ -130,88 +106,88 @@ describe('Exports: archives, snapshots, and the runner', () => {
   it('a crash at any write of the runner, then another run, yields exactly one archive and one finished record', async () => {
     // Prepare: count the writes of a clean run
     const probeVersion = await versionWith('acct-exp-probe', ['bos:/src/a.jsonl']);
-    const probe = await services().exports.createTask({ account: 'acct-exp-probe' }, probeVersion.versionId, { exportType: 1, destination: { kind: 'platform' } });
+    const probe = await h.services().exports.createTask({ account: 'acct-exp-probe' }, probeVersion.versionId, { exportType: 1, destination: { kind: 'platform' } });
     const counter = new Faults();
-    expect(await services(counter).exports.run(probe)).toBe('finished');
+    expect(await h.services({ faults: counter }).exports.run(probe)).toBe('finished');
     expect(counter.writes).toBeGreaterThanOrEqual(3);
 
     for (let crashAt = 1; crashAt <= counter.writes; crashAt++) {
       const account = `acct-exp-crash-${crashAt}`;
-      await grant(account);
+      await h.grant(account);
       const version = await versionWith(account, ['bos:/src/a.jsonl']);
-      const task = await services().exports.createTask({ account }, version.versionId, { exportType: 1, destination: { kind: 'platform' } });
+      const task = await h.services().exports.createTask({ account }, version.versionId, { exportType: 1, destination: { kind: 'platform' } });
       // Act
-      await expect(services(new Faults(crashAt)).exports.run(task)).rejects.toBeInstanceOf(InjectedCrash);
+      await expect(h.services({ faults: new Faults(crashAt) }).exports.run(task)).rejects.toBeInstanceOf(InjectedCrash);
       clock += 5_000;
-      const outcome = await services().exports.run(task);
+      const outcome = await h.services().exports.run(task);
       // Assess
-      const done = await services().exports.getTask({ account }, task.taskId);
+      const done = await h.services().exports.getTask({ account }, task.taskId);
       expect(outcome === 'finished' || (outcome === 'not-claimed' && done.status === 'Finished'), `after a crash at write ${crashAt}`).toBe(true);
       expect(done.status).toBe('Finished');
-      const zips = (await objects.list('qfdata', `exports/${version.datasetId}/`)).objects;
+      const zips = (await h.objects.list('qfdata', `exports/${version.datasetId}/`)).objects;
       expect(zips.map((o) => o.key), `archives after a crash at write ${crashAt}`).toEqual([exportTarget(task, 'qfdata').key]);
       expect(samplesIn(await archiveOf(done))).toEqual([1, 2, 3].map((i) => JSON.parse(line(i))));
-      expect((await t.store.getVersion(account, version.versionId))?.exportStatus).toBe('ExportFinished');
+      expect((await h.store.getVersion(account, version.versionId))?.exportStatus).toBe('ExportFinished');
     }
   });
 
   it('overlapping runners run each export once', async () => {
     // Prepare
     const account = 'acct-exp-overlap';
-    await grant(account);
+    await h.grant(account);
     const version = await versionWith(account, ['bos:/src/a.jsonl']);
-    const { exports } = services();
+    const { exports } = h.services();
     const tasks = await Promise.all([1, 2, 3].map(() => exports.createTask({ account }, version.versionId, { exportType: 1, destination: { kind: 'platform' } })));
     // Act: two runners at once, and the same schedule event delivered twice
-    const runs = await Promise.all([services().exports.runPending(forever), services().exports.runPending(forever), services().exports.runPending(forever)]);
+    const runs = await Promise.all([h.services().exports.runPending(forever), h.services().exports.runPending(forever), h.services().exports.runPending(forever)]);
     // Assess
     const finished = runs.reduce((n, r) => n + (r.finished ?? 0), 0);
     expect(finished).toBe(3);
     for (const task of tasks) expect((await exports.getTask({ account }, task.taskId)).status).toBe('Finished');
-    expect((await objects.list('qfdata', `exports/${version.datasetId}/`)).objects).toHaveLength(3);
+    expect((await h.objects.list('qfdata', `exports/${version.datasetId}/`)).objects).toHaveLength(3);
   });
 
   it('concurrent requests with one clientToken make one export and all return it', async () => {
     // Prepare
     const account = 'acct-exp-token-race';
-    await grant(account);
+    await h.grant(account);
     const version = await versionWith(account, ['bos:/src/a.jsonl']);
     const token = { operation: 'v2.CreateExportTask', token: 'same' };
     // Act
-    const results = await Promise.all(Array.from({ length: 5 }, () => services().exports.createTask({ account }, version.versionId, { exportType: 1, destination: { kind: 'platform' } }, token)));
+    const results = await Promise.all(Array.from({ length: 5 }, () => h.services().exports.createTask({ account }, version.versionId, { exportType: 1, destination: { kind: 'platform' } }, token)));
     // Assess
     expect(new Set(results.map((r) => r.taskId)).size).toBe(1);
-    expect(await t.store.listExportTasks(account, version.versionId)).toHaveLength(1);
+    expect(await h.store.listExportTasks(account, version.versionId)).toHaveLength(1);
   });
 
   it('a create that dies at any write, repeated with its clientToken, leaves one export shown on its version', async () => {
     // Prepare: count the writes of a clean tokened create
     const probeVersion = await versionWith('acct-exp-token-probe', ['bos:/src/a.jsonl']);
     const probe = new Faults();
-    await services(probe).exports.createTask({ account: 'acct-exp-token-probe' }, probeVersion.versionId, { exportType: 1, destination: { kind: 'platform' } }, { operation: 'v2.CreateExportTask', token: 'probe' });
+    await h.services({ faults: probe }).exports.createTask({ account: 'acct-exp-token-probe' }, probeVersion.versionId, { exportType: 1, destination: { kind: 'platform' } }, { operation: 'v2.CreateExportTask', token: 'probe' });
     expect(probe.writes).toBeGreaterThanOrEqual(4);
 
     for (let crashAt = 1; crashAt <= probe.writes; crashAt++) {
       const account = `acct-exp-token-crash-${crashAt}`;
-      await grant(account);
+      await h.grant(account);
       const version = await versionWith(account, ['bos:/src/a.jsonl']);
       const token = { operation: 'v2.CreateExportTask', token: `crash-${crashAt}` };
       // Act: the first request dies at write `crashAt`; the client repeats it
-      await expect(services(new Faults(crashAt)).exports.createTask({ account }, version.versionId, { exportType: 1, destination: { kind: 'platform' } }, token)).rejects.toBeInstanceOf(InjectedCrash);
-      const task = await services().exports.createTask({ account }, version.versionId, { exportType: 1, destination: { kind: 'platform' } }, token);
+      await expect(h.services({ faults: new Faults(crashAt) }).exports.createTask({ account }, version.versionId, { exportType: 1, destination: { kind: 'platform' } }, token)).rejects.toBeInstanceOf(InjectedCrash);
+      const task = await h.services().exports.createTask({ account }, version.versionId, { exportType: 1, destination: { kind: 'platform' } }, token);
       // Assess
-      const shown = await t.store.getVersion(account, version.versionId);
+      const shown = await h.store.getVersion(account, version.versionId);
       expect(shown, `after a crash at write ${crashAt}`).toMatchObject({ exportStatus: 'Exporting', exportTaskId: task.taskId, exportRecordCount: 1 });
-      expect(await t.store.listExportTasks(account, version.versionId), `after a crash at write ${crashAt}`).toHaveLength(1);
+      expect(await h.store.listExportTasks(account, version.versionId), `after a crash at write ${crashAt}`).toHaveLength(1);
     }
   });
 
   it('leaves the exports for the next run when its time budget is spent', async () => {
     // Prepare
     const account = 'acct-exp-budget';
-    await grant(account);
+    await h.grant(account);
     const version = await versionWith(account, ['bos:/src/a.jsonl']);
-    const { exports } = services();
+    const { exports } = h.services();
     const task = await exports.createTask({ account }, version.versionId, { exportType: 1, destination: { kind: 'platform' } });
     // Act
     const outcomes = await exports.runPending({ remainingMs: () => 5_000 });
@@ -225,18 +201,18 @@ describe('Exports: archives, snapshots, and the runner', () => {
     // Prepare: an export stored before its destination could be checked (a 300-byte directory segment), and an
     // ordinary export of another account behind it
     const poisoned = 'acct-exp-poison';
-    await grant(poisoned);
+    await h.grant(poisoned);
     const version = await versionWith(poisoned, ['bos:/src/a.jsonl']);
-    const { exports } = services();
+    const { exports } = h.services();
     const good = await exports.createTask({ account: poisoned }, version.versionId, { exportType: 1, destination: { kind: 'platform' } });
     const bad = { ...good, taskId: 'task-0000000000poison', legacyId: good.legacyId + 100_000, destination: { kind: 'bos' as const, bucket: 'out', dir: `/${'x'.repeat(300)}/` } };
-    await t.store.putExportTask(bad);
+    await h.store.putExportTask(bad);
     const other = 'acct-exp-bystander';
-    await grant(other);
+    await h.grant(other);
     const otherVersion = await versionWith(other, ['bos:/src/b.jsonl']);
     const otherTask = await exports.createTask({ account: other }, otherVersion.versionId, { exportType: 1, destination: { kind: 'platform' } });
     // Act
-    const outcomes = await services().exports.runPending(forever);
+    const outcomes = await h.services().exports.runPending(forever);
     // Assess
     const failed = await exports.getTask({ account: poisoned }, bad.taskId);
     expect(failed.status).toBe('Failed');
@@ -245,51 +221,51 @@ describe('Exports: archives, snapshots, and the runner', () => {
     expect((await exports.getTask({ account: poisoned }, good.taskId)).status).toBe('Finished');
     expect(outcomes).toMatchObject({ failed: 1, finished: expect.any(Number) });
     // Nothing is retried: the next pass finds nothing open of it.
-    expect((await t.store.listOpenExportTasks()).map((o) => o.taskId)).not.toContain(bad.taskId);
+    expect((await h.store.listOpenExportTasks()).map((o) => o.taskId)).not.toContain(bad.taskId);
   });
 
   it('retries an export whose run fails for a reason that may pass, and fails it when the same reason comes back', async () => {
     // Prepare: an object store whose reads of one version's shards keep failing
     const account = 'acct-exp-flaky';
-    await grant(account);
+    await h.grant(account);
     const version = await versionWith(account, ['bos:/src/a.jsonl']);
-    const task = await services().exports.createTask({ account }, version.versionId, { exportType: 1, destination: { kind: 'platform' } });
-    const flaky = new Proxy(objects, {
+    const task = await h.services().exports.createTask({ account }, version.versionId, { exportType: 1, destination: { kind: 'platform' } });
+    const flaky = new Proxy(h.objects, {
       get(target, prop, receiver) {
         const value = Reflect.get(target, prop, receiver);
         if (prop === 'get') return async () => { throw Object.assign(new Error('connection reset by peer'), { code: 'ECONNRESET' }); };
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });
-    const runner = () => composeServices({ store: t.store, objects: flaky, settings: { exports: { leaseMs: 1000, reserveMs: 10_000 } }, now }).exports;
+    const runner = () => h.services({ objects: flaky, settings: { exports: { leaseMs: 1000, reserveMs: 10_000 } } }).exports;
     // Act & Assess: two retries with a growing back-off, then a failure with the reason
     expect(await runner().run(task)).toBe('retry');
-    const first = await t.store.getExportTask(account, task.taskId);
+    const first = await h.store.getExportTask(account, task.taskId);
     expect(first).toMatchObject({ status: 'Running', failures: 1, lastFailure: 'Error: connection reset by peer' });
     expect(first!.leaseUntil).toBe(clock + 30_000);
     expect(await runner().run(task)).toBe('not-claimed');
     clock += 31_000;
     expect(await runner().run(task)).toBe('retry');
-    expect((await t.store.getExportTask(account, task.taskId))!.leaseUntil).toBe(clock + 60_000);
+    expect((await h.store.getExportTask(account, task.taskId))!.leaseUntil).toBe(clock + 60_000);
     clock += 61_000;
     expect(await runner().run(task)).toBe('failed');
-    expect(await t.store.getExportTask(account, task.taskId)).toMatchObject({ status: 'Failed', failure: 'Error: connection reset by peer' });
-    expect((await t.store.getVersion(account, version.versionId))?.exportStatus).toBe('ExportFailed');
+    expect(await h.store.getExportTask(account, task.taskId)).toMatchObject({ status: 'Failed', failure: 'Error: connection reset by peer' });
+    expect((await h.store.getVersion(account, version.versionId))?.exportStatus).toBe('ExportFailed');
   });
 
   it('keeps the lease of a long export alive by heartbeat, and a runner whose lease was taken stops (issue 10)', async () => {
     // Prepare: a real clock, a 300 ms lease, and reads that take 700 ms in all (longer than two leases)
     const account = 'acct-exp-heartbeat';
-    await grant(account);
+    await h.grant(account);
     const version = await versionWith(account, ['bos:/src/a.jsonl'], ['bos:/src/b.jsonl'], ['bos:/src/a.jsonl'], ['bos:/src/b.jsonl']);
-    const slow = new Proxy(objects, {
+    const slow = new Proxy(h.objects, {
       get(target, prop, receiver) {
         const value = Reflect.get(target, prop, receiver);
         if (prop === 'get') return async (...args: unknown[]) => (await new Promise((r) => setTimeout(r, 175)), (value as Function).apply(target, args));
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });
-    const live = (o = objects) => composeServices({ store: t.store, objects: o, settings: { exports: { leaseMs: 300, reserveMs: 0 } }, now: Date.now }).exports;
+    const live = (o = h.objects) => h.services({ objects: o, settings: { exports: { leaseMs: 300, reserveMs: 0 } }, now: Date.now }).exports;
     const task = await live().createTask({ account }, version.versionId, { exportType: 1, destination: { kind: 'platform' } });
     // Act: a second runner tries while the first is still writing, after the first lease would have run out
     const first = live(slow).run(task);
@@ -298,19 +274,19 @@ describe('Exports: archives, snapshots, and the runner', () => {
     // Assess
     expect(second).toBe('not-claimed');
     expect(await first).toBe('finished');
-    expect((await t.store.getExportTask(account, task.taskId))?.fence).toBe(1);
+    expect((await h.store.getExportTask(account, task.taskId))?.fence).toBe(1);
 
     // Prepare: a runner whose heartbeat cannot renew (its store refuses every write after the claim), so its lease runs out
     const task2 = await live().createTask({ account }, version.versionId, { exportType: 1, destination: { kind: 'platform' } });
     let writes = 0;
-    const mute = new Proxy(t.store, {
+    const mute = new Proxy(h.store, {
       get(target, prop, receiver) {
         const value = Reflect.get(target, prop, receiver);
         if (prop === 'renewTaskLease') return async () => { writes++; throw new Error('store unreachable'); };
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });
-    const stalled = composeServices({ store: mute, objects: slow, settings: { exports: { leaseMs: 300, reserveMs: 0 } }, now: Date.now }).exports.run(task2);
+    const stalled = h.services({ store: mute, objects: slow, settings: { exports: { leaseMs: 300, reserveMs: 0 } }, now: Date.now }).exports.run(task2);
     await new Promise((r) => setTimeout(r, 400));
     // Act: another runner takes over the expired lease and finishes; the stalled one is fenced out
     const takeover = await live().run(task2);
@@ -318,7 +294,7 @@ describe('Exports: archives, snapshots, and the runner', () => {
     expect(takeover).toBe('finished');
     expect(await stalled).toBe('lease-lost');
     expect(writes).toBeGreaterThan(0);
-    expect((await t.store.getExportTask(account, task2.taskId))?.status).toBe('Finished');
+    expect((await h.store.getExportTask(account, task2.taskId))?.status).toBe('Finished');
   });
 
   it('takes the accounts in turn, so one account\'s many exports do not hold up another\'s', () => {

@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { readRecords, UnreadableFileError, type ImportRecord } from '../../shared/formats/index.js';
 import {
   PNG,
@@ -118,9 +118,8 @@ describe('Formats: zip and tar.gz archives', () => {
 
   it('leaves no temporary file behind, whether the iteration ends, is abandoned or fails', async () => {
     // Prepare: a private TMPDIR (os.tmpdir() reads it on each call; each test file runs in its own process)
-    const previous = process.env.TMPDIR;
     const scratch = await mkdtemp(join(tmpdir(), 'qfdata-formats-tmpdir-'));
-    process.env.TMPDIR = scratch;
+    vi.stubEnv('TMPDIR', scratch);
     try {
       const archive = zipOf(await mixedEntries());
       // Act
@@ -131,8 +130,7 @@ describe('Formats: zip and tar.gz archives', () => {
       // Assess
       expect(await readdir(scratch)).toEqual([]);
     } finally {
-      process.env.TMPDIR = previous;
-      if (previous === undefined) delete process.env.TMPDIR;
+      vi.unstubAllEnvs();
       await rm(scratch, { recursive: true, force: true });
     }
   });

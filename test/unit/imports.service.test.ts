@@ -2,22 +2,14 @@
  * The import pipeline against dynalite and the filesystem object store: request checks, the worker's exact output,
  * and crashes injected at every write the worker makes (each DynamoDB write command and each object mutation).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runImport } from '../../shared/datasets/importWorker.js';
-import { composeServices } from '../../shared/datasets/compose.js';
 import { importLayout, type ImportSettings } from '../../shared/datasets/imports.js';
 import type { NewDatasetInput } from '../../shared/datasets/service.js';
-import { FsObjectStore } from '../../shared/objects/index.js';
 import type { TaskQueue, TaskRef } from '../../shared/queue/index.js';
-import { DynamoMetadataStore } from '../../shared/store/index.js';
 import { readAll } from './objects.contract.js';
-import { startTestDynamo, type TestDynamo } from '../support/dynamo.js';
-import { NO_HEARTBEAT } from '../support/services.js';
-import { Faults, faultyDb, faultyObjects, InjectedCrash } from '../support/faults.js';
-
+import { NO_HEARTBEAT, startServiceHarness, type ServiceHarness } from '../support/services.js';
+import { Faults, InjectedCrash } from '../support/faults.js';
 
 /** A queue that remembers its kicks. */
 class RecordingQueue implements TaskQueue {
@@ -41,46 +33,29 @@ const PR = (i: number) => JSON.stringify([{ prompt: `prompt ${i}`, response: [[`
 const prDataset: NewDatasetInput = { name: 'imports', dataFormat: 'PromptResponse', storageType: 'sysStorage', projectType: 20, templateType: 2000, dataType: 4 };
 
 describe('Imports: requests, the worker, and crashes', () => {
-  let t: TestDynamo;
-  let dataDir: string;
-  let objects: FsObjectStore;
+  let h: ServiceHarness;
   let clock = Date.now();
   const now = () => clock;
   // The clock is injected: no heartbeat in real time, so every write a crash test counts is the worker's own.
   const settings: Partial<ImportSettings> = { shardSamples: 3, leaseMs: 1000, heartbeatMs: NO_HEARTBEAT };
   const forever = { remainingMs: () => 900_000 };
 
+  // The test bucket (src) is granted to each test's accounts by `h.grant`, as an operator grants it.
   beforeAll(async () => {
-    t = await startTestDynamo();
-    dataDir = await mkdtemp(path.join(tmpdir(), 'qfdata-imports-'));
-    objects = new FsObjectStore({ dataDir });
-    await objects.createBucket('qfdata');
-    await objects.createBucket('src');
+    h = await startServiceHarness({ name: 'imports', buckets: ['qfdata', 'src'], settings: { imports: settings }, now });
   });
   afterAll(async () => {
-    await t.dynamo.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await h?.close();
   });
-
-  function services(options: { faults?: Faults; queue?: TaskQueue; settings?: Partial<ImportSettings> } = {}) {
-    const store = options.faults ? new DynamoMetadataStore({ tableName: t.tableName, region: 'us-east-1', endpoint: t.dynamo.endpoint }, faultyDb(t.db, options.faults)) : t.store;
-    const objs = options.faults ? faultyObjects(objects, options.faults) : objects;
-    return composeServices({ store, objects: objs, queue: options.queue ?? new RecordingQueue(), settings: { imports: { ...settings, ...options.settings } }, now });
-  }
-  /** The test buckets (src), granted to `account` by an operator: the accounts of these tests may use them. */
-  async function grant(account: string) {
-    for (const bucket of ['src']) await services().buckets.grant({ account: 'root' }, bucket, account, { operator: true });
-  }
-
 
   /** Sources: two JSONL files (one with bad lines) and a CSV, under a directory of the `src` bucket. */
   async function seedSources(dir: string) {
     const good = Array.from({ length: 7 }, (_, i) => PR(i)).join('\n') + '\n';
     const mixed = [PR(100), 'not json', PR(101), '', '[{"prompt":"no answer turn","response":5}]', PR(102)].join('\r\n') + '\r\n';
-    await objects.put('src', `${dir}/a.jsonl`, good);
-    await objects.put('src', `${dir}/b.jsonl`, `\uFEFF${mixed}`);
-    await objects.put('src', `${dir}/c.csv`, 'prompt,response\ncsv prompt,csv answer\n"quoted, prompt","multi\nline"\n');
-    await objects.put('src', `${dir}/notes.md`, '# not importable');
+    await h.objects.put('src', `${dir}/a.jsonl`, good);
+    await h.objects.put('src', `${dir}/b.jsonl`, `\uFEFF${mixed}`);
+    await h.objects.put('src', `${dir}/c.csv`, 'prompt,response\ncsv prompt,csv answer\n"quoted, prompt","multi\nline"\n');
+    await h.objects.put('src', `${dir}/notes.md`, '# not importable');
     return { files: [`bos:/src/${dir}/a.jsonl`, `bos:/src/${dir}/b.jsonl`, `bos:/src/${dir}/c.csv`] };
   }
 
@@ -95,19 +70,19 @@ describe('Imports: requests, the worker, and crashes', () => {
 
   /** Every sample stored for a version, in shard order. */
   async function storedSamples(version: { storage: { bucket: string; prefix: string } }) {
-    const page = await objects.list(version.storage.bucket, version.storage.prefix);
+    const page = await h.objects.list(version.storage.bucket, version.storage.prefix);
     const shards = page.objects.filter((o) => /part-task-[0-9a-z]+-\d{6}\.jsonl$/.test(o.key));
     const lines: unknown[] = [];
     for (const shard of shards) {
-      const text = (await readAll(await objects.get(version.storage.bucket, shard.key))).toString('utf8');
+      const text = (await readAll(await h.objects.get(version.storage.bucket, shard.key))).toString('utf8');
       lines.push(...text.split('\n').filter(Boolean).map((l) => JSON.parse(l)));
     }
     return lines;
   }
 
   async function newVersion(account: string) {
-    await grant(account);
-    const { datasets } = services();
+    await h.grant(account);
+    const { datasets } = h.services();
     return (await datasets.createDataset({ account }, prDataset)).version;
   }
 
@@ -125,24 +100,24 @@ describe('Imports: requests, the worker, and crashes', () => {
     ])('refuses %s', async (label, files, message) => {
       // Prepare
       const account = `acct-checks-${label.replace(/\W+/g, '-')}`;
-      await grant(account);
-      await objects.put('src', 'chk/a.jsonl', PR(1));
-      await objects.put('src', 'chk/notes.md', 'x');
-      await objects.put('src', 'empty-dir/readme.md', 'x');
+      await h.grant(account);
+      await h.objects.put('src', 'chk/a.jsonl', PR(1));
+      await h.objects.put('src', 'chk/notes.md', 'x');
+      await h.objects.put('src', 'empty-dir/readme.md', 'x');
       const version = await newVersion(account);
-      const { imports } = services();
+      const { imports } = h.services();
       // Act + Assess
       await expect(imports.createTask({ account }, version.versionId, files as string[], { annotated: true })).rejects.toThrow(message);
-      expect((await t.store.getVersion(account, version.versionId))?.importStatus).toBe('Created');
-      expect(await t.store.listOpenImportTasks()).not.toContainEqual(expect.objectContaining({ account }));
+      expect((await h.store.getVersion(account, version.versionId))?.importStatus).toBe('Created');
+      expect(await h.store.listOpenImportTasks()).not.toContainEqual(expect.objectContaining({ account }));
     });
 
     it('refuses txt files for a format they cannot hold, unknown and published versions, and a second import', async () => {
       // Prepare
-      await objects.put('src', 'chk/lines.txt', 'a line\n');
+      await h.objects.put('src', 'chk/lines.txt', 'a line\n');
       const version = await newVersion('acct-checks2');
       const published = await newVersion('acct-checks2');
-      const { imports, datasets } = services();
+      const { imports, datasets } = h.services();
       await datasets.publishVersion({ account: 'acct-checks2' }, published.versionId);
       const caller = { account: 'acct-checks2' };
       // Act + Assess
@@ -160,7 +135,7 @@ describe('Imports: requests, the worker, and crashes', () => {
     const dirVersion = await newVersion('acct-run');
     const listVersion = await newVersion('acct-run');
     const queue = new RecordingQueue();
-    const { imports } = services({ queue });
+    const { imports } = h.services({ queue });
     const caller = { account: 'acct-run' };
     // Act
     const dirTask = await imports.createTask(caller, dirVersion.versionId, ['bos:/src/run/'], { annotated: true });
@@ -171,7 +146,7 @@ describe('Imports: requests, the worker, and crashes', () => {
     expect(dirTask.sources.map((s) => s.key)).toEqual(['run/a.jsonl', 'run/b.jsonl', 'run/c.csv']);
     for (const [task, version] of [[dirTask, dirVersion], [listTask, listVersion]] as const) {
       const done = await imports.getTask(caller, task.taskId);
-      const after = (await t.store.getVersion('acct-run', version.versionId))!;
+      const after = (await h.store.getVersion('acct-run', version.versionId))!;
       expect(await storedSamples(version)).toEqual(expectedSamples);
       expect(done).toMatchObject({ status: 'Finished', counts: { samples: 12, errors: 3 } });
       expect(done.errorSample.map((e) => [e.file.split('/').pop(), e.line, e.code])).toEqual([
@@ -182,16 +157,16 @@ describe('Imports: requests, the worker, and crashes', () => {
       expect(after).toMatchObject({ importStatus: 'ImportFinished', sampleCount: 12, importTaskId: task.taskId, importRecordCount: 1 });
       expect(after.sizeBytes).toBe(done.counts.bytes);
       // Counts match what is stored: bytes of the shards, characters of their samples.
-      const shards = (await objects.list(version.storage.bucket, version.storage.prefix)).objects.filter((o) => o.key.includes('/part-task-'));
+      const shards = (await h.objects.list(version.storage.bucket, version.storage.prefix)).objects.filter((o) => o.key.includes('/part-task-'));
       expect(shards.reduce((n, o) => n + o.size, 0)).toBe(done.counts.bytes);
       const characters = (await storedSamples(version)).reduce((n: number, sample) => n + charactersOf(sample), 0);
       expect(after.characterCount).toBe(characters);
       const layout = importLayout(version, task.taskId);
-      const report = (await readAll(await objects.get(layout.bucket, layout.report))).toString('utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const report = (await readAll(await h.objects.get(layout.bucket, layout.report))).toString('utf8').trim().split('\n').map((l) => JSON.parse(l));
       expect(report.map((e) => [e.line, e.code])).toEqual([[2, 3], [4, 13], [5, 9]]);
       for (const [i, source] of task.sources.entries()) {
-        const copy = await readAll(await objects.get(layout.bucket, layout.source(i, source.key)));
-        expect(copy.equals(await readAll(await objects.get('src', source.key)))).toBe(true);
+        const copy = await readAll(await h.objects.get(layout.bucket, layout.source(i, source.key)));
+        expect(copy.equals(await readAll(await h.objects.get('src', source.key)))).toBe(true);
       }
     }
   });
@@ -200,24 +175,24 @@ describe('Imports: requests, the worker, and crashes', () => {
     // Prepare: count the writes of a clean run
     const { files } = await seedSources('crash');
     const caller = { account: 'acct-crash-probe' };
-    await grant(caller.account);
+    await h.grant(caller.account);
     const probeVersion = await newVersion(caller.account);
     const probeQueue = new RecordingQueue();
-    const probe = services({ queue: probeQueue });
+    const probe = h.services({ queue: probeQueue });
     await probe.imports.createTask(caller, probeVersion.versionId, files, { annotated: true });
     const counter = new Faults();
-    expect(await runImport(services({ faults: counter }).imports, probeQueue.kicks[0]!, forever)).toBe('finished');
+    expect(await runImport(h.services({ faults: counter }).imports, probeQueue.kicks[0]!, forever)).toBe('finished');
     expect(counter.writes).toBeGreaterThan(15);
 
     for (let crashAt = 1; crashAt <= counter.writes; crashAt++) {
       const account = `acct-crash-${crashAt}`;
-      await grant(account);
+      await h.grant(account);
       const version = await newVersion(account);
       const queue = new RecordingQueue();
-      const healthy = services({ queue });
+      const healthy = h.services({ queue });
       const task = await healthy.imports.createTask({ account }, version.versionId, files, { annotated: true });
       // Act: a worker dies at write `crashAt`; after its lease expires, another finishes the job
-      await expect(runImport(services({ faults: new Faults(crashAt) }).imports, queue.kicks[0]!, forever)).rejects.toBeInstanceOf(InjectedCrash);
+      await expect(runImport(h.services({ faults: new Faults(crashAt) }).imports, queue.kicks[0]!, forever)).rejects.toBeInstanceOf(InjectedCrash);
       clock += 5_000;
       expect(await healthy.imports.sweep()).toBeGreaterThanOrEqual(1);
       const outcome = await runImport(healthy.imports, { account, taskId: task.taskId }, forever);
@@ -226,9 +201,9 @@ describe('Imports: requests, the worker, and crashes', () => {
       expect(await storedSamples(version), `samples after a crash at write ${crashAt}`).toEqual(expectedSamples);
       const done = await healthy.imports.getTask({ account }, task.taskId);
       expect(done.counts, `counts after a crash at write ${crashAt}`).toMatchObject({ samples: 12, errors: 3 });
-      expect((await t.store.getVersion(account, version.versionId))?.sampleCount).toBe(12);
+      expect((await h.store.getVersion(account, version.versionId))?.sampleCount).toBe(12);
       const layout = importLayout(version, task.taskId);
-      const report = (await readAll(await objects.get(layout.bucket, layout.report))).toString('utf8').trim().split('\n');
+      const report = (await readAll(await h.objects.get(layout.bucket, layout.report))).toString('utf8').trim().split('\n');
       expect(report, `error report after a crash at write ${crashAt}`).toHaveLength(3);
     }
   });
@@ -237,10 +212,10 @@ describe('Imports: requests, the worker, and crashes', () => {
     // Prepare
     const { files } = await seedSources('token-repeat');
     const account = 'acct-token-repeat';
-    await grant(account);
+    await h.grant(account);
     const version = await newVersion(account);
     const queue = new RecordingQueue();
-    const { imports } = services({ queue });
+    const { imports } = h.services({ queue });
     const token = { operation: 'v2.CreateImportTask', token: 'repeat-1' };
     const first = await imports.createTask({ account }, version.versionId, files, { annotated: true }, token);
     // Act
@@ -256,24 +231,24 @@ describe('Imports: requests, the worker, and crashes', () => {
     const { files } = await seedSources('token-crash');
     const probe = new Faults();
     const probeVersion = await newVersion('acct-token-crash-probe');
-    await services({ faults: probe }).imports.createTask({ account: 'acct-token-crash-probe' }, probeVersion.versionId, files, { annotated: true }, { operation: 'v2.CreateImportTask', token: 'probe' });
+    await h.services({ faults: probe }).imports.createTask({ account: 'acct-token-crash-probe' }, probeVersion.versionId, files, { annotated: true }, { operation: 'v2.CreateImportTask', token: 'probe' });
     expect(probe.writes).toBeGreaterThanOrEqual(4);
 
     for (let crashAt = 1; crashAt <= probe.writes; crashAt++) {
       const account = `acct-token-crash-${crashAt}`;
-      await grant(account);
+      await h.grant(account);
       const version = await newVersion(account);
       const token = { operation: 'v2.CreateImportTask', token: `crash-${crashAt}` };
       const queue = new RecordingQueue();
       // Act: the first request dies at write `crashAt`; the client repeats it
-      await expect(services({ faults: new Faults(crashAt) }).imports.createTask({ account }, version.versionId, files, { annotated: true }, token)).rejects.toBeInstanceOf(InjectedCrash);
-      const healthy = services({ queue });
+      await expect(h.services({ faults: new Faults(crashAt) }).imports.createTask({ account }, version.versionId, files, { annotated: true }, token)).rejects.toBeInstanceOf(InjectedCrash);
+      const healthy = h.services({ queue });
       const task = await healthy.imports.createTask({ account }, version.versionId, files, { annotated: true }, token);
       const repeated = await healthy.imports.createTask({ account }, version.versionId, files, { annotated: true }, token);
       const outcome = await runImport(healthy.imports, { account, taskId: task.taskId }, forever);
       // Assess
       expect(repeated.taskId, `after a crash at write ${crashAt}`).toBe(task.taskId);
-      expect((await t.store.getVersion(account, version.versionId))?.importTaskId, `after a crash at write ${crashAt}`).toBe(task.taskId);
+      expect((await h.store.getVersion(account, version.versionId))?.importTaskId, `after a crash at write ${crashAt}`).toBe(task.taskId);
       expect(outcome, `after a crash at write ${crashAt}`).toBe('finished');
       expect(await storedSamples(version), `samples after a crash at write ${crashAt}`).toEqual(expectedSamples);
     }
@@ -282,23 +257,23 @@ describe('Imports: requests, the worker, and crashes', () => {
   it('stores the images of an image-format archive under the version, beside its samples', async () => {
     // Prepare
     const { zip, PNG } = await import('./formats.helpers.js');
-    await objects.put('src', 'images/set.zip', zip([
+    await h.objects.put('src', 'images/set.zip', zip([
       { name: 'pics/cat.png', data: PNG },
       { name: 'data.jsonl', data: JSON.stringify({ prompt: 'a cat', image: 'pics/cat.png' }) + '\n' },
     ]));
     const account = 'acct-images';
-    await grant(account);
-    const { datasets } = services();
+    await h.grant(account);
+    const { datasets } = h.services();
     const { version } = await datasets.createDataset({ account }, { ...prDataset, dataFormat: 'PromptImage', projectType: 705, templateType: 70500, dataType: 7 });
     const queue = new RecordingQueue();
-    const { imports } = services({ queue });
+    const { imports } = h.services({ queue });
     // Act
     await imports.createTask({ account }, version.versionId, ['bos:/src/images/set.zip'], { annotated: true });
     const outcome = await runImport(imports, queue.kicks[0]!, forever);
     // Assess
     expect(outcome).toBe('finished');
     expect(version.storage.prefix).toMatch(/\/images\/$/);
-    expect((await readAll(await objects.get(version.storage.bucket, `${version.storage.prefix}pics/cat.png`))).equals(PNG)).toBe(true);
+    expect((await readAll(await h.objects.get(version.storage.bucket, `${version.storage.prefix}pics/cat.png`))).equals(PNG)).toBe(true);
     expect(await storedSamples(version)).toEqual([{ prompt: 'a cat', image: 'pics/cat.png' }]);
   });
 
@@ -306,10 +281,10 @@ describe('Imports: requests, the worker, and crashes', () => {
     // Prepare
     const { files } = await seedSources('handoff');
     const account = 'acct-handoff';
-    await grant(account);
+    await h.grant(account);
     const version = await newVersion(account);
     const queue = new RecordingQueue();
-    const { imports } = services({ queue, settings: { handoffMs: 60_000 } });
+    const { imports } = h.services({ queue, settings: { imports: { ...settings, handoffMs: 60_000 } } });
     const task = await imports.createTask({ account }, version.versionId, files, { annotated: true });
     let calls = 0;
     const shortBudget = { remainingMs: () => (++calls > 4 ? 1_000 : 900_000) };
@@ -328,16 +303,16 @@ describe('Imports: requests, the worker, and crashes', () => {
     // Prepare
     const { files } = await seedSources('fence');
     const account = 'acct-fence';
-    await grant(account);
+    await h.grant(account);
     const version = await newVersion(account);
     const queue = new RecordingQueue();
-    const { imports } = services({ queue });
+    const { imports } = h.services({ queue });
     const task = await imports.createTask({ account }, version.versionId, files, { annotated: true });
-    const slow = await t.store.claimImportTask(account, task.taskId, clock, 1000);
+    const slow = await h.store.claimImportTask(account, task.taskId, clock, 1000);
     clock += 5_000;
     // Act: a second worker takes over the expired lease and finishes; the first one's write is refused
     const outcome = await runImport(imports, { account, taskId: task.taskId }, forever);
-    const stale = t.store.checkpointImportTask(account, task.taskId, slow!.fence, { ...slow!, leaseUntil: clock + 1000 });
+    const stale = h.store.checkpointImportTask(account, task.taskId, slow!.fence, { ...slow!, leaseUntil: clock + 1000 });
     // Assess
     expect(outcome).toBe('finished');
     await expect(stale).rejects.toMatchObject({ name: 'ConditionFailedError' });
@@ -348,13 +323,13 @@ describe('Imports: requests, the worker, and crashes', () => {
     // Prepare
     const { files } = await seedSources('dying');
     const account = 'acct-dying';
-    await grant(account);
+    await h.grant(account);
     const version = await newVersion(account);
-    const { imports } = services({ settings: { maxCrashes: 2 } });
+    const { imports } = h.services({ settings: { imports: { ...settings, maxCrashes: 2 } } });
     const task = await imports.createTask({ account }, version.versionId, files, { annotated: true });
     // Act: three claims whose workers vanish (their leases expire), then a fourth run
     for (let i = 0; i < 3; i++) {
-      expect(await t.store.claimImportTask(account, task.taskId, clock, 1000)).toBeDefined();
+      expect(await h.store.claimImportTask(account, task.taskId, clock, 1000)).toBeDefined();
       expect(await runImport(imports, { account, taskId: task.taskId }, forever)).toBe('not-claimed');
       clock += 5_000;
     }
@@ -362,18 +337,18 @@ describe('Imports: requests, the worker, and crashes', () => {
     // Assess
     expect(outcome).toBe('failed');
     expect(await imports.getTask({ account }, task.taskId)).toMatchObject({ status: 'Failed', failure: expect.stringMatching(/interrupted 2 times/) });
-    expect((await t.store.getVersion(account, version.versionId))?.importStatus).toBe('ImportFailed');
+    expect((await h.store.getVersion(account, version.versionId))?.importStatus).toBe('ImportFailed');
   });
 
   it('fails the task with a clear message when a file cannot be read at all, keeping what came before', async () => {
     // Prepare: a "jsonl" that is really a zip
-    await objects.put('src', 'broken/a.jsonl', PR(1) + '\n');
-    await objects.put('src', 'broken/b.jsonl', Buffer.from([0x50, 0x4b, 0x03, 0x04, 0, 0, 0, 0]));
+    await h.objects.put('src', 'broken/a.jsonl', PR(1) + '\n');
+    await h.objects.put('src', 'broken/b.jsonl', Buffer.from([0x50, 0x4b, 0x03, 0x04, 0, 0, 0, 0]));
     const account = 'acct-broken';
-    await grant(account);
+    await h.grant(account);
     const version = await newVersion(account);
     const queue = new RecordingQueue();
-    const { imports } = services({ queue });
+    const { imports } = h.services({ queue });
     const task = await imports.createTask({ account }, version.versionId, ['bos:/src/broken/a.jsonl', 'bos:/src/broken/b.jsonl'], { annotated: true });
     // Act
     const outcome = await runImport(imports, queue.kicks[0]!, forever);
@@ -382,9 +357,9 @@ describe('Imports: requests, the worker, and crashes', () => {
     const done = await imports.getTask({ account }, task.taskId);
     expect(done.failure).toMatch(/b\.jsonl cannot be read/);
     const report = await imports.errorReport(done);
-    const lines = (await readAll(await objects.get(report!.bucket, report!.key))).toString('utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = (await readAll(await h.objects.get(report!.bucket, report!.key))).toString('utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(lines).toEqual([{ file: 'bos:/src/broken/b.jsonl', line: 0, code: 3, reason: expect.any(String) }]);
-    expect((await t.store.getVersion(account, version.versionId))?.importStatus).toBe('ImportFailed');
+    expect((await h.store.getVersion(account, version.versionId))?.importStatus).toBe('ImportFailed');
   });
 
   it('starts one import when requests that saw the same idle version race one that finishes meanwhile (issue 10)', async () => {
@@ -392,11 +367,11 @@ describe('Imports: requests, the worker, and crashes', () => {
     // and finishes. On the old claim (conditional on the status alone) B then started a second import.
     const { files } = await seedSources('claim-race');
     const account = 'acct-claim-race';
-    await grant(account);
+    await h.grant(account);
     const version = await newVersion(account);
-    const { imports } = services();
+    const { imports } = h.services();
     let raced = false;
-    const racing = new Proxy(t.store, {
+    const racing = new Proxy(h.store, {
       get(target, prop, receiver) {
         const value = Reflect.get(target, prop, receiver);
         if (prop === 'putImportTask') {
@@ -411,12 +386,12 @@ describe('Imports: requests, the worker, and crashes', () => {
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });
-    const b = composeServices({ store: racing, objects, settings: { imports: settings }, now }).imports;
+    const b = h.services({ store: racing }).imports;
     // Act
     const attempt = b.createTask({ account }, version.versionId, files, { annotated: true });
     // Assess
     await expect(attempt).rejects.toMatchObject({ code: 'PreconditionFailed', message: expect.stringContaining('changed while the import was being created') });
-    const after = await t.store.getVersion(account, version.versionId);
+    const after = await h.store.getVersion(account, version.versionId);
     expect(after).toMatchObject({ importStatus: 'ImportFinished', importRecordCount: 1, sampleCount: expectedSamples.length });
     expect(await storedSamples(version)).toEqual(expectedSamples);
   });
@@ -424,35 +399,35 @@ describe('Imports: requests, the worker, and crashes', () => {
   it('fails a poisoned import with its reason instead of retrying it, and retries one that may pass (issue 10)', async () => {
     // Prepare: a task stored before its sources could be checked (a key with NUL), on a version linked to it
     const account = 'acct-poison';
-    await grant(account);
+    await h.grant(account);
     const version = await newVersion(account);
-    const { imports } = services();
+    const { imports } = h.services();
     const { files } = await seedSources('poison');
     const task = await imports.createTask({ account }, version.versionId, files, { annotated: true });
-    await t.store.updateVersion(account, version.versionId, { importStatus: 'ImportFinished' });
+    await h.store.updateVersion(account, version.versionId, { importStatus: 'ImportFinished' });
     const poisoned = { ...task, taskId: 'task-0000000000poison', sources: [{ bucket: 'src', key: 'a\u0000b.jsonl', size: 10 }] };
-    await t.store.putImportTask(poisoned);
-    await t.store.updateVersion(account, version.versionId, { importStatus: 'Importing', importTaskId: poisoned.taskId });
+    await h.store.putImportTask(poisoned);
+    await h.store.updateVersion(account, version.versionId, { importStatus: 'Importing', importTaskId: poisoned.taskId });
     // Act
     const outcome = await runImport(imports, { account, taskId: poisoned.taskId }, forever);
     // Assess
     expect(outcome).toBe('failed');
     expect(await imports.getTask({ account }, poisoned.taskId)).toMatchObject({ status: 'Failed', failure: expect.stringContaining('it contains NUL') });
-    expect((await t.store.getVersion(account, version.versionId))?.importStatus).toBe('ImportFailed');
-    expect((await t.store.listOpenImportTasks()).map((o) => o.taskId)).not.toContain(poisoned.taskId);
+    expect((await h.store.getVersion(account, version.versionId))?.importStatus).toBe('ImportFailed');
+    expect((await h.store.listOpenImportTasks()).map((o) => o.taskId)).not.toContain(poisoned.taskId);
 
     // Prepare: reads that fail for a reason that may pass
     const second = await newVersion(account);
     const next = await imports.createTask({ account }, second.versionId, files, { annotated: true });
     let reads = 0;
-    const flaky = new Proxy(objects, {
+    const flaky = new Proxy(h.objects, {
       get(target, prop, receiver) {
         const value = Reflect.get(target, prop, receiver);
         if (prop === 'get' || prop === 'openFile') return async (...args: unknown[]) => (++reads <= 2 ? Promise.reject(new Error('socket hang up')) : (value as Function).apply(target, args));
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });
-    const worker = composeServices({ store: t.store, objects: flaky, settings: { imports: settings }, now }).imports;
+    const worker = h.services({ objects: flaky }).imports;
     // Act & Assess: two retries after their back-off, then it finishes
     expect(await runImport(worker, { account, taskId: next.taskId }, forever)).toBe('retry');
     expect(await imports.getTask({ account }, next.taskId)).toMatchObject({ failures: 1, lastFailure: 'Error: socket hang up' });
@@ -467,8 +442,8 @@ describe('Imports: requests, the worker, and crashes', () => {
   it('refuses an import from a bucket the account may not use, or from the platform bucket, before any task exists (issue 10)', async () => {
     // Prepare
     const account = 'acct-no-grant';
-    const version = (await services().datasets.createDataset({ account }, prDataset)).version;
-    await objects.put('src', 'nogrant/a.jsonl', PR(1));
+    const version = (await h.services().datasets.createDataset({ account }, prDataset)).version;
+    await h.objects.put('src', 'nogrant/a.jsonl', PR(1));
     // Act & Assess
     for (const [files, message] of [
       [['bos:/src/nogrant/a.jsonl'], 'Access denied: the bucket "src" is not one of your account\'s buckets'],
@@ -476,8 +451,8 @@ describe('Imports: requests, the worker, and crashes', () => {
       [[`bos:/qfdata/_system_/dataset/${version.versionId}/texts/`], 'Access denied: the bucket "qfdata" is qfdata\'s platform storage'],
       [['qfdata/exports/x.zip'], 'Access denied: the bucket "qfdata" is qfdata\'s platform storage'],
     ] as const) {
-      await expect(services().imports.createTask({ account }, version.versionId, files, { annotated: true })).rejects.toMatchObject({ code: 'AccessDenied', message: expect.stringContaining(message) });
+      await expect(h.services().imports.createTask({ account }, version.versionId, files, { annotated: true })).rejects.toMatchObject({ code: 'AccessDenied', message: expect.stringContaining(message) });
     }
-    expect((await t.store.getVersion(account, version.versionId))?.importRecordCount ?? 0).toBe(0);
+    expect((await h.store.getVersion(account, version.versionId))?.importRecordCount ?? 0).toBe(0);
   });
 });

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm, stat, writeFile, chmod } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as z from 'zod';
 import { defineOperation, httpHandler } from '../../shared/http/index.js';
 import {
@@ -119,12 +119,11 @@ describe('Secrets: the KMS sealer (AWS SDK client against a KMS stand-in)', () =
   beforeAll(async () => {
     kms = await startFakeKms();
     // The SDK's default credential chain: any static credentials do for the stand-in.
-    process.env.AWS_ACCESS_KEY_ID = 'test';
-    process.env.AWS_SECRET_ACCESS_KEY = 'test';
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
   });
   afterAll(async () => {
-    delete process.env.AWS_ACCESS_KEY_ID;
-    delete process.env.AWS_SECRET_ACCESS_KEY;
+    vi.unstubAllEnvs();
     await kms.close();
   });
 

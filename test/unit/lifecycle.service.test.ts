@@ -2,19 +2,12 @@
  * The dataset service against dynalite and the filesystem object store, with crashes injected at every write it
  * makes: each DynamoDB write command and each object-store mutation, in turn.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { composeServices } from '../../shared/datasets/compose.js';
 import type { DatasetService, NewDatasetInput } from '../../shared/datasets/service.js';
-import { FsObjectStore } from '../../shared/objects/index.js';
-import { DynamoMetadataStore } from '../../shared/store/index.js';
-import { startTestDynamo, type TestDynamo } from '../support/dynamo.js';
-import { Faults, faultyDb, faultyObjects, InjectedCrash } from '../support/faults.js';
+import { startServiceHarness, type ServiceHarness } from '../support/services.js';
+import { Faults, InjectedCrash } from '../support/faults.js';
 import { accessKeyRecord } from '../support/records.js';
-
 
 const sysStorage = (name: string): NewDatasetInput => ({
   name,
@@ -26,30 +19,21 @@ const sysStorage = (name: string): NewDatasetInput => ({
 });
 
 describe('Service: dataset lifecycle under crashes', () => {
-  let t: TestDynamo;
-  let dataDir: string;
-  let objects: FsObjectStore;
-  const settings = { platformBucket: 'qfdata' };
+  let h: ServiceHarness;
 
   beforeAll(async () => {
-    t = await startTestDynamo();
-    dataDir = await mkdtemp(path.join(tmpdir(), 'qfdata-lifecycle-'));
-    objects = new FsObjectStore({ dataDir });
-    await objects.createBucket('qfdata');
+    h = await startServiceHarness({ name: 'lifecycle', buckets: ['qfdata'], settings: { platformBucket: 'qfdata' } });
   });
   afterAll(async () => {
-    await t.dynamo.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await h?.close();
   });
 
-  const options = () => ({ tableName: t.tableName, region: 'us-east-1', endpoint: t.dynamo.endpoint });
-  const healthy = () => composeServices({ store: t.store, objects, settings }).datasets;
-  const crashing = (faults: Faults) =>
-    composeServices({ store: new DynamoMetadataStore(options(), faultyDb(t.db, faults)), objects: faultyObjects(objects, faults), settings }).datasets;
+  const healthy = () => h.services().datasets;
+  const crashing = (faults: Faults) => h.services({ faults }).datasets;
 
   /** Every item stored under an account, by sort-key kind. */
   async function itemsOf(account: string): Promise<string[]> {
-    const out = await t.db.send(new QueryCommand({ TableName: t.tableName, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': `A#${account}` } }));
+    const out = await h.dynamo.db.send(new QueryCommand({ TableName: h.dynamo.tableName, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': `A#${account}` } }));
     return (out.Items ?? []).map((i) => String(i.SK));
   }
 
@@ -60,7 +44,7 @@ describe('Service: dataset lifecycle under crashes', () => {
     const first = await service.createDataset(caller, sysStorage('doomed'));
     const more = [await service.createVersion(caller, first.dataset.datasetId, 'two'), await service.createVersion(caller, first.dataset.datasetId, 'three')];
     const versions = [first.version, ...more.map((m) => m.version)];
-    for (const v of versions) await objects.put(v.storage.bucket, `${v.storage.prefix}shard-0.jsonl`, '{"prompt":"p","response":[["r"]]}\n');
+    for (const v of versions) await h.objects.put(v.storage.bucket, `${v.storage.prefix}shard-0.jsonl`, '{"prompt":"p","response":[["r"]]}\n');
     return { caller, dataset: first.dataset, versions };
   }
 
@@ -93,7 +77,7 @@ describe('Service: dataset lifecycle under crashes', () => {
       await healthy().deleteDataset(caller, dataset.datasetId);
       // Assess: nothing left, metadata or objects
       expect(await itemsOf(account), `items after a crash at write ${crashAt}`).toEqual([]);
-      for (const v of versions) expect((await objects.list(v.storage.bucket, v.storage.prefix)).objects).toEqual([]);
+      for (const v of versions) expect((await h.objects.list(v.storage.bucket, v.storage.prefix)).objects).toEqual([]);
       await expect(healthy().deleteDataset(caller, dataset.datasetId)).rejects.toMatchObject({ code: 'ResourceNotFound' });
     }
   });
@@ -122,8 +106,8 @@ describe('Service: dataset lifecycle under crashes', () => {
       await expect(healthy().getVersion(caller, target.versionId)).rejects.toMatchObject({ code: 'ResourceNotFound' });
       const items = await itemsOf(account);
       expect(items.filter((sk) => sk.includes(target.versionId) || sk === `L#${target.legacyId}`), `after a crash at write ${crashAt}`).toEqual([]);
-      expect((await objects.list(target.storage.bucket, target.storage.prefix)).objects).toEqual([]);
-      expect((await objects.list(versions[0]!.storage.bucket, versions[0]!.storage.prefix)).objects).toHaveLength(1);
+      expect((await h.objects.list(target.storage.bucket, target.storage.prefix)).objects).toEqual([]);
+      expect((await h.objects.list(versions[0]!.storage.bucket, versions[0]!.storage.prefix)).objects).toHaveLength(1);
     }
   });
 
@@ -189,7 +173,7 @@ describe('Service: dataset lifecycle under crashes', () => {
     const caller = { account: 'acct-publish' };
     const { version } = await healthy().createDataset(caller, sysStorage('pub'));
     const other = await healthy().createVersion(caller, version.datasetId, 'importing');
-    await t.store.updateVersion(caller.account, other.version.versionId, { importStatus: 'Importing' });
+    await h.store.updateVersion(caller.account, other.version.versionId, { importStatus: 'Importing' });
     // Act
     const once = await healthy().publishVersion(caller, version.versionId);
     const twice = await healthy().publishVersion(caller, version.legacyId);
@@ -215,7 +199,7 @@ describe('Service: dataset lifecycle under crashes', () => {
     // Prepare: a store that counts dataset reads
     const { caller, versions } = await seed('acct-status-reads');
     let datasetReads = 0;
-    const counting = new Proxy(t.store, {
+    const counting = new Proxy(h.store, {
       get: (target, name) => {
         const value = Reflect.get(target, name, target);
         if (name === 'getDataset') return (...args: [string, string]) => (datasetReads++, value.apply(target, args));
@@ -223,7 +207,7 @@ describe('Service: dataset lifecycle under crashes', () => {
       },
     });
     // Act
-    const views = await composeServices({ store: counting, objects, settings }).datasets.getVersions(caller, versions.map((v) => v.versionId));
+    const views = await h.services({ store: counting }).datasets.getVersions(caller, versions.map((v) => v.versionId));
     // Assess
     expect(views.map((v) => v.version.versionId)).toEqual(versions.map((v) => v.versionId));
     expect(datasetReads).toBe(1);
@@ -232,13 +216,13 @@ describe('Service: dataset lifecycle under crashes', () => {
   it('resetAll removes every dataset and object but keeps access keys', async () => {
     // Prepare
     const { caller, versions } = await seed('acct-reset-me');
-    await t.store.putAccessKey(accessKeyRecord('keep-me', 'acct-reset-me'));
+    await h.store.putAccessKey(accessKeyRecord('keep-me', 'acct-reset-me'));
     // Act
     await healthy().resetAll();
     // Assess
     expect((await healthy().listDatasets(caller, { marker: '', maxKeys: 100, pageReverse: false })).datasets).toEqual([]);
     expect(await itemsOf('acct-reset-me')).toEqual([]);
-    expect((await objects.list(versions[0]!.storage.bucket, '')).objects).toEqual([]);
-    expect(await t.store.getAccessKey('keep-me')).toBeDefined();
+    expect((await h.objects.list(versions[0]!.storage.bucket, '')).objects).toEqual([]);
+    expect(await h.store.getAccessKey('keep-me')).toBeDefined();
   });
 });

@@ -3,66 +3,43 @@
  * exactly one export (overlapping runners, repeated runs, a crash at every write of the runner), newest versus
  * fixed version, a deleted dataset stops the schedule, the catch-up rule, and deletion.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { composeServices } from '../../shared/datasets/compose.js';
 import { runImport } from '../../shared/datasets/importWorker.js';
-import { FsObjectStore } from '../../shared/objects/index.js';
-import { DynamoMetadataStore } from '../../shared/store/index.js';
 import { type ExportDestination } from '../../shared/model.js';
-import { startTestDynamo, type TestDynamo } from '../support/dynamo.js';
-import { NO_HEARTBEAT } from '../support/services.js';
-import { Faults, faultyDb, faultyObjects } from '../support/faults.js';
+import { NO_HEARTBEAT, startServiceHarness, type ServiceHarness } from '../support/services.js';
+import { Faults } from '../support/faults.js';
 
 const MINUTE = 60_000;
 const line = (i: number) => JSON.stringify([{ prompt: `p${i}`, response: [[`r${i}`]] }]);
 const platform: ExportDestination = { kind: 'platform' };
 
 describe('Export schedules: the runner starts each due time exactly once', () => {
-  let t: TestDynamo;
-  let dataDir: string;
-  let objects: FsObjectStore;
+  let h: ServiceHarness;
   /** The injected clock, ahead of real time so that versions made now count as made before any due time. */
   let clock = Date.now() + MINUTE;
   const now = () => clock;
   const forever = { remainingMs: () => 900_000 };
   const accounts = new Set<string>();
 
+  // The test buckets (src, out) are granted to each test's accounts by `h.grant`, as an operator grants them.
   beforeAll(async () => {
-    t = await startTestDynamo();
-    dataDir = await mkdtemp(path.join(tmpdir(), 'qfdata-schedules-'));
-    objects = new FsObjectStore({ dataDir });
-    for (const bucket of ['qfdata', 'src', 'out']) await objects.createBucket(bucket);
-    await objects.put('src', 'a.jsonl', [1, 2, 3].map(line).join('\n') + '\n');
+    h = await startServiceHarness({ name: 'schedules', buckets: ['qfdata', 'src', 'out'], settings: { exports: { leaseMs: 1000, reserveMs: 10_000, heartbeatMs: NO_HEARTBEAT } }, now });
+    await h.objects.put('src', 'a.jsonl', [1, 2, 3].map(line).join('\n') + '\n');
   });
   afterEach(async () => {
     // runDue works across accounts: leave no schedule behind for the next test.
-    for (const account of accounts) await t.store.deleteAccountData(account);
+    for (const account of accounts) await h.store.deleteAccountData(account);
     accounts.clear();
   });
   afterAll(async () => {
-    await t.dynamo.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await h?.close();
   });
-
-  function services(faults?: Faults) {
-    const store = faults ? new DynamoMetadataStore({ tableName: t.tableName, region: 'us-east-1', endpoint: t.dynamo.endpoint }, faultyDb(t.db, faults)) : t.store;
-    const objs = faults ? faultyObjects(objects, faults) : objects;
-    return composeServices({ store, objects: objs, settings: { exports: { leaseMs: 1000, reserveMs: 10_000, heartbeatMs: NO_HEARTBEAT } }, now });
-  }
-  /** The test buckets (src, out), granted to `account` by an operator: the accounts of these tests may use them. */
-  async function grant(account: string) {
-    for (const bucket of ['src', 'out']) await services().buckets.grant({ account: 'root' }, bucket, account, { operator: true });
-  }
-
 
   /** A dataset whose first version holds the samples of a.jsonl. */
   async function datasetWithData(account: string) {
     accounts.add(account);
-    await grant(account);
-    const { datasets, imports } = services();
+    await h.grant(account);
+    const { datasets, imports } = h.services();
     const { dataset, version } = await datasets.createDataset({ account }, { name: 'x', dataFormat: 'PromptResponse', storageType: 'sysStorage', projectType: 20, templateType: 2000, dataType: 4 });
     const task = await imports.createTask({ account }, version.versionId, ['bos:/src/a.jsonl'], { annotated: true });
     expect(await runImport(imports, { account, taskId: task.taskId }, forever)).toBe('finished');
@@ -70,15 +47,15 @@ describe('Export schedules: the runner starts each due time exactly once', () =>
   }
 
   async function exportsOf(account: string, versionId: string) {
-    return t.store.listExportTasks(account, versionId);
+    return h.store.listExportTasks(account, versionId);
   }
 
   it('starts one export when a schedule is due, and none before', async () => {
     // Prepare
     const account = 'acct-sch-due';
-    await grant(account);
+    await h.grant(account);
     const { dataset, version } = await datasetWithData(account);
-    const { schedules } = services();
+    const { schedules } = h.services();
     const created = await schedules.create({ account }, { datasetId: dataset.datasetId, expression: 'rate(5 minutes)', exportType: 1, destination: platform });
     const due = Date.parse(created.nextRunAt!);
     // Act
@@ -105,13 +82,13 @@ describe('Export schedules: the runner starts each due time exactly once', () =>
   it('two runners at once, and the same due time handled twice, start one export', async () => {
     // Prepare
     const account = 'acct-sch-overlap';
-    await grant(account);
+    await h.grant(account);
     const { dataset, version } = await datasetWithData(account);
-    const created = await services().schedules.create({ account }, { datasetId: dataset.datasetId, expression: 'rate(1 minute)', exportType: 2, destination: { kind: 'bos', bucket: 'out', dir: '/nightly/' } });
+    const created = await h.services().schedules.create({ account }, { datasetId: dataset.datasetId, expression: 'rate(1 minute)', exportType: 2, destination: { kind: 'bos', bucket: 'out', dir: '/nightly/' } });
     clock = Date.parse(created.nextRunAt!) + 1000;
     // Act
-    const runs = await Promise.all([services().schedules.runDue(forever), services().schedules.runDue(forever), services().schedules.runOne(created)]);
-    const repeat = await services().schedules.runOne(created);
+    const runs = await Promise.all([h.services().schedules.runDue(forever), h.services().schedules.runDue(forever), h.services().schedules.runOne(created)]);
+    const repeat = await h.services().schedules.runOne(created);
     // Assess
     const tasks = await exportsOf(account, version.versionId);
     expect(tasks).toHaveLength(1);
@@ -119,45 +96,45 @@ describe('Export schedules: the runner starts each due time exactly once', () =>
     const started = runs.slice(0, 2).reduce((n, r) => n + ((r as Record<string, number>).started ?? 0), 0) + (runs[2] === 'started' ? 1 : 0);
     expect(started).toBe(1);
     expect(repeat).toBe('raced');
-    expect((await services().schedules.get({ account }, created.scheduleId)).lastExportTaskId).toBe(tasks[0]!.taskId);
+    expect((await h.services().schedules.get({ account }, created.scheduleId)).lastExportTaskId).toBe(tasks[0]!.taskId);
   });
 
   it('a crash at any write of the runner, then another run, starts exactly one export for the due time', async () => {
     // Prepare: count the writes of a clean run
     const probe = await datasetWithData('acct-sch-probe');
-    const probeSchedule = await services().schedules.create({ account: 'acct-sch-probe' }, { datasetId: probe.dataset.datasetId, expression: 'rate(1 minute)', exportType: 1, destination: platform });
+    const probeSchedule = await h.services().schedules.create({ account: 'acct-sch-probe' }, { datasetId: probe.dataset.datasetId, expression: 'rate(1 minute)', exportType: 1, destination: platform });
     clock = Date.parse(probeSchedule.nextRunAt!) + 1000;
     const counter = new Faults();
-    expect(await services(counter).schedules.runDue(forever)).toEqual({ started: 1 });
+    expect(await h.services({ faults: counter }).schedules.runDue(forever)).toEqual({ started: 1 });
     expect(counter.writes).toBeGreaterThanOrEqual(5);
-    await t.store.deleteAccountData('acct-sch-probe');
+    await h.store.deleteAccountData('acct-sch-probe');
 
     for (let crashAt = 1; crashAt <= counter.writes; crashAt++) {
       const account = `acct-sch-crash-${crashAt}`;
-      await grant(account);
+      await h.grant(account);
       const { dataset, version } = await datasetWithData(account);
-      const schedule = await services().schedules.create({ account }, { datasetId: dataset.datasetId, expression: 'rate(1 minute)', exportType: 1, destination: platform });
+      const schedule = await h.services().schedules.create({ account }, { datasetId: dataset.datasetId, expression: 'rate(1 minute)', exportType: 1, destination: platform });
       clock = Date.parse(schedule.nextRunAt!) + 1000;
       // Act
-      const crashed = await services(new Faults(crashAt)).schedules.runDue(forever);
-      const rerun = await services().schedules.runDue(forever);
+      const crashed = await h.services({ faults: new Faults(crashAt) }).schedules.runDue(forever);
+      const rerun = await h.services().schedules.runDue(forever);
       // Assess
       expect(crashed, `the crashed run at write ${crashAt}`).toEqual({ failed: 1 });
       expect(rerun, `the rerun after a crash at write ${crashAt}`).toEqual({ started: 1 });
       const tasks = await exportsOf(account, version.versionId);
       expect(tasks, `exports after a crash at write ${crashAt}`).toHaveLength(1);
-      expect(await t.store.getSchedule(account, schedule.scheduleId)).toMatchObject({ lastExportTaskId: tasks[0]!.taskId, lastRunAt: schedule.nextRunAt });
-      expect(await services().schedules.runDue(forever)).toEqual({});
-      await t.store.deleteAccountData(account);
+      expect(await h.store.getSchedule(account, schedule.scheduleId)).toMatchObject({ lastExportTaskId: tasks[0]!.taskId, lastRunAt: schedule.nextRunAt });
+      expect(await h.services().schedules.runDue(forever)).toEqual({});
+      await h.store.deleteAccountData(account);
     }
   });
 
   it('exports the newest version at the due time, or the fixed version', async () => {
     // Prepare
     const account = 'acct-sch-versions';
-    await grant(account);
+    await h.grant(account);
     const { dataset, version: first } = await datasetWithData(account);
-    const { schedules, datasets, imports } = services();
+    const { schedules, datasets, imports } = h.services();
     const newest = await schedules.create({ account }, { datasetId: dataset.datasetId, expression: 'rate(1 minute)', exportType: 1, destination: platform });
     const fixed = await schedules.create({ account }, { datasetId: dataset.datasetId, versionId: first.versionId, expression: 'rate(1 minute)', exportType: 1, destination: platform });
     const { version: second } = await datasets.createVersion({ account }, dataset.datasetId, 'v2');
@@ -175,9 +152,9 @@ describe('Export schedules: the runner starts each due time exactly once', () =>
   it('skips a due time whose version holds no data yet, and moves on', async () => {
     // Prepare
     const account = 'acct-sch-empty';
-    await grant(account);
+    await h.grant(account);
     accounts.add(account);
-    const { schedules, datasets } = services();
+    const { schedules, datasets } = h.services();
     const { dataset, version } = await datasets.createDataset({ account }, { name: 'e', dataFormat: 'PromptResponse', storageType: 'sysStorage', projectType: 20, templateType: 2000, dataType: 4 });
     const created = await schedules.create({ account }, { datasetId: dataset.datasetId, expression: 'rate(1 minute)', exportType: 1, destination: platform });
     clock = Date.parse(created.nextRunAt!) + 1000;
@@ -197,10 +174,10 @@ describe('Export schedules: the runner starts each due time exactly once', () =>
   it('stops a schedule whose dataset (or fixed version) is gone, starting nothing', async () => {
     // Prepare
     const account = 'acct-sch-gone';
-    await grant(account);
+    await h.grant(account);
     const { dataset, version } = await datasetWithData(account);
     const other = await datasetWithData(account);
-    const { schedules, datasets } = services();
+    const { schedules, datasets } = h.services();
     const onDataset = await schedules.create({ account }, { datasetId: dataset.datasetId, expression: 'rate(1 minute)', exportType: 1, destination: platform });
     const { version: extra } = await datasets.createVersion({ account }, other.dataset.datasetId, 'gone soon');
     const onVersion = await schedules.create({ account }, { datasetId: other.dataset.datasetId, versionId: extra.versionId, expression: 'rate(1 minute)', exportType: 1, destination: platform });
@@ -218,15 +195,15 @@ describe('Export schedules: the runner starts each due time exactly once', () =>
     expect(await schedules.get({ account }, onVersion.scheduleId)).toMatchObject({ status: 'Stopped', stopReason: expect.stringContaining(extra.versionId) });
     expect(await exportsOf(account, version.versionId)).toEqual([]);
     expect(await exportsOf(account, other.version.versionId)).toEqual([]);
-    expect(await t.store.listDueSchedules(new Date(clock + 3600_000).toISOString())).toEqual([]);
+    expect(await h.store.listDueSchedules(new Date(clock + 3600_000).toISOString())).toEqual([]);
   });
 
   it('after downtime starts one export, for the latest missed due time, and moves past now', async () => {
     // Prepare
     const account = 'acct-sch-catchup';
-    await grant(account);
+    await h.grant(account);
     const { dataset, version } = await datasetWithData(account);
-    const { schedules } = services();
+    const { schedules } = h.services();
     const created = await schedules.create({ account }, { datasetId: dataset.datasetId, expression: 'rate(10 minutes)', exportType: 1, destination: platform });
     const first = Date.parse(created.nextRunAt!);
     clock = first + 35 * MINUTE; // due times first, +10, +20, +30 missed
@@ -245,9 +222,9 @@ describe('Export schedules: the runner starts each due time exactly once', () =>
   it('runs a cron schedule at its UTC times', async () => {
     // Prepare
     const account = 'acct-sch-cron';
-    await grant(account);
+    await h.grant(account);
     const { dataset, version } = await datasetWithData(account);
-    const { schedules } = services();
+    const { schedules } = h.services();
     const created = await schedules.create({ account }, { datasetId: dataset.datasetId, expression: 'cron(0/30 * * * ? *)', exportType: 1, destination: platform });
     const due = Date.parse(created.nextRunAt!);
     clock = due;
@@ -263,10 +240,10 @@ describe('Export schedules: the runner starts each due time exactly once', () =>
   it('refuses bad expressions, unknown datasets and a version of another dataset; lists, pages and deletes', async () => {
     // Prepare
     const account = 'acct-sch-crud';
-    await grant(account);
+    await h.grant(account);
     const { dataset } = await datasetWithData(account);
     const other = await datasetWithData(account);
-    const { schedules } = services();
+    const { schedules } = h.services();
     const make = (expression: string) => schedules.create({ account }, { datasetId: dataset.datasetId, expression, exportType: 1, destination: platform });
     // Act + Assess: refusals
     await expect(make('cron(0 0 L * ? *)')).rejects.toMatchObject({ code: 'InappropriateJSON', message: expect.stringContaining('L, W or #') });
@@ -289,17 +266,17 @@ describe('Export schedules: the runner starts each due time exactly once', () =>
     await expect(schedules.get({ account }, made[0]!.scheduleId)).rejects.toMatchObject({ code: 'ResourceNotFound' });
     await expect(schedules.delete({ account }, made[0]!.scheduleId)).rejects.toMatchObject({ code: 'ResourceNotFound' });
     await expect(schedules.get({ account }, 'sch-nope')).rejects.toMatchObject({ code: 'ResourceNotFound' });
-    const dueLater = await t.store.listDueSchedules(new Date(clock + 400 * 24 * 60 * MINUTE).toISOString());
+    const dueLater = await h.store.listDueSchedules(new Date(clock + 400 * 24 * 60 * MINUTE).toISOString());
     expect(dueLater.map((s) => s.scheduleId).sort()).toEqual([made[1]!.scheduleId, made[2]!.scheduleId].sort());
   });
 
   it('create with a versionId names a missing dataset before a missing or foreign version', async () => {
     // Prepare
     const account = 'acct-sch-refuse';
-    await grant(account);
+    await h.grant(account);
     const { dataset, version } = await datasetWithData(account);
     const other = await datasetWithData(account);
-    const { schedules } = services();
+    const { schedules } = h.services();
     const make = (datasetId: string, versionId: string) => schedules.create({ account }, { datasetId, versionId, expression: 'rate(1 day)', exportType: 1, destination: platform });
     const gone = 'dg-0000000000000000';
     // Act + Assess
@@ -316,9 +293,9 @@ describe('Export schedules: the runner starts each due time exactly once', () =>
   it('runDue leaves due schedules for the next run when less than the reserve is left', async () => {
     // Prepare
     const account = 'acct-sch-reserve';
-    await grant(account);
+    await h.grant(account);
     const { dataset, version } = await datasetWithData(account);
-    const { schedules } = services();
+    const { schedules } = h.services();
     const created = await schedules.create({ account }, { datasetId: dataset.datasetId, expression: 'rate(1 minute)', exportType: 1, destination: platform });
     clock = Date.parse(created.nextRunAt!) + 1000;
     // Act
@@ -333,15 +310,15 @@ describe('Export schedules: the runner starts each due time exactly once', () =>
   it('a deleted schedule leaves the due index and never runs', async () => {
     // Prepare
     const account = 'acct-sch-delete';
-    await grant(account);
+    await h.grant(account);
     const { dataset, version } = await datasetWithData(account);
-    const { schedules } = services();
+    const { schedules } = h.services();
     const created = await schedules.create({ account }, { datasetId: dataset.datasetId, expression: 'rate(1 minute)', exportType: 1, destination: platform });
     clock = Date.parse(created.nextRunAt!) + 1000;
     // Act
-    const before = await t.store.listDueSchedules(new Date(clock).toISOString());
+    const before = await h.store.listDueSchedules(new Date(clock).toISOString());
     await schedules.delete({ account }, created.scheduleId);
-    const after = await t.store.listDueSchedules(new Date(clock).toISOString());
+    const after = await h.store.listDueSchedules(new Date(clock).toISOString());
     const outcomes = await schedules.runDue(forever);
     // Assess
     expect(before.map((s) => s.scheduleId)).toEqual([created.scheduleId]);
