@@ -23,6 +23,7 @@ import { pipeline } from 'node:stream/promises';
 import { createDeflateRaw } from 'node:zlib';
 import { ROOT, ensureTable, startDynamo } from '../scripts/local.js';
 import { exportOnce, exportServices, type BenchExportServices } from './export-child.js';
+import { grantSource } from './import-child.js';
 import { FOREVER } from './import-child.js';
 import { median, TextGenerator, writeJsonl } from './imports.js';
 import { progress, round, runChild } from './stats.js';
@@ -49,6 +50,7 @@ async function fillVersion(s: BenchExportServices, name: string, files: string[]
     { name, dataFormat: 'PromptResponse', storageType: 'sysStorage', projectType: 20, templateType: 2000, dataType: 4 },
   );
   for (const file of files) {
+    await grantSource(s, ACCOUNT, file);
     const task = await s.imports.createTask({ account: ACCOUNT }, version.versionId, [file], { annotated: true });
     const outcome = await runImport(s.imports, { account: ACCOUNT, taskId: task.taskId }, FOREVER);
     const done = await s.store.getImportTask(ACCOUNT, task.taskId);

@@ -52,8 +52,15 @@ export const FOREVER = { remainingMs: () => 24 * 3600 * 1000 };
  * Creates a PromptResponse dataset (untimed), then times `createTask` + `runImport` of `file` into its version.
  * `beforeImport` runs after the dataset exists, just before the clock starts.
  */
+/** Lets `account` read the bucket of `file`, as an operator grants it (the bench's buckets are nobody's but root's). */
+export async function grantSource(s: BenchImportServices, account: string, file: string): Promise<void> {
+  const bucket = /^bos:\/([^/]+)\//.exec(file)?.[1];
+  if (bucket) await s.services.buckets.grant({ account: 'root' }, bucket, account, { operator: true });
+}
+
 export async function importOnce(s: BenchImportServices, account: string, name: string, file: string, beforeImport?: () => void): Promise<ImportRun> {
   const { runImport } = await import('../shared/datasets/importWorker.js');
+  await grantSource(s, account, file);
   const { version } = await s.datasets.createDataset(
     { account },
     { name, dataFormat: 'PromptResponse', storageType: 'sysStorage', projectType: 20, templateType: 2000, dataType: 4 },

@@ -11,110 +11,56 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as z from 'zod';
 import * as errors from '../shared/errors.js';
-import type { Operation } from '../shared/http/index.js';
+import type { Contract, ExampleIds } from '../shared/api/contract.js';
+import { REGISTRY } from '../shared/api/registry.js';
+import { fileOf, ROUTES, type ActionRoute, type RouteName } from '../shared/api/routes.js';
 import { PERMISSIONS, POLICIES } from '../shared/keys/policies.js';
-import { createAccessKey } from '../functions/keys/createAccessKey.js';
-import { deleteAccessKey } from '../functions/keys/deleteAccessKey.js';
-import { describeAccessKeys } from '../functions/keys/describeAccessKeys.js';
-import { disableAccessKey } from '../functions/keys/disableAccessKey.js';
-import { enableAccessKey } from '../functions/keys/enableAccessKey.js';
-import { rotateAccessKey } from '../functions/keys/rotateAccessKey.js';
-import { create } from '../functions/v1/create.js';
-import { deleteVersion } from '../functions/v1/delete.js';
-import { exportData } from '../functions/v1/export.js';
-import { exportRecord } from '../functions/v1/exportRecord.js';
-import { importData } from '../functions/v1/import.js';
-import { importErrorDetail } from '../functions/v1/importErrorDetail.js';
-import { info } from '../functions/v1/info.js';
-import { release } from '../functions/v1/release.js';
-import { statusList } from '../functions/v1/statusList.js';
-import { createDataset } from '../functions/v2/createDataset.js';
-import { createDatasetVersion } from '../functions/v2/createDatasetVersion.js';
-import { createExportSchedule } from '../functions/v2/createExportSchedule.js';
-import { createExportTask } from '../functions/v2/createExportTask.js';
-import { createImportTask } from '../functions/v2/createImportTask.js';
-import { deleteDataset } from '../functions/v2/deleteDataset.js';
-import { deleteDatasetVersion } from '../functions/v2/deleteDatasetVersion.js';
-import { deleteExportSchedule } from '../functions/v2/deleteExportSchedule.js';
-import { describeDatasets } from '../functions/v2/describeDatasets.js';
-import { describeDatasetVersion } from '../functions/v2/describeDatasetVersion.js';
-import { describeDatasetVersions } from '../functions/v2/describeDatasetVersions.js';
-import { describeExportSchedule } from '../functions/v2/describeExportSchedule.js';
-import { describeExportSchedules } from '../functions/v2/describeExportSchedules.js';
-import { describeExportTask } from '../functions/v2/describeExportTask.js';
-import { describeImportTask } from '../functions/v2/describeImportTask.js';
-import { publishDatasetVersion } from '../functions/v2/publishDatasetVersion.js';
 
-/** The V1 operations: `POST /wenxinworkshop/dataset/<name>`, one function file each (`functions/v1/<name>.ts`). */
-const V1_OPERATIONS: readonly Operation[] = [create, info, statusList, release, deleteVersion, importData, importErrorDetail, exportData, exportRecord];
-
-/** The V2 actions, in the router's order (`functions/v2/dataset.ts`); each in `functions/v2/<lowerFirst(name)>.ts`. */
-const V2_OPERATIONS: readonly Operation[] = [
-  createDataset,
-  describeDatasets,
-  deleteDataset,
-  createDatasetVersion,
-  describeDatasetVersion,
-  describeDatasetVersions,
-  deleteDatasetVersion,
-  publishDatasetVersion,
-  createImportTask,
-  describeImportTask,
-  createExportTask,
-  describeExportTask,
-  createExportSchedule,
-  describeExportSchedule,
-  describeExportSchedules,
-  deleteExportSchedule,
-];
-
-/** The access-key actions (a qfdata extension), in the router's order (`functions/keys/accessKey.ts`); each in `functions/keys/<lowerFirst(name)>.ts`. */
-const KEY_OPERATIONS: readonly Operation[] = [createAccessKey, describeAccessKeys, disableAccessKey, enableAccessKey, rotateAccessKey, deleteAccessKey];
-
-/** The two routes whose operation is chosen by the `Action` query parameter, in the V2 envelope. */
-interface ActionRoute {
-  path: string;
-  /** Where the actions' files are: `functions/<dir>/<lowerFirst(name)>.ts`. */
-  dir: string;
-  operations: readonly Operation[];
+/** What the document says of each Action route beyond the registry (its tag, summary and notes). */
+interface ActionRouteDoc {
+  name: Exclude<RouteName, 'v1'>;
   operationId: string;
   tag: string;
   summary: string;
-  /** The route itself goes beyond Qianfan (not only some of its actions). */
-  extension: boolean;
-  /** Whether the actions take BCE's `clientToken`. */
-  clientToken: boolean;
   /** Said of the route after the common description. */
   note: string;
 }
 
-const V2_ROUTE: ActionRoute = {
-  path: '/v2/dataset',
-  dir: 'v2',
-  operations: V2_OPERATIONS,
-  operationId: 'v2Dataset',
-  tag: 'v2',
-  summary: 'V2 dataset actions, selected by the Action query parameter.',
-  extension: false,
-  clientToken: true,
-  note: '',
+const ACTION_ROUTES: readonly ActionRouteDoc[] = [
+  { name: 'dataset', operationId: 'v2Dataset', tag: 'v2', summary: 'V2 dataset actions, selected by the Action query parameter.', note: '' },
+  {
+    name: 'accessKey',
+    operationId: 'v2AccessKey',
+    tag: 'keys',
+    summary: 'Access-key actions (a qfdata extension), selected by the Action query parameter.',
+    note:
+      "A qfdata extension: Qianfan manages keys in Baidu Cloud's IAM console. The actions manage the signing key's own " +
+      'account\'s keys; another account\'s key answers `ResourceNotFound` as a key that does not exist. A key\'s ' +
+      '`secretAccessKey` appears only in the answer to the `CreateAccessKey` or `RotateAccessKey` that made it. ' +
+      '`clientToken` is not honoured here (a retried create must not hand a secret out twice). ',
+  },
+  {
+    name: 'bucket',
+    operationId: 'v2Bucket',
+    tag: 'buckets',
+    summary: 'Bucket actions (a qfdata extension), selected by the Action query parameter.',
+    note:
+      'A qfdata extension: buckets belong to accounts. An account may name a bucket (in imports, datasets and exports) only ' +
+      'if it owns it or was granted it; the platform bucket is nobody\'s. ',
+  },
+];
+
+/** The ids the document's examples name. */
+const EXAMPLE_IDS: ExampleIds = {
+  datasetId: 'dg-0mxa7h3q4k2b9c1d',
+  versionId: 'ds-0mxa7h3q4k2b9c1e',
+  importTaskId: 'task-0mxa7h3q4k2b9c1f',
+  exportTaskId: 'task-0mxa7h3q4k2b9c1g',
+  scheduleId: 'sch-0mxa7h3q4k2b9c1h',
+  accessKeyId: '0123456789abcdef0123456789abcdef',
 };
 
-const KEYS_ROUTE: ActionRoute = {
-  path: '/v2/accesskey',
-  dir: 'keys',
-  operations: KEY_OPERATIONS,
-  operationId: 'v2AccessKey',
-  tag: 'keys',
-  summary: "Access-key actions (a qfdata extension), selected by the Action query parameter.",
-  extension: true,
-  clientToken: false,
-  note:
-    "A qfdata extension: Qianfan manages keys in Baidu Cloud's IAM console. The actions manage the signing key's own " +
-    'account\'s keys; another account\'s key answers `ResourceNotFound` as a key that does not exist. A key\'s ' +
-    '`secretAccessKey` appears only in the answer to the `CreateAccessKey` or `RotateAccessKey` that made it. ' +
-    '`clientToken` is not honoured here (a retried create must not hand a secret out twice). ',
-};
+const contractsOf = (route: RouteName): Contract[] => Object.values(REGISTRY[route]) as Contract[];
 
 export const OPENAPI_FILE = 'docs/openapi.json';
 
@@ -131,7 +77,6 @@ function findRoot(dir: string): string {
 type Json = Record<string, unknown>;
 
 const ref = (kind: string, name: string): Json => ({ $ref: `#/components/${kind}/${name}` });
-const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
 const upperFirst = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -140,13 +85,12 @@ const upperFirst = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 interface Doc {
   summary: string;
   description: string;
-  extension: boolean;
 }
 
 function fileDoc(file: string, fallback: string): Doc {
   const source = readFileSync(path.join(ROOT, file), 'utf8');
   const comment = /^\/\*\*([\s\S]*?)\*\//.exec(source)?.[1];
-  if (!comment) return { summary: fallback, description: fallback, extension: false };
+  if (!comment) return { summary: fallback, description: fallback };
   const text = comment
     .split('\n')
     .map((line) => line.replace(/^\s*\*\s?/, '').trim())
@@ -159,7 +103,6 @@ function fileDoc(file: string, fallback: string): Doc {
   return {
     summary: sentence ? upperFirst(sentence) : fallback,
     description: text,
-    extension: /\(a qfdata extension\b/.test(text),
   };
 }
 
@@ -304,8 +247,8 @@ function components(table: ErrorRow[]): Json {
       },
     },
   };
-  for (const op of V1_OPERATIONS) schemas[`V1${upperFirst(op.name)}Request`] = requestSchema(op.input);
-  for (const op of [...V2_OPERATIONS, ...KEY_OPERATIONS]) schemas[`V2${op.name}Request`] = requestSchema(op.input);
+  for (const op of contractsOf('v1')) schemas[`V1${upperFirst(op.name)}Request`] = requestSchema(op.input);
+  for (const route of ACTION_ROUTES) for (const op of contractsOf(route.name)) schemas[`V2${op.name}Request`] = requestSchema(op.input);
 
   const errorHeaders = { 'X-Bce-Error-Code': ref('headers', 'XBceErrorCode'), 'X-Bce-Error-Message': ref('headers', 'XBceErrorMessage') };
   const responses: Json = {
@@ -377,8 +320,16 @@ function components(table: ErrorRow[]): Json {
 // ---------------------------------------------------------------------------------------------------------------
 // Operations.
 
-function v1Operation(op: Operation, table: ErrorRow[]): Json {
-  const doc = fileDoc(`functions/v1/${op.name}.ts`, op.name);
+/** A request body, with the operation's example (the registry's, naming example ids). */
+function requestBody(op: Contract, schemaName: string): Json {
+  return {
+    required: bodyRequired(op.input),
+    content: { 'application/json': { schema: ref('schemas', schemaName), example: op.example(EXAMPLE_IDS) } },
+  };
+}
+
+function v1Operation(op: Contract, table: ErrorRow[]): Json {
+  const doc = fileDoc(fileOf(op), op.name);
   const responses: Json = { '200': ref('responses', 'V1Result') };
   for (const { status } of byStatus(table.filter((r) => r.iam))) responses[String(status)] = ref('responses', `V1AuthError${status}`);
   return {
@@ -388,18 +339,12 @@ function v1Operation(op: Operation, table: ErrorRow[]): Json {
       summary: doc.summary,
       description: doc.description,
       parameters: [ref('parameters', 'clientToken')],
-      requestBody: { required: bodyRequired(op.input), content: { 'application/json': { schema: ref('schemas', `V1${upperFirst(op.name)}Request`) } } },
+      requestBody: requestBody(op, `V1${upperFirst(op.name)}Request`),
       responses,
-      ...(doc.extension ? { 'x-qfdata-extension': true } : {}),
-      ...permission(op),
+      ...(op.extension ? { 'x-qfdata-extension': true } : {}),
+      'x-qfdata-permission': op.needs,
     },
   };
-}
-
-/** The permission an operation needs of the signing key's policy (`Operation.needs`). */
-function permission(op: Operation): Json {
-  if (op.needs === 'any') throw new Error(`${op.name} needs no permission: only refusing routes may, and they are not operations here`);
-  return { 'x-qfdata-permission': op.needs };
 }
 
 function v2Responses(table: ErrorRow[]): Json {
@@ -409,32 +354,34 @@ function v2Responses(table: ErrorRow[]): Json {
 }
 
 /** One action of an Action route as an Operation Object (an entry of `x-qfdata-actions`). */
-function actionOperation(route: ActionRoute, op: Operation, table: ErrorRow[]): Json {
-  const doc = fileDoc(`functions/${route.dir}/${lowerFirst(op.name)}.ts`, op.name);
+function actionOperation(route: ActionRoute, op: Contract, table: ErrorRow[]): Json {
+  const doc = fileDoc(fileOf(op), op.name);
   return {
     operationId: `v2${op.name}`,
     summary: doc.summary,
     description: doc.description,
     parameters: [{ name: 'Action', in: 'query', required: true, schema: { const: op.name } }, ...(route.clientToken ? [ref('parameters', 'clientToken')] : [])],
-    requestBody: { required: bodyRequired(op.input), content: { 'application/json': { schema: ref('schemas', `V2${op.name}Request`) } } },
+    requestBody: requestBody(op, `V2${op.name}Request`),
     responses: v2Responses(table),
-    ...(doc.extension ? { 'x-qfdata-extension': true } : {}),
-    ...permission(op),
+    ...(op.extension || route.extension ? { 'x-qfdata-extension': true } : {}),
+    'x-qfdata-permission': op.needs,
   };
 }
 
 /** A route whose operation is its `Action` query parameter: one Operation Object, the actions under `x-qfdata-actions`. */
-function actionPath(route: ActionRoute, table: ErrorRow[]): Json {
-  const names = route.operations.map((op) => op.name);
-  const extensions = route.operations.filter((op) => fileDoc(`functions/${route.dir}/${lowerFirst(op.name)}.ts`, op.name).extension).map((op) => op.name);
-  const needs = unique(route.operations.map((op) => op.needs));
+function actionPath(doc: ActionRouteDoc, table: ErrorRow[]): Json {
+  const route: ActionRoute = ROUTES[doc.name];
+  const operations = contractsOf(doc.name);
+  const names = operations.map((op) => op.name);
+  const extensions = operations.filter((op) => op.extension).map((op) => op.name);
+  const needs = unique(operations.map((op) => op.needs));
   return {
     post: {
-      tags: [route.tag],
-      operationId: route.operationId,
-      summary: route.summary,
+      tags: [doc.tag],
+      operationId: doc.operationId,
+      summary: doc.summary,
       description:
-        `Every action is \`POST ${route.path}?Action=<Action>\` with a JSON body. ${route.note}Each action's own request schema, ` +
+        `Every action is \`POST ${route.path}?Action=<Action>\` with a JSON body. ${doc.note}Each action's own request schema, ` +
         'summary, operationId and permission are in `x-qfdata-actions` (an Operation Object per action); the request body here ' +
         'accepts any of them. ' +
         (route.extension || extensions.length === 0 ? '' : `Actions marked \`x-qfdata-extension\` (${extensions.join(', ')}) are qfdata extensions beyond Qianfan. `) +
@@ -444,14 +391,14 @@ function actionPath(route: ActionRoute, table: ErrorRow[]): Json {
         ...(route.clientToken ? [ref('parameters', 'clientToken')] : []),
       ],
       requestBody: {
-        required: route.operations.every((op) => bodyRequired(op.input)),
+        required: operations.every((op) => bodyRequired(op.input)),
         content: { 'application/json': { schema: { anyOf: names.map((name) => ref('schemas', `V2${name}Request`)) } } },
       },
       responses: v2Responses(table),
       ...(route.extension ? { 'x-qfdata-extension': true } : {}),
       // One permission for the whole route when every action needs the same.
       ...(needs.length === 1 ? { 'x-qfdata-permission': needs[0] } : {}),
-      'x-qfdata-actions': Object.fromEntries(route.operations.map((op) => [op.name, actionOperation(route, op, table)])),
+      'x-qfdata-actions': Object.fromEntries(operations.map((op) => [op.name, actionOperation(route, op, table)])),
     },
   };
 }
@@ -497,8 +444,8 @@ export function buildOpenApi(): object {
   const table = errorTable();
   const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string; description: string };
   const paths: Json = {};
-  for (const op of V1_OPERATIONS) paths[`/wenxinworkshop/dataset/${op.name}`] = v1Operation(op, table);
-  for (const route of [V2_ROUTE, KEYS_ROUTE]) paths[route.path] = actionPath(route, table);
+  for (const op of contractsOf('v1')) paths[`${ROUTES.v1.prefix}${op.name}`] = v1Operation(op, table);
+  for (const route of ACTION_ROUTES) paths[ROUTES[route.name].path] = actionPath(route, table);
   Object.assign(paths, localPaths());
   return {
     openapi: '3.1.0',
@@ -516,8 +463,8 @@ export function buildOpenApi(): object {
         'string in a path key is not valid and breaks most tools), so they are one operation, `POST /v2/dataset`, with an ' +
         '`Action` query parameter (an enum) and a body that is any of the actions\' bodies. The per-action detail lives in ' +
         'its `x-qfdata-actions` extension: an OpenAPI Operation Object per action (operationId, summary, request body, ' +
-        'responses), for tools and generators that want one method per action. The access-key actions (a qfdata ' +
-        'extension) are described the same way under `POST /v2/accesskey`.\n\n' +
+        'responses), for tools and generators that want one method per action. The access-key and bucket actions (qfdata ' +
+        'extensions) are described the same way under `POST /v2/accesskey` and `POST /v2/bucket`.\n\n' +
         'Permissions: every V1 operation and every action of `x-qfdata-actions` names in `x-qfdata-permission` the ' +
         'permission it needs (' +
         PERMISSIONS.map((p) => `\`${p}\``).join(', ') +
@@ -532,6 +479,7 @@ export function buildOpenApi(): object {
       { name: 'v1', description: 'Qianfan console V1 dataset API (`/wenxinworkshop/dataset/*`).' },
       { name: 'v2', description: 'Qianfan V2 dataset API (`/v2/dataset?Action=…`).' },
       { name: 'keys', description: "A qfdata extension: the account's access keys (`/v2/accesskey?Action=…`), in the V2 envelope." },
+      { name: 'buckets', description: "A qfdata extension: the account's buckets and their grants (`/v2/bucket?Action=…`), in the V2 envelope." },
       { name: 'local', description: 'Local twin only.' },
     ],
     security: [{ bceAuth: [] }],

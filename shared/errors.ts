@@ -82,6 +82,14 @@ export class ResourceNotFoundError extends QfError {
   readonly v1Code = 500002;
 }
 
+/** The kinds of resource a request can name, as "does not exist" messages call them. */
+export type ResourceKind = 'dataset' | 'dataset version' | 'import task' | 'export task' | 'export schedule' | 'access key' | 'bucket';
+
+/** The one "does not exist" answer: `The dataset "dg-…" does not exist.` (the id shown bounded and quoted). */
+export function notFound(kind: ResourceKind, id: string | number): ResourceNotFoundError {
+  return new ResourceNotFoundError(`The ${kind} ${JSON.stringify(String(id).slice(0, 64))} does not exist.`);
+}
+
 /** The resource exists but its state forbids the operation (e.g. a published version is read-only). */
 export class PreconditionFailedError extends QfError {
   readonly code = 'PreconditionFailed';
@@ -187,28 +195,6 @@ export class InternalError extends QfError {
   }
 }
 
-const byName: Record<string, true> = {
-  InappropriateJSONError: true,
-  MalformedJSONError: true,
-  InvalidMarkerError: true,
-  IdempotentParameterMismatchError: true,
-  ResourceNotFoundError: true,
-  PreconditionFailedError: true,
-  InvalidActionError: true,
-  NotSupportedError: true,
-  InvalidHTTPAuthHeaderError: true,
-  InvalidAccessKeyIdError: true,
-  SignatureDoesNotMatchError: true,
-  RequestExpiredError: true,
-  AccessDeniedError: true,
-  BucketAlreadyExistsError: true,
-  NotFoundError: true,
-  MethodNotAllowedError: true,
-  EntityTooLargeError: true,
-  ServiceUnavailableError: true,
-  InternalError: true,
-};
-
 /**
  * Whether `error` is an error of the class named `name`. The one way the house recognises an error class across
  * function bundles (a bundle can hold two copies of a class, and then `instanceof` fails across them).
@@ -218,8 +204,10 @@ export function errorNamed(error: unknown, name: string): boolean {
 }
 
 /**
- * True for our own errors. Matches on `instanceof` and, as a fallback, on `name` plus the wire fields: a function
- * bundle can hold two copies of this module, and then `instanceof` fails across them.
+ * True for our own errors. Matches on `instanceof` and, as a fallback, on the shape every class of this module has
+ * (a name ending in `Error`, a string wire code, numeric statuses, the IAM flag): a function bundle can hold two
+ * copies of this module, and then `instanceof` fails across them. The shape is the class's, so no table of names
+ * has to be kept in step with the classes.
  */
 export function isQfError(error: unknown): error is QfError {
   if (error instanceof QfError) return true;
@@ -227,9 +215,10 @@ export function isQfError(error: unknown): error is QfError {
   const e = error as Partial<QfError>;
   return (
     typeof e.name === 'string' &&
-    byName[e.name] === true &&
+    e.name.endsWith('Error') &&
     typeof e.code === 'string' &&
     typeof e.status === 'number' &&
-    typeof e.v1Code === 'number'
+    typeof e.v1Code === 'number' &&
+    typeof e.iam === 'boolean'
   );
 }

@@ -10,8 +10,20 @@ const RANK: Record<Level | 'silent', number> = { debug: 10, info: 20, warn: 30, 
 
 export type LogFields = Record<string, unknown>;
 
+/**
+ * The configured level; `info` when the configuration itself is invalid, so that logging the failure that a bad
+ * variable causes never throws a second error (the configuration's own error names the variable).
+ */
+function threshold(): Level | 'silent' {
+  try {
+    return config().LOG_LEVEL;
+  } catch {
+    return 'info';
+  }
+}
+
 function write(level: Level, message: string, fields: LogFields): void {
-  if (RANK[level] < RANK[config().LOG_LEVEL]) return;
+  if (RANK[level] < RANK[threshold()]) return;
   process.stdout.write(`${JSON.stringify({ level, time: new Date().toISOString(), service: 'qfdata', message, ...fields })}\n`);
 }
 

@@ -4,6 +4,12 @@
  * imports nothing, so no layer reaches another through it.
  */
 
+/** Account names: 1-64 letters, digits, `.`, `_` or `-` (what `npm run root-key -- --account` makes). */
+export const ACCOUNT_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** The one clock shape of the house: milliseconds since the epoch (injected everywhere; `Date.now` in production). */
+export type Clock = () => number;
+
 /** The V2 data formats (spec §3.1). */
 export const DATA_FORMATS = [
   'PromptResponse',

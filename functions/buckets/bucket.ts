@@ -1,22 +1,12 @@
 /**
- * `POST /v2/bucket?Action=<Action>` (a qfdata extension: Qianfan leaves buckets to BOS). Buckets belong to accounts
- * (see shared/datasets/buckets.ts); these actions create one, list the caller's, and let its owner grant it to other
- * accounts. As `functions/v2/dataset.ts` does for datasets, this function only maps the Action to its operation
- * module; anything else answers `InvalidAction` after authentication.
+ * `POST /v2/bucket?Action=<Action>`: the bucket actions (a qfdata extension: buckets belong to accounts, see
+ * shared/datasets/buckets.ts). API Gateway cannot route on a query string, so this function's only job is to run the
+ * action's own module (`./<action>.ts`, each Middy-wrapped and tested alone), loaded the first time the action is
+ * asked for; the actions are the registry's (`shared/api/operations`). Anything else answers `InvalidAction`, after
+ * authentication like every other request.
  */
+import { BUCKET } from '../../shared/api/registry.js';
+import { ROUTES } from '../../shared/api/routes.js';
 import { actionRouter } from '../../shared/http/index.js';
-import { handler as createBucket } from './createBucket.js';
-import { handler as describeBuckets } from './describeBuckets.js';
-import { handler as grantBucket } from './grantBucket.js';
-import { handler as revokeBucket } from './revokeBucket.js';
 
-export const handler = actionRouter(
-  '/v2/bucket',
-  {
-    CreateBucket: createBucket,
-    DescribeBuckets: describeBuckets,
-    GrantBucket: grantBucket,
-    RevokeBucket: revokeBucket,
-  },
-  'DescribeBuckets',
-);
+export const handler = actionRouter(ROUTES.bucket, BUCKET, (file) => import(`./${file}.ts`));

@@ -4,21 +4,12 @@
  * owns already succeeds; a name another account (or the platform) holds is `BucketAlreadyExists`. In the local twin
  * the bucket is made in the object store; a cloud deployment's buckets are named at deploy (`NotSupported`).
  */
-import * as z from 'zod';
-import { buckets } from '../../shared/datasets/index.js';
-import { bucketName } from '../../shared/api/fields.js';
-import { defineOperation, httpHandler } from '../../shared/http/index.js';
+import { buckets } from '../../shared/root.js';
+import { httpHandler, implement } from '../../shared/http/index.js';
+import { BUCKET } from '../../shared/api/registry.js';
 
-export const input = z.object({ bucket: bucketName });
-
-export const createBucket = defineOperation({
-  api: 'v2',
-  name: 'CreateBucket',
-  needs: 'data:Write',
-  input,
-  async run(body, { caller }) {
-    return buckets().create(caller, body.bucket);
-  },
+export const createBucket = implement(BUCKET.CreateBucket, async (body, { caller }) => {
+  return buckets().create(caller, body.bucket);
 });
 
 export const handler = httpHandler(createBucket);

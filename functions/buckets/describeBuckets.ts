@@ -2,20 +2,12 @@
  * `POST /v2/bucket?Action=DescribeBuckets` (a qfdata extension): the buckets the caller's account may use, by name:
  * `role` `owner` (with the accounts it is granted to) or `grantee`.
  */
-import * as z from 'zod';
-import { buckets } from '../../shared/datasets/index.js';
-import { defineOperation, httpHandler } from '../../shared/http/index.js';
+import { buckets } from '../../shared/root.js';
+import { httpHandler, implement } from '../../shared/http/index.js';
+import { BUCKET } from '../../shared/api/registry.js';
 
-export const input = z.object({});
-
-export const describeBuckets = defineOperation({
-  api: 'v2',
-  name: 'DescribeBuckets',
-  needs: 'data:Read',
-  input,
-  async run(_body, { caller }) {
-    return { buckets: await buckets().list(caller) };
-  },
+export const describeBuckets = implement(BUCKET.DescribeBuckets, async (_body, { caller }) => {
+  return { buckets: await buckets().list(caller) };
 });
 
 export const handler = httpHandler(describeBuckets);

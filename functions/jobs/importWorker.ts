@@ -7,7 +7,7 @@
  */
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import * as z from 'zod';
-import { imports } from '../../shared/datasets/index.js';
+import { imports } from '../../shared/root.js';
 import { runImport } from '../../shared/datasets/importWorker.js';
 import { describeCause, log } from '../../shared/log.js';
 

@@ -7,7 +7,7 @@
  * each schedule moves past a due time with one.
  */
 import type { Context } from 'aws-lambda';
-import { exports, imports, schedules } from '../../shared/datasets/index.js';
+import { exports, imports, schedules } from '../../shared/root.js';
 import { log } from '../../shared/log.js';
 
 export async function handler(

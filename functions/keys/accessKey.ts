@@ -1,25 +1,12 @@
 /**
- * `POST /v2/accesskey?Action=<Action>` (a qfdata extension: Qianfan manages keys in Baidu Cloud's IAM console).
- * As `functions/v2/dataset.ts` does for datasets, this function only maps the Action to its operation module;
- * anything else answers `InvalidAction` after authentication.
+ * `POST /v2/accesskey?Action=<Action>`: the access-key actions (a qfdata extension: Qianfan manages keys in Baidu
+ * Cloud's IAM console). API Gateway cannot route on a query string, so this function's only job is to run the
+ * action's own module (`./<action>.ts`, each Middy-wrapped and tested alone), loaded the first time the action is
+ * asked for; the actions are the registry's (`shared/api/operations`). Anything else answers `InvalidAction`, after
+ * authentication like every other request.
  */
+import { ACCESS_KEY } from '../../shared/api/registry.js';
+import { ROUTES } from '../../shared/api/routes.js';
 import { actionRouter } from '../../shared/http/index.js';
-import { handler as createAccessKey } from './createAccessKey.js';
-import { handler as deleteAccessKey } from './deleteAccessKey.js';
-import { handler as describeAccessKeys } from './describeAccessKeys.js';
-import { handler as disableAccessKey } from './disableAccessKey.js';
-import { handler as enableAccessKey } from './enableAccessKey.js';
-import { handler as rotateAccessKey } from './rotateAccessKey.js';
 
-export const handler = actionRouter(
-  '/v2/accesskey',
-  {
-    CreateAccessKey: createAccessKey,
-    DescribeAccessKeys: describeAccessKeys,
-    DisableAccessKey: disableAccessKey,
-    EnableAccessKey: enableAccessKey,
-    RotateAccessKey: rotateAccessKey,
-    DeleteAccessKey: deleteAccessKey,
-  },
-  'DescribeAccessKeys',
-);
+export const handler = actionRouter(ROUTES.accessKey, ACCESS_KEY, (file) => import(`./${file}.ts`));

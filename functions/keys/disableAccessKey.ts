@@ -4,23 +4,15 @@
  * Other warm functions may accept the key for up to QFDATA_KEY_CACHE_SECONDS (60 s) more. Another account's key
  * answers as a key that does not exist.
  */
-import * as z from 'zod';
-import { viewSettings } from '../../shared/datasets/index.js';
-import { defineOperation, httpHandler } from '../../shared/http/index.js';
-import { accessKeys } from '../../shared/keys/index.js';
-import { accessKeyIdField, v2AccessKey } from '../../shared/keys/views.js';
+import { viewSettings } from '../../shared/root.js';
+import { httpHandler, implement } from '../../shared/http/index.js';
+import { ACCESS_KEY } from '../../shared/api/registry.js';
+import { accessKeys } from '../../shared/root.js';
+import { v2AccessKey } from '../../shared/keys/views.js';
 
-export const input = z.object({ accessKeyId: accessKeyIdField });
-
-export const disableAccessKey = defineOperation({
-  api: 'v2',
-  name: 'DisableAccessKey',
-  needs: 'keys:Manage',
-  input,
-  async run(body, { caller }) {
-    const key = await accessKeys().disable(caller, body.accessKeyId);
-    return v2AccessKey(key, viewSettings().timeZone);
-  },
+export const disableAccessKey = implement(ACCESS_KEY.DisableAccessKey, async (body, { caller }) => {
+  const key = await accessKeys().disable(caller, body.accessKeyId);
+  return v2AccessKey(key, viewSettings().timeZone);
 });
 
 export const handler = httpHandler(disableAccessKey);

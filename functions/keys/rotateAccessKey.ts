@@ -4,22 +4,14 @@
  * clients can move over; the two keys name each other (`rotatedTo`, `rotatedFrom`). Another account's key answers
  * as a key that does not exist.
  */
-import * as z from 'zod';
-import { viewSettings } from '../../shared/datasets/index.js';
-import { defineOperation, httpHandler } from '../../shared/http/index.js';
-import { accessKeys } from '../../shared/keys/index.js';
-import { accessKeyIdField, v2IssuedKey } from '../../shared/keys/views.js';
+import { viewSettings } from '../../shared/root.js';
+import { httpHandler, implement } from '../../shared/http/index.js';
+import { ACCESS_KEY } from '../../shared/api/registry.js';
+import { accessKeys } from '../../shared/root.js';
+import { v2IssuedKey } from '../../shared/keys/views.js';
 
-export const input = z.object({ accessKeyId: accessKeyIdField });
-
-export const rotateAccessKey = defineOperation({
-  api: 'v2',
-  name: 'RotateAccessKey',
-  needs: 'keys:Manage',
-  input,
-  async run(body, { caller }) {
-    return v2IssuedKey(await accessKeys().rotate(caller, body.accessKeyId), viewSettings().timeZone);
-  },
+export const rotateAccessKey = implement(ACCESS_KEY.RotateAccessKey, async (body, { caller }) => {
+  return v2IssuedKey(await accessKeys().rotate(caller, body.accessKeyId), viewSettings().timeZone);
 });
 
 export const handler = httpHandler(rotateAccessKey);

@@ -5,7 +5,7 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { config } from '../../shared/config.js';
 import { describeCause, log } from '../../shared/log.js';
-import { metadataStore } from '../../shared/store/index.js';
+import { metadataStore } from '../../shared/root.js';
 
 export async function handler(): Promise<APIGatewayProxyStructuredResultV2> {
   if (!config().IS_OFFLINE) return { statusCode: 404, body: '' };

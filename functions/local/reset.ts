@@ -5,7 +5,7 @@
  */
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { config } from '../../shared/config.js';
-import { datasets } from '../../shared/datasets/index.js';
+import { datasets } from '../../shared/root.js';
 import { log } from '../../shared/log.js';
 
 export async function handler(): Promise<APIGatewayProxyStructuredResultV2> {

@@ -1,22 +1,13 @@
 /**
  * V2 `DeleteExportSchedule` (a qfdata extension): the schedule stops at once; exports it already started stay.
  */
-import * as z from 'zod';
-import { schedules } from '../../shared/datasets/index.js';
-import { idField } from '../../shared/api/fields.js';
-import { defineOperation, httpHandler } from '../../shared/http/index.js';
+import { schedules } from '../../shared/root.js';
+import { httpHandler, implement } from '../../shared/http/index.js';
+import { DATASET } from '../../shared/api/registry.js';
 
-export const input = z.object({ scheduleId: idField('schedule') });
-
-export const deleteExportSchedule = defineOperation({
-  api: 'v2',
-  name: 'DeleteExportSchedule',
-  needs: 'data:Write',
-  input,
-  async run(body, { caller }) {
-    await schedules().delete(caller, body.scheduleId);
-    return true;
-  },
+export const deleteExportSchedule = implement(DATASET.DeleteExportSchedule, async (body, { caller }) => {
+  await schedules().delete(caller, body.scheduleId);
+  return true;
 });
 
 export const handler = httpHandler(deleteExportSchedule);

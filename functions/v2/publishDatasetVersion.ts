@@ -1,22 +1,13 @@
 /**
  * V2 `PublishDatasetVersion` (spec §2): publishes a version; its content is read-only from then on.
  */
-import * as z from 'zod';
-import { datasets } from '../../shared/datasets/index.js';
-import { idField } from '../../shared/api/fields.js';
-import { defineOperation, httpHandler } from '../../shared/http/index.js';
+import { datasets } from '../../shared/root.js';
+import { httpHandler, implement } from '../../shared/http/index.js';
+import { DATASET } from '../../shared/api/registry.js';
 
-export const input = z.object({ versionId: idField('version') });
-
-export const publishDatasetVersion = defineOperation({
-  api: 'v2',
-  name: 'PublishDatasetVersion',
-  needs: 'data:Write',
-  input,
-  async run(body, { caller }) {
-    await datasets().publishVersion(caller, body.versionId);
-    return true;
-  },
+export const publishDatasetVersion = implement(DATASET.PublishDatasetVersion, async (body, { caller }) => {
+  await datasets().publishVersion(caller, body.versionId);
+  return true;
 });
 
 export const handler = httpHandler(publishDatasetVersion);

@@ -2,10 +2,10 @@
  * zod schemas for fields several operations share, so each rule is written once.
  */
 import * as z from 'zod';
-import { bucketNameProblem, parseBosPath, storableKeyProblem } from '../objects/index.js';
-import { DATA_FORMATS, type ExportDestination } from '../model.js';
+import { parseBosPath } from '../objects/bos-path.js';
+import { bucketNameProblem, storableKeyProblem } from '../objects/port.js';
+import { ACCOUNT_NAME, DATA_FORMATS, type ExportDestination } from '../model.js';
 import { BODY, PREFIX, type IdKind } from '../datasets/ids.js';
-import { ACCOUNT_NAME } from '../datasets/buckets.js';
 import { datasetDirProblem, exportDirProblem } from '../datasets/layout.js';
 
 /** Control characters (C0 and DEL), which no free-text field may contain. */

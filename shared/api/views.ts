@@ -282,3 +282,26 @@ export function v2Schedule(schedule: ScheduleRecord, settings: ViewSettings) {
     modifyTime: time(schedule.modifiedAt),
   };
 }
+
+/** V1 `importErrorDetail`: the newest import's rejected lines of one error code (the first ones kept), and its report. */
+export function v1ImportErrorDetail(dataset: Pick<DatasetRecord, 'projectType'>, task: ImportTaskRecord | undefined, errCode: number, downloadUrl: string) {
+  const errors = (task?.errorSample ?? []).filter((e) => e.code === errCode);
+  return {
+    dataType: 'file',
+    downloadUrl,
+    isZip: 0,
+    projectType: dataset.projectType,
+    content: errors.map((e, i) => ({
+      sequence: i + 1,
+      sampleFileName: e.file,
+      sampleName: e.file.split(/[/!]/).pop() ?? e.file,
+      textLocation: e.line,
+      textContent: e.reason,
+    })),
+  };
+}
+
+/** `CreateExportSchedule`'s answer: the schedule's id and its first due time. */
+export function v2CreatedSchedule(schedule: Pick<ScheduleRecord, 'scheduleId' | 'nextRunAt'>, settings: ViewSettings) {
+  return { scheduleId: schedule.scheduleId, nextRunTime: schedule.nextRunAt ? wallClock(new Date(schedule.nextRunAt), settings.timeZone) : '' };
+}

@@ -17,17 +17,31 @@
  * error, the V1 integer code as a string (`'500001'`, also as the number `v1Code`); `status` is the HTTP status or
  * the V1 envelope's `status` field.
  */
+import type { Contract } from '../api/contract.js';
+import { REGISTRY } from '../api/registry.js';
+import { lowerFirst, ROUTES, wireOf, type Route, type RouteName } from '../api/routes.js';
 import { formatBceTimestamp, sign, uriEncode } from '../signer/index.js';
-import type { ExportTask, ImportTask, KeyAction, KeyInput, KeyResult, V1Input, V1Operation, V1Result, V2Action, V2Input, V2Result } from './types.js';
+import type {
+  BucketAction,
+  BucketInput,
+  BucketResult,
+  ExportTask,
+  ImportTask,
+  KeyAction,
+  KeyInput,
+  KeyResult,
+  V1Input,
+  V1Operation,
+  V1Result,
+  V2Action,
+  V2Input,
+  V2Result,
+} from './types.js';
 
 export type * from './types.js';
 
 /** The official SDKs' console endpoint, their default when `QIANFAN_CONSOLE_API_BASE_URL` is unset. */
 export const DEFAULT_BASE_URL = 'https://qianfan.baidubce.com';
-export const V2_PATH = '/v2/dataset';
-export const V1_PATH = '/wenxinworkshop/dataset';
-/** The access-key extension: `POST /v2/accesskey?Action=…`, in the V2 envelope. */
-export const KEYS_PATH = '/v2/accesskey';
 const EXPIRATION_SECONDS = 1800;
 
 export interface QfdataClientOptions {
@@ -98,85 +112,25 @@ export class QfdataTimeoutError extends Error {
   }
 }
 
-type V2Method<A extends V2Action> = (body: V2Input<A>, options?: CallOptions) => Promise<V2Result<A>>;
-type V1Method<O extends V1Operation> = (body: V1Input<O>, options?: CallOptions) => Promise<V1Result<O>>;
-type KeyMethod<A extends KeyAction> = (body: KeyInput<A>, options?: KeyCallOptions) => Promise<KeyResult<A>>;
+type Method<I, R, O> = (body: I, options?: O) => Promise<R>;
 
 /** `POST /v2/dataset?Action=…`, one method per action (lower camel case of the action). */
-export interface V2Api {
-  createDataset: V2Method<'CreateDataset'>;
-  describeDatasets: V2Method<'DescribeDatasets'>;
-  deleteDataset: V2Method<'DeleteDataset'>;
-  createDatasetVersion: V2Method<'CreateDatasetVersion'>;
-  describeDatasetVersion: V2Method<'DescribeDatasetVersion'>;
-  describeDatasetVersions: V2Method<'DescribeDatasetVersions'>;
-  deleteDatasetVersion: V2Method<'DeleteDatasetVersion'>;
-  publishDatasetVersion: V2Method<'PublishDatasetVersion'>;
-  createImportTask: V2Method<'CreateImportTask'>;
-  describeImportTask: V2Method<'DescribeImportTask'>;
-  createExportTask: V2Method<'CreateExportTask'>;
-  describeExportTask: V2Method<'DescribeExportTask'>;
-  /** qfdata extension beyond Qianfan. */
-  createExportSchedule: V2Method<'CreateExportSchedule'>;
-  /** qfdata extension beyond Qianfan. */
-  describeExportSchedule: V2Method<'DescribeExportSchedule'>;
-  /** qfdata extension beyond Qianfan. */
-  describeExportSchedules: V2Method<'DescribeExportSchedules'>;
-  /** qfdata extension beyond Qianfan. */
-  deleteExportSchedule: V2Method<'DeleteExportSchedule'>;
-}
+export type V2Api = { [A in V2Action as Uncapitalize<A>]: Method<V2Input<A>, V2Result<A>, CallOptions> };
 
 /** `POST /wenxinworkshop/dataset/<name>`, one method per operation. */
-export type V1Api = { [O in V1Operation]: V1Method<O> };
+export type V1Api = { [O in V1Operation]: Method<V1Input<O>, V1Result<O>, CallOptions> };
 
 /**
  * `POST /v2/accesskey?Action=…` (a qfdata extension beyond Qianfan), one method per action: the caller's account's
  * access keys. Every action needs a key whose policy grants `keys:Manage` (QianfanFullControlAccessPolicy).
  */
-export interface KeysApi {
-  /** A new key (default policy QianfanFullControlAccessPolicy); the answer's `secretAccessKey` is shown only now. */
-  createAccessKey: KeyMethod<'CreateAccessKey'>;
-  /** Every key of the account, oldest first, enabled or not; never a secret. */
-  describeAccessKeys: KeyMethod<'DescribeAccessKeys'>;
-  /** Stops a key from signing (not the key that signs the call). Idempotent. */
-  disableAccessKey: KeyMethod<'DisableAccessKey'>;
-  /** Lets a disabled key sign again. Idempotent. */
-  enableAccessKey: KeyMethod<'EnableAccessKey'>;
-  /** A new key replacing an enabled one (same policy and description), with its secret; the old key works until disabled. */
-  rotateAccessKey: KeyMethod<'RotateAccessKey'>;
-  /** Removes a disabled key for good. */
-  deleteAccessKey: KeyMethod<'DeleteAccessKey'>;
-}
+export type KeysApi = { [A in KeyAction as Uncapitalize<A>]: Method<KeyInput<A>, KeyResult<A>, KeyCallOptions> };
 
-const V2_ACTIONS: { [M in keyof V2Api]: V2Action } = {
-  createDataset: 'CreateDataset',
-  describeDatasets: 'DescribeDatasets',
-  deleteDataset: 'DeleteDataset',
-  createDatasetVersion: 'CreateDatasetVersion',
-  describeDatasetVersion: 'DescribeDatasetVersion',
-  describeDatasetVersions: 'DescribeDatasetVersions',
-  deleteDatasetVersion: 'DeleteDatasetVersion',
-  publishDatasetVersion: 'PublishDatasetVersion',
-  createImportTask: 'CreateImportTask',
-  describeImportTask: 'DescribeImportTask',
-  createExportTask: 'CreateExportTask',
-  describeExportTask: 'DescribeExportTask',
-  createExportSchedule: 'CreateExportSchedule',
-  describeExportSchedule: 'DescribeExportSchedule',
-  describeExportSchedules: 'DescribeExportSchedules',
-  deleteExportSchedule: 'DeleteExportSchedule',
-};
-
-const KEY_ACTIONS: { [M in keyof KeysApi]: KeyAction } = {
-  createAccessKey: 'CreateAccessKey',
-  describeAccessKeys: 'DescribeAccessKeys',
-  disableAccessKey: 'DisableAccessKey',
-  enableAccessKey: 'EnableAccessKey',
-  rotateAccessKey: 'RotateAccessKey',
-  deleteAccessKey: 'DeleteAccessKey',
-};
-
-const V1_OPERATIONS: readonly V1Operation[] = ['create', 'info', 'statusList', 'delete', 'release', 'import', 'importErrorDetail', 'export', 'exportRecord'];
+/**
+ * `POST /v2/bucket?Action=…` (a qfdata extension beyond Qianfan), one method per action: the buckets the caller's
+ * account owns or was granted, and its grants to other accounts.
+ */
+export type BucketsApi = { [A in BucketAction as Uncapitalize<A>]: Method<BucketInput<A>, BucketResult<A>, KeyCallOptions> };
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -204,6 +158,7 @@ export class QfdataClient {
   readonly v2: V2Api;
   readonly v1: V1Api;
   readonly keys: KeysApi;
+  readonly buckets: BucketsApi;
   readonly #secretAccessKey: string;
   readonly #fetch: typeof fetch;
   readonly #base: URL;
@@ -233,36 +188,55 @@ export class QfdataClient {
     if (typeof fetchImpl !== 'function') throw new Error('QfdataClient: no fetch available; pass options.fetch.');
     this.#fetch = fetchImpl;
 
-    const v2: Record<string, unknown> = {};
-    for (const [method, action] of Object.entries(V2_ACTIONS)) {
-      v2[method] = (body: unknown, opts?: CallOptions) => this.callV2(action, body as never, opts);
+    // One method per operation of the registry, in the namespace of its route (`client.v2.createDataset`).
+    const namespaces: Record<string, Record<string, unknown>> = { v1: {}, v2: {}, keys: {}, buckets: {} };
+    for (const [routeName, operations] of Object.entries(REGISTRY) as [RouteName, Record<string, Contract>][]) {
+      const route: Route = ROUTES[routeName];
+      for (const name of Object.keys(operations)) {
+        const method = route.kind === 'paths' ? name : lowerFirst(name);
+        namespaces[route.client]![method] = (body: unknown, opts?: CallOptions) => this.call(routeName, name, body, opts);
+      }
     }
-    this.v2 = v2 as unknown as V2Api;
-    const v1: Record<string, unknown> = {};
-    for (const name of V1_OPERATIONS) {
-      v1[name] = (body: unknown, opts?: CallOptions) => this.callV1(name, body as never, opts);
-    }
-    this.v1 = v1 as unknown as V1Api;
-    const keys: Record<string, unknown> = {};
-    for (const [method, action] of Object.entries(KEY_ACTIONS)) {
-      keys[method] = (body: unknown, opts?: KeyCallOptions) => this.callKeys(action, body as never, opts);
-    }
-    this.keys = keys as unknown as KeysApi;
+    this.v1 = namespaces.v1 as unknown as V1Api;
+    this.v2 = namespaces.v2 as unknown as V2Api;
+    this.keys = namespaces.keys as unknown as KeysApi;
+    this.buckets = namespaces.buckets as unknown as BucketsApi;
+  }
+
+  /**
+   * Calls one operation by its route and wire name (`client.v2.<method>` and the others are the same, named):
+   * resolves to its `result`, or throws `QfdataError`. `clientToken` is sent only where the route honours it.
+   */
+  async call(routeName: RouteName, name: string, body: unknown, options: CallOptions = {}): Promise<unknown> {
+    const route: Route = ROUTES[routeName];
+    const sent = route.clientToken ? options : signalOnly(options.signal);
+    const { path, query } = wireOf({ route: routeName, name });
+    const answer = await this.#post(path, query ? { Action: name } : {}, body, name, sent);
+    return route.envelope === 'v1' ? this.#v1Result(name, answer) : this.#v2Result(name, answer);
   }
 
   /** Calls one V2 action by its wire name; `client.v2.<method>` is the same, named. */
   callV2<A extends V2Action>(action: A, body: V2Input<A>, options: CallOptions = {}): Promise<V2Result<A>> {
-    return this.#action(V2_PATH, action, body, options) as Promise<V2Result<A>>;
+    return this.call('dataset', action, body, options) as Promise<V2Result<A>>;
   }
 
   /** Calls one access-key action by its wire name; `client.keys.<method>` is the same, named. */
   callKeys<A extends KeyAction>(action: A, body: KeyInput<A>, options: KeyCallOptions = {}): Promise<KeyResult<A>> {
-    return this.#action(KEYS_PATH, action, body, signalOnly(options.signal)) as Promise<KeyResult<A>>;
+    return this.call('accessKey', action, body, options) as Promise<KeyResult<A>>;
+  }
+
+  /** Calls one bucket action by its wire name; `client.buckets.<method>` is the same, named. */
+  callBuckets<A extends BucketAction>(action: A, body: BucketInput<A>, options: KeyCallOptions = {}): Promise<BucketResult<A>> {
+    return this.call('bucket', action, body, options) as Promise<BucketResult<A>>;
   }
 
   /** Calls one V1 operation by its path segment; `client.v1.<name>` is the same, named. */
-  async callV1<O extends V1Operation>(name: O, body: V1Input<O>, options: CallOptions = {}): Promise<V1Result<O>> {
-    const answer = await this.#post(`${V1_PATH}/${name}`, {}, body, name, options);
+  callV1<O extends V1Operation>(name: O, body: V1Input<O>, options: CallOptions = {}): Promise<V1Result<O>> {
+    return this.call('v1', name, body, options) as Promise<V1Result<O>>;
+  }
+
+  /** A V1 answer's `result`, or its business error (HTTP 200, `success: false`) as a `QfdataError`. */
+  #v1Result(name: string, answer: unknown): unknown {
     if (!isRecord(answer)) throw this.#unreadable(name, 200, answer);
     if (answer.success !== true) {
       const v1Code = typeof answer.code === 'number' ? answer.code : typeof answer.error_code === 'number' ? answer.error_code : undefined;
@@ -275,7 +249,13 @@ export class QfdataClient {
         ...(v1Code !== undefined ? { v1Code } : {}),
       });
     }
-    return answer.result as V1Result<O>;
+    return answer.result;
+  }
+
+  /** A V2 answer's `result`. */
+  #v2Result(name: string, answer: unknown): unknown {
+    if (!isRecord(answer) || !('result' in answer)) throw this.#unreadable(name, 200, answer);
+    return answer.result;
   }
 
   /**
@@ -301,13 +281,6 @@ export class QfdataClient {
       if (Date.now() + interval > deadline) throw new QfdataTimeoutError(taskId, task);
       await sleep(interval, options.signal);
     }
-  }
-
-  /** `POST <route>?Action=<action>` in the V2 envelope: its `result`. */
-  async #action(route: string, action: string, body: unknown, options: CallOptions): Promise<unknown> {
-    const answer = await this.#post(route, { Action: action }, body, action, options);
-    if (!isRecord(answer) || !('result' in answer)) throw this.#unreadable(action, 200, answer);
-    return answer.result;
   }
 
   async #post(route: string, query: Record<string, string>, body: unknown, operation: string, options: CallOptions): Promise<unknown> {

@@ -17,12 +17,12 @@ import {
   AccessDeniedError,
   BucketAlreadyExistsError,
   InappropriateJSONError,
+  notFound,
   NotSupportedError,
-  ResourceNotFoundError,
 } from '../errors.js';
 import type { ObjectStore } from '../objects/index.js';
 import { ConditionFailedError, type MetadataStore } from '../store/port.js';
-import { type BucketGrant } from '../model.js';
+import type { BucketGrant, Clock } from '../model.js';
 import type { Caller } from './service.js';
 
 export interface BucketSettings {
@@ -38,7 +38,7 @@ export interface BucketDeps {
   store: MetadataStore;
   objects: ObjectStore;
   settings: BucketSettings;
-  now?: () => Date;
+  now?: Clock;
 }
 
 /** A bucket as its listing shows it to an account. */
@@ -49,20 +49,19 @@ export interface BucketView {
   grants?: string[];
 }
 
-/** Account names: what `npm run root-key -- --account` accepts. */
-export const ACCOUNT_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+export { ACCOUNT_NAME } from '../model.js';
 
 export class BucketService {
   readonly #store: MetadataStore;
   readonly #objects: ObjectStore;
   readonly #settings: BucketSettings;
-  readonly #now: () => Date;
+  readonly #now: Clock;
 
   constructor(deps: BucketDeps) {
     this.#store = deps.store;
     this.#objects = deps.objects;
     this.#settings = deps.settings;
-    this.#now = deps.now ?? (() => new Date());
+    this.#now = deps.now ?? Date.now;
   }
 
   /**
@@ -103,7 +102,7 @@ export class BucketService {
     if (!options.operator) await this.#assertOwner(caller, bucket);
     else await this.#claimForOperator(bucket);
     if (account === (await this.#store.getBucketAccess(bucket)).owner?.owner) return;
-    const grant: BucketGrant = { bucket, account, grantedBy: options.operator ? 'operator' : caller.account, createdAt: this.#now().toISOString() };
+    const grant: BucketGrant = { bucket, account, grantedBy: options.operator ? 'operator' : caller.account, createdAt: new Date(this.#now()).toISOString() };
     await this.#store.putBucketGrant(grant);
   }
 
@@ -163,7 +162,7 @@ export class BucketService {
     const exists = await this.#objects.bucketExists(bucket);
     if (exists && account !== this.#settings.rootAccount && !options.operator) throw taken(bucket);
     try {
-      await this.#store.putBucketOwner({ bucket, owner: account, createdAt: this.#now().toISOString() });
+      await this.#store.putBucketOwner({ bucket, owner: account, createdAt: new Date(this.#now()).toISOString() });
     } catch (error) {
       if (!(error instanceof ConditionFailedError)) throw error;
       // A concurrent create won: ours only if it was for the same account.
@@ -189,7 +188,7 @@ export class BucketService {
       if (owner.owner !== caller.account) throw notOwner(bucket);
       return;
     }
-    if (!(await this.#objects.bucketExists(bucket))) throw new ResourceNotFoundError(`The bucket "${bucket}" does not exist.`);
+    if (!(await this.#objects.bucketExists(bucket))) throw notFound('bucket', bucket);
     if (caller.account !== this.#settings.rootAccount) throw notOwner(bucket);
     await this.#claim(caller.account, bucket, { create: false });
   }

@@ -4,10 +4,12 @@
  */
 import type { ObjectStore } from '../objects/index.js';
 import { NoTaskQueue, type TaskQueue } from '../queue/index.js';
+import type { Clock } from '../model.js';
 import type { MetadataStore } from '../store/port.js';
 import { BucketService } from './buckets.js';
 import { ExportService, type ExportSettings } from './exports.js';
 import { ImportService, type ImportSettings } from './imports.js';
+import { NO_LINKS, type Links } from './links.js';
 import { ScheduleService } from './schedules.js';
 import { DatasetService } from './service.js';
 
@@ -36,8 +38,9 @@ export interface ServiceDeps {
   /** How import tasks and the runner are kicked; by default nothing is kicked (the sweep finds the tasks). */
   queue?: TaskQueue;
   settings?: Partial<ServiceSettings>;
-  /** The clock, in epoch milliseconds. */
-  now?: () => number;
+  /** How download URLs are made (none when omitted). */
+  links?: Links;
+  now?: Clock;
 }
 
 export interface Services {
@@ -53,20 +56,21 @@ export function composeServices(deps: ServiceDeps): Services {
   const { store, objects } = deps;
   const queue = deps.queue ?? new NoTaskQueue();
   const now = deps.now ?? Date.now;
-  const date = () => new Date(now());
+  const links = deps.links ?? NO_LINKS;
   const buckets = new BucketService({
     store,
     objects,
     settings: { platformBucket: settings.platformBucket, rootAccount: settings.rootAccount, canCreate: settings.canCreateBuckets },
-    now: date,
+    now,
   });
-  const datasets = new DatasetService({ store, objects, buckets, settings: { platformBucket: settings.platformBucket }, now: date });
-  const imports = new ImportService({ store, objects, queue, datasets, buckets, settings: settings.imports, now });
+  const datasets = new DatasetService({ store, objects, buckets, settings: { platformBucket: settings.platformBucket }, now });
+  const imports = new ImportService({ store, objects, queue, datasets, buckets, links, settings: settings.imports, now });
   const exports = new ExportService({
     store,
     objects,
     datasets,
     buckets,
+    links,
     settings: { ...settings.exports, platformBucket: settings.platformBucket },
     kick: () => queue.kickRunner(),
     now,

@@ -11,7 +11,7 @@
  */
 import { Readable } from 'node:stream';
 import yazl from 'yazl';
-import { InappropriateJSONError, PreconditionFailedError, ResourceNotFoundError } from '../errors.js';
+import { InappropriateJSONError, notFound, PreconditionFailedError } from '../errors.js';
 import { describeCause, log } from '../log.js';
 import { listAll, type ObjectStore } from '../objects/index.js';
 import { ConditionFailedError, type MetadataStore } from '../store/port.js';
@@ -21,6 +21,7 @@ import { isId, newId } from './ids.js';
 import { idempotent, type ClientToken } from './idempotency.js';
 import type { Budget } from './imports.js';
 import { exportDirProblem, exportTarget, importLayout } from './layout.js';
+import { NO_LINKS, type Links } from './links.js';
 import type { Caller, DatasetService, VersionRef } from './service.js';
 import { afterFailure, holdLease, isLeaseLost } from './tasks.js';
 
@@ -43,6 +44,8 @@ export interface ExportDeps {
   datasets: DatasetService;
   /** Who may use which bucket: an export to a user's bucket needs the bucket to be the caller's. */
   buckets: BucketService;
+  /** How archives are handed out (none when omitted). */
+  links?: Links;
   settings: ExportSettings;
   /** Asks the runner to run soon (locally: at once); the schedule runs it within a minute anyway. */
   kick?: () => Promise<void>;
@@ -57,6 +60,7 @@ export class ExportService {
   readonly #objects: ObjectStore;
   readonly #datasets: DatasetService;
   readonly #buckets: BucketService;
+  readonly #links: Links;
   readonly #settings: ExportSettings;
   readonly #kick: () => Promise<void>;
   readonly #now: () => number;
@@ -66,6 +70,7 @@ export class ExportService {
     this.#objects = deps.objects;
     this.#datasets = deps.datasets;
     this.#buckets = deps.buckets;
+    this.#links = deps.links ?? NO_LINKS;
     this.#settings = deps.settings;
     this.#kick = deps.kick ?? (async () => undefined);
     this.#now = deps.now ?? Date.now;
@@ -121,7 +126,7 @@ export class ExportService {
         await this.#show(caller, version, task);
         return task;
       },
-    });
+    }, this.#now);
   }
 
   /**
@@ -167,14 +172,25 @@ export class ExportService {
 
   async getTask(caller: Caller, taskId: string): Promise<ExportTaskRecord> {
     const task = isId('task', taskId) ? await this.#store.getExportTask(caller.account, taskId) : undefined;
-    if (!task) throw new ResourceNotFoundError(`The export task ${JSON.stringify(taskId.slice(0, 64))} does not exist.`);
+    if (!task) throw notFound('export task', taskId);
     return task;
   }
 
-  /** Every export of a version, oldest first (V1 `exportRecord`). */
-  async listTasks(caller: Caller, ref: VersionRef): Promise<ExportTaskRecord[]> {
+  /** A task of the caller's, with a URL of its archive once it has finished (`''` otherwise). */
+  async describe(caller: Caller, taskId: string): Promise<{ task: ExportTaskRecord; downloadUrl: string }> {
+    const task = await this.getTask(caller, taskId);
+    return { task, downloadUrl: await this.#archiveUrl(caller, task) };
+  }
+
+  /** Every export of a version, oldest first, each with its archive's URL (V1 `exportRecord`). */
+  async records(caller: Caller, ref: VersionRef): Promise<{ task: ExportTaskRecord; downloadUrl: string }[]> {
     const { version } = await this.#datasets.getVersion(caller, ref);
-    return this.#store.listExportTasks(caller.account, version.versionId);
+    const tasks = await this.#store.listExportTasks(caller.account, version.versionId);
+    return Promise.all(tasks.map(async (task) => ({ task, downloadUrl: await this.#archiveUrl(caller, task) })));
+  }
+
+  async #archiveUrl(caller: Caller, task: ExportTaskRecord): Promise<string> {
+    return task.result ? this.#links.url(caller, { kind: 'exports', id: task.taskId, location: task.result }) : '';
   }
 
   /**

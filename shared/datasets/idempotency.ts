@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { IdempotentParameterMismatchError } from '../errors.js';
+import type { Clock } from '../model.js';
 import type { MetadataStore } from '../store/port.js';
 
 export interface ClientToken {
@@ -37,11 +38,12 @@ export async function idempotent<P extends Record<string, unknown>, R>(
   token: ClientToken | undefined,
   request: unknown,
   work: IdempotentWork<P, R>,
+  clock: Clock = Date.now,
 ): Promise<R> {
   if (!token) return work.run(await work.plan(), true);
   const scope = `${token.operation}#${token.token}`;
   const requestHash = hashOf({ operation: token.operation, request });
-  const now = Date.now();
+  const now = clock();
   // A known token never plans again: planning has effects (it hands out ids and version numbers).
   let claimed = await store.getToken(account, scope);
   let fresh = false;

@@ -3,16 +3,17 @@
  * version and kick the worker (`./importWorker.ts`, which alone loads the format readers); `DescribeImportTask`
  * and the V1 reads look tasks up; the scheduled sweep restarts tasks whose lease expired.
  */
-import { InappropriateJSONError, PreconditionFailedError, ResourceNotFoundError } from '../errors.js';
+import { InappropriateJSONError, notFound, PreconditionFailedError } from '../errors.js';
 import { fileTypeOf, supports } from '../formats/filetypes.js';
 import { describeCause, log } from '../log.js';
 import { formatBosPath, listAll, parseBosPath, type ObjectStore } from '../objects/index.js';
 import type { TaskQueue, TaskRef } from '../queue/index.js';
 import { ConditionFailedError, type MetadataStore } from '../store/port.js';
-import { type DataFormat, type ImportCounts, type ImportSource, type ImportTaskRecord, type VersionRecord } from '../model.js';
+import { type ImportCounts, type ImportSource, type ImportTaskRecord, type VersionRecord } from '../model.js';
 import type { BucketService } from './buckets.js';
 import { isId, newId } from './ids.js';
 import { importLayout, sourceKeyProblem } from './layout.js';
+import { NO_LINKS, type Links } from './links.js';
 import { idempotent, type ClientToken } from './idempotency.js';
 import type { Caller, DatasetService, VersionRef, VersionView } from './service.js';
 
@@ -61,6 +62,8 @@ export interface ImportDeps {
   datasets: DatasetService;
   /** Who may use which bucket: every bucket an import reads must be the caller's. */
   buckets: BucketService;
+  /** How error reports are handed out (none when omitted). */
+  links?: Links;
   settings?: Partial<ImportSettings>;
   now?: () => number;
 }
@@ -73,6 +76,7 @@ export class ImportService {
   readonly #queue: TaskQueue;
   readonly #datasets: DatasetService;
   readonly #buckets: BucketService;
+  readonly #links: Links;
   readonly #settings: ImportSettings;
   readonly #now: () => number;
 
@@ -82,6 +86,7 @@ export class ImportService {
     this.#queue = deps.queue;
     this.#datasets = deps.datasets;
     this.#buckets = deps.buckets;
+    this.#links = deps.links ?? NO_LINKS;
     this.#settings = { ...DEFAULT_IMPORT_SETTINGS, ...deps.settings };
     this.#now = deps.now ?? Date.now;
   }
@@ -126,13 +131,30 @@ export class ImportService {
         await this.kick({ account: caller.account, taskId: task.taskId });
         return task;
       },
-    });
+    }, this.#now);
   }
 
   async getTask(caller: Caller, taskId: string): Promise<ImportTaskRecord> {
     const task = isId('task', taskId) ? await this.#store.getImportTask(caller.account, taskId) : undefined;
-    if (!task) throw new ResourceNotFoundError(`The import task ${JSON.stringify(taskId.slice(0, 64))} does not exist.`);
+    if (!task) throw notFound('import task', taskId);
     return task;
+  }
+
+  /** A task of the caller's, with a URL of its error report once it has ended with one (`''` otherwise). */
+  async describe(caller: Caller, taskId: string): Promise<{ task: ImportTaskRecord; errorReportUrl: string }> {
+    const task = await this.getTask(caller, taskId);
+    return { task, errorReportUrl: await this.#reportUrl(caller, task) };
+  }
+
+  /** The version's newest import, if any, with a URL of its error report (V1 `importErrorDetail`). */
+  async latestWithReport(caller: Caller, version: Pick<VersionRecord, 'importTaskId' | 'storage'>): Promise<{ task?: ImportTaskRecord; errorReportUrl: string }> {
+    const task = await this.latestTask(caller, version);
+    return task ? { task, errorReportUrl: await this.#reportUrl(caller, task, version) } : { errorReportUrl: '' };
+  }
+
+  async #reportUrl(caller: Caller, task: ImportTaskRecord, version?: Pick<VersionRecord, 'storage'>): Promise<string> {
+    const report = await this.errorReport(task, version);
+    return report ? this.#links.url(caller, { kind: 'import-errors', id: task.taskId, location: report }) : '';
   }
 
   /** The newest import task of a version, if it has had one (V1 reads show its progress and errors). */

@@ -17,7 +17,7 @@
  * dataset (or the fixed version) is gone, the schedule stops with a `stopReason` and starts nothing; if the version
  * holds no data yet, or the destination bucket is missing, the due time is skipped (`lastSkipReason`).
  */
-import { AccessDeniedError, IdempotentParameterMismatchError, InappropriateJSONError, PreconditionFailedError, ResourceNotFoundError } from '../errors.js';
+import { AccessDeniedError, IdempotentParameterMismatchError, InappropriateJSONError, notFound, PreconditionFailedError, ResourceNotFoundError } from '../errors.js';
 import { describeCause, log } from '../log.js';
 import { ConditionFailedError, type MetadataStore } from '../store/port.js';
 import { type DatasetRecord, type ExportDestination, type ScheduleRecord, type VersionRecord } from '../model.js';
@@ -90,7 +90,7 @@ export class ScheduleService {
         await this.#store.putSchedule(record);
         return record;
       },
-    });
+    }, this.#now);
   }
 
   async get(caller: Caller, scheduleId: string): Promise<ScheduleRecord> {
@@ -265,5 +265,5 @@ export function parseExpression(expression: string): Schedule {
 }
 
 function scheduleNotFound(scheduleId: string): ResourceNotFoundError {
-  return new ResourceNotFoundError(`The export schedule ${JSON.stringify(scheduleId.slice(0, 64))} does not exist.`);
+  return notFound('export schedule', scheduleId);
 }

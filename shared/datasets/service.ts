@@ -4,10 +4,10 @@
  * envelopes or AWS types. A later backend (an upstream Qianfan) can stand behind the same methods without the
  * functions noticing.
  */
-import { InappropriateJSONError, PreconditionFailedError, ResourceNotFoundError } from '../errors.js';
+import { InappropriateJSONError, notFound, PreconditionFailedError, ResourceNotFoundError } from '../errors.js';
 import { NoSuchBucketError, type ObjectStore } from '../objects/index.js';
 import { ConditionFailedError, type MetadataStore } from '../store/port.js';
-import { type DataFormat, type DatasetRecord, type ImportStatus, type PublishStatus, type StorageType, type Tombstone, type VersionRecord } from '../model.js';
+import { type Clock, type DataFormat, type DatasetRecord, type ImportStatus, type PublishStatus, type StorageType, type Tombstone, type VersionRecord } from '../model.js';
 import { isId, newId } from './ids.js';
 import type { BucketService } from './buckets.js';
 import { idempotent, type ClientToken } from './idempotency.js';
@@ -19,8 +19,10 @@ export interface DatasetSettings {
   platformBucket: string;
 }
 
+/** Who a request acts for: the account, and (for the links handed out) the access key that signed it. */
 export interface Caller {
   account: string;
+  accessKeyId?: string;
 }
 
 export interface NewDatasetInput {
@@ -61,7 +63,7 @@ export interface Deps {
   /** Who may use which bucket (a dataset on a user's bucket needs the bucket to be the caller's). */
   buckets: BucketService;
   settings: DatasetSettings;
-  now?: () => Date;
+  now?: Clock;
 }
 
 export class DatasetService {
@@ -69,14 +71,14 @@ export class DatasetService {
   readonly #objects: ObjectStore;
   readonly #buckets: BucketService;
   readonly #settings: DatasetSettings;
-  readonly #now: () => Date;
+  readonly #now: Clock;
 
   constructor(deps: Deps) {
     this.#store = deps.store;
     this.#objects = deps.objects;
     this.#buckets = deps.buckets;
     this.#settings = deps.settings;
-    this.#now = deps.now ?? (() => new Date());
+    this.#now = deps.now ?? Date.now;
   }
 
   // ----- datasets --------------------------------------------------------------------------------------------
@@ -93,7 +95,7 @@ export class DatasetService {
         datasetId: newId('dataset'),
         versionId: newId('version'),
         legacyId: await this.#store.allocateLegacyIds(2),
-        at: this.#now().toISOString(),
+        at: new Date(this.#now()).toISOString(),
       }),
       run: async (plan) => {
         const done = await this.#store.getDataset(caller.account, plan.datasetId);
@@ -123,7 +125,7 @@ export class DatasetService {
         });
         return { dataset: created.dataset, version: created.firstVersion };
       },
-    });
+    }, this.#now);
   }
 
   async getDataset(caller: Caller, datasetId: string): Promise<DatasetRecord> {
@@ -163,7 +165,7 @@ export class DatasetService {
         kind: 'dataset',
         datasetId: dataset.datasetId,
         versions: versions.map(({ versionId, legacyId, storage }) => ({ versionId, legacyId, storage })),
-        createdAt: this.#now().toISOString(),
+        createdAt: new Date(this.#now()).toISOString(),
       };
       await this.#store.putTombstone(tombstone);
     }
@@ -177,7 +179,7 @@ export class DatasetService {
     const dataset = await this.getDataset(caller, datasetId);
     return idempotent(this.#store, caller.account, token, { datasetId, description }, {
       plan: async () => {
-        const at = this.#now().toISOString();
+        const at = new Date(this.#now()).toISOString();
         const versionNumber = await this.#store
           .nextVersionNumber(caller.account, dataset.datasetId, at)
           .catch(rethrowCondition(() => datasetNotFound(datasetId)));
@@ -201,7 +203,7 @@ export class DatasetService {
         await this.#store.putVersion(version);
         return { dataset, version };
       },
-    });
+    }, this.#now);
   }
 
   /** A version and its dataset, by `ds-` id or legacy integer id. */
@@ -265,7 +267,7 @@ export class DatasetService {
       const published = await this.#store.updateVersion(
         caller.account,
         version.versionId,
-        { publishStatus: 'Published', modifiedAt: this.#now().toISOString() },
+        { publishStatus: 'Published', modifiedAt: new Date(this.#now()).toISOString() },
         { importStatus: ['Created', 'ImportFinished', 'ImportFailed'], publishStatus: ['Unpublished', 'PublishFailed', 'Published'] },
       );
       return { dataset, version: published };
@@ -296,7 +298,7 @@ export class DatasetService {
         kind: 'version',
         datasetId: version.datasetId,
         versions: [{ versionId: version.versionId, legacyId: version.legacyId, storage: version.storage }],
-        createdAt: this.#now().toISOString(),
+        createdAt: new Date(this.#now()).toISOString(),
       };
       await this.#store.putTombstone(tombstone);
     }
@@ -396,15 +398,11 @@ export class DatasetService {
 }
 
 function datasetNotFound(datasetId: string): ResourceNotFoundError {
-  return new ResourceNotFoundError(`The dataset ${printable(datasetId)} does not exist.`);
+  return notFound('dataset', datasetId);
 }
 
 function versionNotFound(ref: VersionRef): ResourceNotFoundError {
-  return new ResourceNotFoundError(`The dataset version ${printable(String(ref))} does not exist.`);
-}
-
-function printable(id: string): string {
-  return JSON.stringify(id.slice(0, 64));
+  return notFound('dataset version', ref);
 }
 
 function rethrowCondition(make: () => Error) {

@@ -13,9 +13,9 @@
  * Kinds: `exports` (id: the export task; file name: the archive's) and `import-errors` (id: the import task; file
  * name `errors.jsonl`). The file name is cosmetic (the id decides), but must match the resource's.
  */
-import { config } from '../config.js';
+import type { LinkTarget, Links } from '../datasets/links.js';
+import { lazy } from '../lazy.js';
 import { sign, uriEncode } from '../signer/index.js';
-import { accessKeys } from '../keys/index.js';
 
 /** Longest lifetime of a download URL: 7 days, S3's limit for presigned URLs. */
 export const MAX_LINK_SECONDS = 7 * 24 * 3600;
@@ -23,7 +23,7 @@ export const MAX_LINK_SECONDS = 7 * 24 * 3600;
 /** The first path segment of every local download URL (not a valid bucket name: underscores are refused). */
 export const DOWNLOAD_SEGMENT = '_download';
 
-export const DOWNLOAD_KINDS = ['exports', 'import-errors'] as const;
+export const DOWNLOAD_KINDS = ['exports', 'import-errors'] as const satisfies readonly LinkTarget['kind'][];
 export type DownloadKind = (typeof DOWNLOAD_KINDS)[number];
 
 export interface Location {
@@ -32,11 +32,7 @@ export interface Location {
 }
 
 /** What a link downloads: a kind, the id of its task, and the stored object (which only the cloud's URLs name). */
-export interface DownloadResource {
-  kind: DownloadKind;
-  id: string;
-  location: Location;
-}
+export type DownloadResource = LinkTarget;
 
 /** What a local download path names, parsed; the download server resolves it by the signing key's account. */
 export interface DownloadName {
@@ -45,9 +41,10 @@ export interface DownloadName {
   fileName: string;
 }
 
-export interface DownloadLinks {
+/** The services' links port (`shared/datasets/links.ts`), with a lifetime that may be chosen per URL. */
+export interface DownloadLinks extends Links {
   /** A URL that downloads `resource` with a plain GET until it expires. */
-  url(accessKeyId: string, resource: DownloadResource, expiresInSeconds?: number): Promise<string>;
+  url(caller: { accessKeyId?: string }, resource: DownloadResource, expiresInSeconds?: number): Promise<string>;
 }
 
 /** The file name a download carries: the last segment of the stored object's key. */
@@ -99,9 +96,10 @@ export function parseDownloadPath(rawPath: string): DownloadName | undefined {
 export class BceSignedLinks implements DownloadLinks {
   constructor(private readonly options: { baseUrl: string; defaultSeconds: number; secretOf: (accessKeyId: string) => Promise<string | undefined> }) {}
 
-  async url(accessKeyId: string, resource: DownloadResource, expiresInSeconds = this.options.defaultSeconds): Promise<string> {
-    const secretAccessKey = await this.options.secretOf(accessKeyId);
-    if (!secretAccessKey) throw new Error(`no secret for access key ${accessKeyId}`);
+  async url(caller: { accessKeyId?: string }, resource: DownloadResource, expiresInSeconds = this.options.defaultSeconds): Promise<string> {
+    const { accessKeyId } = caller;
+    const secretAccessKey = accessKeyId === undefined ? undefined : await this.options.secretOf(accessKeyId);
+    if (!accessKeyId || !secretAccessKey) throw new Error(`no secret for access key ${accessKeyId ?? '(none)'}: a local download link is signed with the caller's key`);
     const base = new URL(this.options.baseUrl);
     const path = downloadPath(resource);
     const { authorization } = sign({
@@ -123,43 +121,20 @@ export class BceSignedLinks implements DownloadLinks {
  * the link after reading the task by the caller's account, so the object is the caller's own.
  */
 export class S3PresignedLinks implements DownloadLinks {
-  #signer: Promise<(location: Location, expiresIn: number) => Promise<string>> | undefined;
+  /** One client per process, made on first use (a list of export records signs one URL per record). */
+  readonly #signer = lazy(async () => {
+    const [{ S3Client, GetObjectCommand }, { getSignedUrl }] = await Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/s3-request-presigner')]);
+    const client = new S3Client({
+      region: this.options.region,
+      ...(this.options.endpoint ? { endpoint: this.options.endpoint } : {}),
+      ...(this.options.forcePathStyle ? { forcePathStyle: true } : {}),
+    });
+    return (where: Location, expiresIn: number) => getSignedUrl(client, new GetObjectCommand({ Bucket: where.bucket, Key: where.key }), { expiresIn });
+  });
 
   constructor(private readonly options: { region: string; endpoint?: string; forcePathStyle?: boolean; defaultSeconds: number }) {}
 
-  async url(_accessKeyId: string, resource: DownloadResource, expiresInSeconds = this.options.defaultSeconds): Promise<string> {
-    // One client per process, made on first use (a list of export records signs one URL per record).
-    this.#signer ??= Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/s3-request-presigner')]).then(([{ S3Client, GetObjectCommand }, { getSignedUrl }]) => {
-      const client = new S3Client({
-        region: this.options.region,
-        ...(this.options.endpoint ? { endpoint: this.options.endpoint } : {}),
-        ...(this.options.forcePathStyle ? { forcePathStyle: true } : {}),
-      });
-      return (where: Location, expiresIn: number) => getSignedUrl(client, new GetObjectCommand({ Bucket: where.bucket, Key: where.key }), { expiresIn });
-    });
-    return (await this.#signer)(resource.location, Math.min(expiresInSeconds, MAX_LINK_SECONDS));
+  async url(_caller: { accessKeyId?: string }, resource: DownloadResource, expiresInSeconds = this.options.defaultSeconds): Promise<string> {
+    return (await this.#signer())(resource.location, Math.min(expiresInSeconds, MAX_LINK_SECONDS));
   }
-}
-
-let configured: DownloadLinks | undefined;
-
-/** The process-wide link maker, from the configuration. */
-export function downloadLinks(): DownloadLinks {
-  if (!configured) {
-    const c = config();
-    configured =
-      c.QFDATA_OBJECT_STORE === 's3'
-        ? new S3PresignedLinks({
-            region: c.AWS_REGION,
-            ...(c.QFDATA_S3_ENDPOINT ? { endpoint: c.QFDATA_S3_ENDPOINT } : {}),
-            forcePathStyle: c.QFDATA_S3_FORCE_PATH_STYLE,
-            defaultSeconds: c.QFDATA_DOWNLOAD_URL_SECONDS,
-          })
-        : new BceSignedLinks({
-            baseUrl: c.QFDATA_DOWNLOAD_BASE_URL ?? 'http://127.0.0.1:8869',
-            defaultSeconds: c.QFDATA_DOWNLOAD_URL_SECONDS,
-            secretOf: async (accessKeyId) => (await accessKeys().resolve(accessKeyId))?.secretAccessKey,
-          });
-  }
-  return configured;
 }

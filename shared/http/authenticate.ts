@@ -10,7 +10,8 @@ import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { config } from '../config.js';
 import { AccessDeniedError } from '../errors.js';
-import { accessKeys, allows, verifyWithKeys, type Permission, type ResolvedKey } from '../keys/index.js';
+import { allows, verifyWithKeys, type Permission, type ResolvedKey } from '../keys/index.js';
+import { accessKeys } from '../root.js';
 import { rawBody } from './body.js';
 import { stateOf } from './state.js';
 

@@ -13,6 +13,8 @@ import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import * as z from 'zod';
 import { InvalidActionError } from '../errors.js';
+import type { Contract } from '../api/contract.js';
+import { lowerFirst, ROUTES, type ActionRoute } from '../api/routes.js';
 import type { Permission } from '../keys/policies.js';
 import { authenticate, type AuthenticateOptions } from './authenticate.js';
 import { jsonBody } from './body.js';
@@ -41,9 +43,17 @@ export interface Operation<S extends z.ZodType = z.ZodType, R = unknown> {
   run(input: z.output<S>, ctx: OperationContext): Promise<R>;
 }
 
-/** Declares an operation (an identity function that lets TypeScript infer `run`'s input from the schema). */
+/** Declares an operation outside the registry (tests and benchmarks of the chain); functions use {@link implement}. */
 export function defineOperation<S extends z.ZodType, R>(operation: Operation<S, R>): Operation<S, R> {
   return operation;
+}
+
+/**
+ * An operation: the registry's contract (`shared/api`) and the `run` that does it. `run` takes the validated input
+ * and must answer the contract's result type.
+ */
+export function implement<S extends z.ZodType, R>(contract: Contract<S, R>, run: (input: z.output<S>, ctx: OperationContext) => Promise<R>): Operation<S, R> & { contract: Contract<S, R> } {
+  return { api: ROUTES[contract.route].envelope, name: contract.name, needs: contract.needs, input: contract.input, run, contract };
 }
 
 export type HttpHandler = middy.MiddyfiedHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>;
@@ -124,12 +134,16 @@ export function refusingHandler(api: ApiVersion, name: (event: APIGatewayProxyEv
     });
 }
 
+/** Loads an action's module (`functions/<dir>/<file>.ts`): its `handler`. */
+export type ActionLoader = (file: string) => Promise<{ handler: HttpHandler }>;
+
 /**
- * `POST <route>?Action=<Action>` (API Gateway cannot route on a query string): runs the action's handler, or answers
- * `InvalidAction` after authentication like every other request. `example` is the action the missing-Action message
- * suggests.
+ * `POST <route>?Action=<Action>` (API Gateway cannot route on a query string): runs the handler of the action's own
+ * module, loaded (and so evaluated) the first time the action is asked for, or answers `InvalidAction` after
+ * authentication like every other request. The actions are the registry's for that route; `load` imports a module
+ * of the route's directory by file name (`createDataset` for `CreateDataset`).
  */
-export function actionRouter(route: string, actions: Record<string, HttpHandler>, example: string) {
+export function actionRouter(route: ActionRoute, actions: Record<string, Contract>, load: ActionLoader) {
   const actionOf = (event: APIGatewayProxyEventV2) => event.queryStringParameters?.Action ?? '';
   const refusing = refusingHandler(
     'v2',
@@ -137,13 +151,19 @@ export function actionRouter(route: string, actions: Record<string, HttpHandler>
     (event) => {
       const action = actionOf(event);
       return new InvalidActionError(
-        action === '' ? `The query parameter Action is required, e.g. POST ${route}?Action=${example}.` : `${printableName(action)} is not an action of ${route}.`,
+        action === '' ? `The query parameter Action is required, e.g. POST ${route.path}?Action=${route.example}.` : `${printableName(action)} is not an action of ${route.path}.`,
       );
     },
   );
-  return (event: APIGatewayProxyEventV2, context: Context) => {
+  const loaded = new Map<string, Promise<HttpHandler>>();
+  const handlerOf = (action: string): Promise<HttpHandler> => {
+    let handler = loaded.get(action);
+    if (!handler) loaded.set(action, (handler = load(lowerFirst(action)).then((module) => module.handler)));
+    return handler;
+  };
+  return async (event: APIGatewayProxyEventV2, context: Context) => {
     const action = actionOf(event);
-    return (Object.hasOwn(actions, action) ? actions[action]! : refusing)(event, context);
+    return (Object.hasOwn(actions, action) ? await handlerOf(action) : refusing)(event, context);
   };
 }
 

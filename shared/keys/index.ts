@@ -8,8 +8,7 @@
  */
 import path from 'node:path';
 import { config, type Config } from '../config.js';
-import { metadataStore } from '../store/index.js';
-import { AccessKeyService } from './service.js';
+import { lazy } from '../lazy.js';
 import { FileKeySealer, KmsSealer, type KmsApi, type SecretSealer } from './secrets.js';
 
 export * from './policies.js';
@@ -36,25 +35,16 @@ export function kmsSealer(keyId: string, region: string, endpoint?: string): Kms
 }
 
 function lazyKms(region: string, endpoint: string | undefined): KmsApi {
-  let loading: Promise<KmsApi> | undefined;
-  const kms = () =>
-    (loading ??= import('@aws-sdk/client-kms').then(({ KMSClient, EncryptCommand, DecryptCommand }) => {
-      const client = new KMSClient({ region, ...(endpoint ? { endpoint } : {}) });
-      return {
-        encrypt: (input) => client.send(new EncryptCommand(input)),
-        decrypt: (input) => client.send(new DecryptCommand(input)),
-      } satisfies KmsApi;
-    }));
+  const kms = lazy(async () => {
+    const { KMSClient, EncryptCommand, DecryptCommand } = await import('@aws-sdk/client-kms');
+    const client = new KMSClient({ region, ...(endpoint ? { endpoint } : {}) });
+    return {
+      encrypt: (input) => client.send(new EncryptCommand(input)),
+      decrypt: (input) => client.send(new DecryptCommand(input)),
+    } satisfies KmsApi;
+  });
   return {
     encrypt: async (input) => (await kms()).encrypt(input),
     decrypt: async (input) => (await kms()).decrypt(input),
   };
-}
-
-let service: AccessKeyService | undefined;
-
-export function accessKeys(): AccessKeyService {
-  const c = config();
-  service ??= new AccessKeyService({ store: metadataStore(), sealer: createSealer(c), cacheMs: c.QFDATA_KEY_CACHE_SECONDS * 1000 });
-  return service;
 }

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { PreconditionFailedError, ResourceNotFoundError } from '../errors.js';
 import { ConditionFailedError, type MetadataStore } from '../store/port.js';
-import { type AccessKeyRecord } from '../model.js';
+import type { AccessKeyRecord, Clock } from '../model.js';
 import { DEFAULT_POLICY, type PolicyName } from './policies.js';
 import type { SecretSealer } from './secrets.js';
 
@@ -39,7 +39,7 @@ export interface NewKeyOptions {
 export interface AccessKeyServiceDeps {
   store: MetadataStore;
   sealer: SecretSealer;
-  now?: () => Date;
+  now?: Clock;
   /**
    * How long {@link AccessKeyService.resolve} keeps a resolved key in this process (QFDATA_KEY_CACHE_SECONDS in
    * the functions); 0, the default, reads the store every time. A change made through this service drops the key
@@ -61,14 +61,14 @@ export function newSecretAccessKey(): string {
 export class AccessKeyService {
   readonly #store: MetadataStore;
   readonly #sealer: SecretSealer;
-  readonly #now: () => Date;
+  readonly #now: Clock;
   readonly #cacheMs: number;
   readonly #cache = new Map<string, { key: ResolvedKey; until: number }>();
 
   constructor(deps: AccessKeyServiceDeps) {
     this.#store = deps.store;
     this.#sealer = deps.sealer;
-    this.#now = deps.now ?? (() => new Date());
+    this.#now = deps.now ?? Date.now;
     this.#cacheMs = deps.cacheMs ?? 0;
   }
 
@@ -78,7 +78,7 @@ export class AccessKeyService {
    * links of one request read the key once.
    */
   async resolve(accessKeyId: string): Promise<ResolvedKey | undefined> {
-    const now = this.#now().getTime();
+    const now = this.#now();
     const hit = this.#cache.get(accessKeyId);
     if (hit && hit.until > now) return hit.key;
     const key = await this.#read(accessKeyId);
@@ -115,7 +115,7 @@ export class AccessKeyService {
       throw new PreconditionFailedError(`The access key ${accessKeyId} signed this request: disable it with another key of the account, so the account keeps a working key.`);
     }
     if (!record.enabled) return record;
-    return this.#update(caller, accessKeyId, { enabled: false, disabledAt: this.#now().toISOString() }, true);
+    return this.#update(caller, accessKeyId, { enabled: false, disabledAt: new Date(this.#now()).toISOString() }, true);
   }
 
   /** Lets a disabled key sign again. Idempotent. */
@@ -182,7 +182,7 @@ export class AccessKeyService {
       policy: options.policy ?? DEFAULT_POLICY,
       enabled: true,
       description: options.description ?? '',
-      createdAt: this.#now().toISOString(),
+      createdAt: new Date(this.#now()).toISOString(),
       ...extra,
     };
   }

@@ -5,7 +5,8 @@
  * The S3 adapter is loaded on first use (a dynamic import that esbuild keeps lazy), so functions that never touch
  * objects, and the local twin on the filesystem store, do not pay for evaluating the S3 client at cold start.
  */
-import { config } from '../config.js';
+import { config, type Config } from '../config.js';
+import { lazy } from '../lazy.js';
 import { FsObjectStore } from './fs.js';
 import type { ObjectStore } from './port.js';
 
@@ -39,8 +40,7 @@ export function createObjectStore(options: ObjectStoreConfig): ObjectStore {
 
 /** A store whose adapter is created on the first call. */
 function lazyStore(load: () => Promise<ObjectStore>): ObjectStore {
-  let loading: Promise<ObjectStore> | undefined;
-  const store = () => (loading ??= load());
+  const store = lazy(load);
   return {
     createBucket: async (bucket) => (await store()).createBucket(bucket),
     bucketExists: async (bucket) => (await store()).bucketExists(bucket),
@@ -56,22 +56,15 @@ function lazyStore(load: () => Promise<ObjectStore>): ObjectStore {
   };
 }
 
-let configured: ObjectStore | undefined;
+/** The object store a configuration names (QFDATA_OBJECT_STORE and friends). */
+export function objectStoreOf(c: Pick<Config, 'QFDATA_OBJECT_STORE' | 'AWS_REGION' | 'QFDATA_S3_ENDPOINT' | 'QFDATA_S3_FORCE_PATH_STYLE' | 'QFDATA_DATA_DIR'>): ObjectStore {
+  return c.QFDATA_OBJECT_STORE === 's3'
+    ? createObjectStore({ kind: 's3', region: c.AWS_REGION, ...(c.QFDATA_S3_ENDPOINT ? { endpoint: c.QFDATA_S3_ENDPOINT } : {}), forcePathStyle: c.QFDATA_S3_FORCE_PATH_STYLE })
+    : createObjectStore({ kind: 'fs', dataDir: c.QFDATA_DATA_DIR });
+}
 
-/** The process-wide object store, built once from the configuration (QFDATA_OBJECT_STORE and friends). */
+/** @deprecated The CLI's `cp` until it goes through the object endpoint: the store of this process's configuration. */
 export function objectStore(): ObjectStore {
-  if (!configured) {
-    const c = config();
-    configured =
-      c.QFDATA_OBJECT_STORE === 's3'
-        ? createObjectStore({
-            kind: 's3',
-            region: c.AWS_REGION,
-            ...(c.QFDATA_S3_ENDPOINT ? { endpoint: c.QFDATA_S3_ENDPOINT } : {}),
-            forcePathStyle: c.QFDATA_S3_FORCE_PATH_STYLE,
-          })
-        : createObjectStore({ kind: 'fs', dataDir: c.QFDATA_DATA_DIR });
-  }
-  return configured;
+  return objectStoreOf(config());
 }
 export * from './bos-path.js';

@@ -6,7 +6,8 @@
  * restarts every open task whose lease has expired, a never-started task included.
  */
 import { randomUUID } from 'node:crypto';
-import { config } from '../config.js';
+import type { Config } from '../config.js';
+import { lazy } from '../lazy.js';
 
 /** The body of a kick message. */
 export interface TaskRef {
@@ -25,25 +26,22 @@ export interface TaskQueue {
 
 /** Sends to an SQS queue (the client is loaded on first use, so functions that never kick do not pay for it). */
 export class SqsTaskQueue implements TaskQueue {
-  readonly #queueUrl: string;
-  readonly #region: string;
-  #client: Promise<{ send: (message: TaskRef) => Promise<void> }> | undefined;
+  readonly #client: () => Promise<{ send: (message: TaskRef) => Promise<void> }>;
 
   constructor(options: { queueUrl: string; region: string }) {
-    this.#queueUrl = options.queueUrl;
-    this.#region = options.region;
-  }
-
-  async kickImport(ref: TaskRef): Promise<void> {
-    this.#client ??= import('@aws-sdk/client-sqs').then(({ SQSClient, SendMessageCommand }) => {
-      const sqs = new SQSClient({ region: this.#region });
+    this.#client = lazy(async () => {
+      const { SQSClient, SendMessageCommand } = await import('@aws-sdk/client-sqs');
+      const sqs = new SQSClient({ region: options.region });
       return {
         send: async (message: TaskRef) => {
-          await sqs.send(new SendMessageCommand({ QueueUrl: this.#queueUrl, MessageBody: JSON.stringify(message) }));
+          await sqs.send(new SendMessageCommand({ QueueUrl: options.queueUrl, MessageBody: JSON.stringify(message) }));
         },
       };
     });
-    await (await this.#client).send(ref);
+  }
+
+  async kickImport(ref: TaskRef): Promise<void> {
+    await (await this.#client()).send(ref);
   }
 
   async kickRunner(): Promise<void> {}
@@ -80,21 +78,11 @@ export class NoTaskQueue implements TaskQueue {
   async kickRunner(): Promise<void> {}
 }
 
-let configured: TaskQueue | undefined;
-
-/** The process-wide queue, from the configuration. */
-export function taskQueue(): TaskQueue {
-  if (!configured) {
-    const c = config();
-    if (c.QFDATA_IMPORT_QUEUE_URL) configured = new SqsTaskQueue({ queueUrl: c.QFDATA_IMPORT_QUEUE_URL, region: c.AWS_REGION });
-    else if (c.QFDATA_LOCAL_LAMBDA_ENDPOINT) {
-      configured = new InvokeTaskQueue({
-        endpoint: c.QFDATA_LOCAL_LAMBDA_ENDPOINT,
-        functionName: c.QFDATA_IMPORT_WORKER_FUNCTION,
-        runnerFunctionName: c.QFDATA_SCHEDULER_FUNCTION,
-      });
-    }
-    else configured = new NoTaskQueue();
+/** The queue a configuration names: SQS in the cloud, serverless-offline's Invoke API locally, none otherwise. */
+export function createTaskQueue(c: Pick<Config, 'QFDATA_IMPORT_QUEUE_URL' | 'QFDATA_LOCAL_LAMBDA_ENDPOINT' | 'QFDATA_IMPORT_WORKER_FUNCTION' | 'QFDATA_SCHEDULER_FUNCTION' | 'AWS_REGION'>): TaskQueue {
+  if (c.QFDATA_IMPORT_QUEUE_URL) return new SqsTaskQueue({ queueUrl: c.QFDATA_IMPORT_QUEUE_URL, region: c.AWS_REGION });
+  if (c.QFDATA_LOCAL_LAMBDA_ENDPOINT) {
+    return new InvokeTaskQueue({ endpoint: c.QFDATA_LOCAL_LAMBDA_ENDPOINT, functionName: c.QFDATA_IMPORT_WORKER_FUNCTION, runnerFunctionName: c.QFDATA_SCHEDULER_FUNCTION });
   }
-  return configured;
+  return new NoTaskQueue();
 }

@@ -119,8 +119,11 @@ function andFilters(filters: (Filter | undefined)[]): Filter | undefined {
 
 /** The parts of one UpdateItem: attributes to set, counters to add to, and what the item must look like. */
 interface UpdateParts {
+  /** Attributes to set; an `undefined` value is skipped. */
   set?: Record<string, unknown>;
   add?: Record<string, number>;
+  /** Attributes to remove. */
+  remove?: readonly string[];
   /** What each attribute must be (see the port's `Expectation`). */
   expect?: Record<string, Expectation | undefined>;
   /** Conditions written out (with names and values of their own in `names` / `values`). */
@@ -134,8 +137,9 @@ function updateExpression(parts: UpdateParts) {
   const names: Record<string, string> = { ...parts.names };
   const values: Record<string, unknown> = { ...parts.values };
   let n = 0;
+  let m = 0;
   const name = (attribute: string) => {
-    const tag = `#a${n}`;
+    const tag = `#a${m++}`;
     names[tag] = attribute;
     return tag;
   };
@@ -148,6 +152,7 @@ function updateExpression(parts: UpdateParts) {
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => `${name(k)} = ${value(v)}`);
   const adds = Object.entries(parts.add ?? {}).map(([k, v]) => `${name(k)} ${value(v)}`);
+  const removes = (parts.remove ?? []).map((k) => name(k));
   const conditions = [...(parts.conditions ?? [])];
   for (const [attribute, allowed] of Object.entries(parts.expect ?? {})) {
     if (!allowed) continue;
@@ -159,7 +164,9 @@ function updateExpression(parts: UpdateParts) {
     conditions.push(`(${options.join(' OR ')})`);
   }
   return {
-    UpdateExpression: [sets.length ? `SET ${sets.join(', ')}` : '', adds.length ? `ADD ${adds.join(', ')}` : ''].filter(Boolean).join(' '),
+    UpdateExpression: [sets.length ? `SET ${sets.join(', ')}` : '', adds.length ? `ADD ${adds.join(', ')}` : '', removes.length ? `REMOVE ${removes.join(', ')}` : '']
+      .filter(Boolean)
+      .join(' '),
     ...(conditions.length ? { ConditionExpression: conditions.join(' AND ') } : {}),
     ExpressionAttributeNames: names,
     ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),
@@ -221,28 +228,18 @@ export class DynamoMetadataStore implements MetadataStore {
   }
 
   async updateAccessKey(account: string, accessKeyId: string, changes: AccessKeyChanges, expectEnabled?: boolean): Promise<AccessKeyRecord> {
-    const entries = Object.entries(changes).filter(([, v]) => v !== undefined);
-    const names: Record<string, string> = { '#account': 'account' };
-    const values: Record<string, unknown> = { ':account': account };
-    entries.forEach(([k, v], i) => {
-      names[`#c${i}`] = k;
-      values[`:c${i}`] = v;
-    });
-    let condition = 'attribute_exists(PK) AND #account = :account';
-    if (expectEnabled !== undefined) {
-      names['#enabled'] = 'enabled';
-      values[':expectEnabled'] = expectEnabled;
-      condition += ' AND #enabled = :expectEnabled';
-    }
+    const enabled = expectEnabled === undefined ? '' : ' AND #enabled = :expectEnabled';
     const out = await conditional(
       this.#db.send(
         new UpdateCommand({
           TableName: this.#table,
           Key: keys.accessKey(accessKeyId),
-          UpdateExpression: `SET ${entries.map((_, i) => `#c${i} = :c${i}`).join(', ')}`,
-          ConditionExpression: condition,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
+          ...updateExpression({
+            set: changes,
+            conditions: [`attribute_exists(PK) AND #account = :account${enabled}`],
+            names: { '#account': 'account', ...(enabled ? { '#enabled': 'enabled' } : {}) },
+            values: { ':account': account, ...(enabled ? { ':expectEnabled': expectEnabled } : {}) },
+          }),
           ReturnValues: 'ALL_NEW',
         }),
       ),
@@ -518,14 +515,14 @@ export class DynamoMetadataStore implements MetadataStore {
   }
 
   /** Sets attributes of a running task, conditional on the worker's fence. */
-  async #fenced(kind: TaskKind, account: string, taskId: string, fence: number, set: Record<string, unknown>): Promise<void> {
+  async #fenced(kind: TaskKind, account: string, taskId: string, fence: number, set: Record<string, unknown>, remove: readonly string[] = []): Promise<void> {
     const key = kind === 'import' ? keys.importTask(account, taskId) : keys.exportTask(account, taskId);
     await conditional(
       this.#db.send(
         new UpdateCommand({
           TableName: this.#table,
           Key: key,
-          ...updateExpression({ set, conditions: ['fence = :fence AND #status = :running'], names: { '#status': 'status' }, values: { ':fence': fence, ':running': 'Running' } }),
+          ...updateExpression({ set, remove, conditions: ['fence = :fence AND #status = :running'], names: { '#status': 'status' }, values: { ':fence': fence, ':running': 'Running' } }),
         }),
       ),
       `${kind} task ${taskId}: the lease of fence ${fence} was lost`,
@@ -533,30 +530,10 @@ export class DynamoMetadataStore implements MetadataStore {
   }
 
   async checkpointImportTask(account: string, taskId: string, fence: number, progress: ImportProgress): Promise<void> {
-    await conditional(
-      this.#db.send(
-        new UpdateCommand({
-          TableName: this.#table,
-          Key: keys.importTask(account, taskId),
-          UpdateExpression:
-            'SET #checkpoint = :checkpoint, #counts = :counts, errorSample = :errorSample, errorCodes = :errorCodes, leaseUntil = :leaseUntil, handoffs = :handoffs',
-          ConditionExpression: 'fence = :fence AND #status = :running',
-          ExpressionAttributeNames: { '#status': 'status', '#checkpoint': 'checkpoint', '#counts': 'counts' },
-          ExpressionAttributeValues: {
-            ':checkpoint': progress.checkpoint,
-            ':counts': progress.counts,
-            ':errorSample': progress.errorSample,
-            ':errorCodes': progress.errorCodes,
-            ':leaseUntil': progress.leaseUntil,
-            ':handoffs': progress.handoffs,
-            ':fence': fence,
-            ':running': 'Running',
-          },
-        }),
-      ),
-      `import task ${taskId}: the lease was lost (fence ${fence})`,
-    );
+    const { checkpoint, counts, errorSample, errorCodes, leaseUntil, handoffs } = progress;
+    await this.#fenced('import', account, taskId, fence, { checkpoint, counts, errorSample, errorCodes, leaseUntil, handoffs });
   }
+
 
   async finishImportTask(
     account: string,
@@ -565,7 +542,7 @@ export class DynamoMetadataStore implements MetadataStore {
     outcome: Pick<ImportTaskRecord, 'status' | 'counts' | 'errorSample' | 'errorCodes' | 'checkpoint'> & { finishedAt: string; failure?: string },
   ): Promise<void> {
     const { status, counts, errorSample, errorCodes, checkpoint, finishedAt, failure } = outcome;
-    await this.#finishTask(keys.importTask(account, taskId), `import task ${taskId}`, fence, { status, counts, errorSample, errorCodes, checkpoint, finishedAt, failure });
+    await this.#finishTask('import', account, taskId, fence, { status, counts, errorSample, errorCodes, checkpoint, finishedAt, failure });
   }
 
   async listOpenImportTasks(): Promise<Pick<ImportTaskRecord, 'account' | 'taskId' | 'leaseUntil' | 'status'>[]> {
@@ -611,28 +588,15 @@ export class DynamoMetadataStore implements MetadataStore {
     outcome: Pick<ExportTaskRecord, 'status'> & { finishedAt: string; result?: ExportTaskRecord['result']; failure?: string },
   ): Promise<void> {
     const { status, finishedAt, result, failure } = outcome;
-    await this.#finishTask(keys.exportTask(account, taskId), `export task ${taskId}`, fence, { status, finishedAt, result, failure });
+    await this.#finishTask('export', account, taskId, fence, { status, finishedAt, result, failure });
   }
 
   /**
    * Records a running task's outcome with a write conditional on its fence: sets the `fields` that hold a value (an
    * absent optional one is skipped), ends the lease and takes the task out of the open index.
    */
-  async #finishTask(key: Item, task: string, fence: number, fields: Record<string, unknown>): Promise<void> {
-    const set = Object.entries(fields).filter(([, v]) => v);
-    await conditional(
-      this.#db.send(
-        new UpdateCommand({
-          TableName: this.#table,
-          Key: key,
-          UpdateExpression: `SET ${set.map((_, i) => `#f${i} = :f${i}`).join(', ')}, leaseUntil = :zero REMOVE GSI1PK, GSI1SK`,
-          ConditionExpression: 'fence = :fence AND #status = :running',
-          ExpressionAttributeNames: { '#status': 'status', ...Object.fromEntries(set.map(([k], i) => [`#f${i}`, k])) },
-          ExpressionAttributeValues: { ':zero': 0, ':fence': fence, ':running': 'Running', ...Object.fromEntries(set.map(([, v], i) => [`:f${i}`, v])) },
-        }),
-      ),
-      `${task}: the lease was lost (fence ${fence})`,
-    );
+  async #finishTask(kind: TaskKind, account: string, taskId: string, fence: number, fields: Record<string, unknown>): Promise<void> {
+    await this.#fenced(kind, account, taskId, fence, { ...fields, leaseUntil: 0 }, ['GSI1PK', 'GSI1SK']);
   }
 
   async listOpenExportTasks(): Promise<Pick<ExportTaskRecord, 'account' | 'taskId' | 'leaseUntil' | 'status'>[]> {
@@ -676,38 +640,21 @@ export class DynamoMetadataStore implements MetadataStore {
   }
 
   async advanceSchedule(account: string, scheduleId: string, expectedNextRunAt: string, changes: ScheduleAdvance): Promise<ScheduleRecord> {
-    const values: Record<string, unknown> = { ':expected': expectedNextRunAt, ':lastRunAt': changes.lastRunAt, ':modifiedAt': changes.modifiedAt, ':active': 'Active' };
-    const sets = ['lastRunAt = :lastRunAt', 'modifiedAt = :modifiedAt'];
-    const removes: string[] = [];
-    if (changes.nextRunAt) {
-      sets.push('nextRunAt = :next', 'GSI1SK = :sort');
-      values[':next'] = changes.nextRunAt;
-      values[':sort'] = keys.dueSort(changes.nextRunAt, account, scheduleId);
-    } else {
-      sets.push('#status = :stopped', 'stopReason = :reason');
-      values[':stopped'] = 'Stopped';
-      values[':reason'] = changes.stopReason ?? 'The schedule has no further due times.';
-      removes.push('nextRunAt', 'GSI1PK', 'GSI1SK');
-    }
-    if (changes.lastExportTaskId) {
-      sets.push('lastExportTaskId = :task');
-      values[':task'] = changes.lastExportTaskId;
-    }
-    if (changes.lastSkipReason) {
-      sets.push('lastSkipReason = :skip');
-      values[':skip'] = changes.lastSkipReason;
-    } else {
-      removes.push('lastSkipReason');
-    }
+    const next = changes.nextRunAt
+      ? { set: { nextRunAt: changes.nextRunAt, GSI1SK: keys.dueSort(changes.nextRunAt, account, scheduleId) }, remove: [] }
+      : { set: { status: 'Stopped', stopReason: changes.stopReason ?? 'The schedule has no further due times.' }, remove: ['nextRunAt', 'GSI1PK', 'GSI1SK'] };
     const out = await conditional(
       this.#db.send(
         new UpdateCommand({
           TableName: this.#table,
           Key: keys.schedule(account, scheduleId),
-          UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
-          ConditionExpression: 'attribute_exists(PK) AND #status = :active AND nextRunAt = :expected',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: values,
+          ...updateExpression({
+            set: { lastRunAt: changes.lastRunAt, modifiedAt: changes.modifiedAt, ...next.set, lastExportTaskId: changes.lastExportTaskId || undefined, lastSkipReason: changes.lastSkipReason || undefined },
+            remove: [...next.remove, ...(changes.lastSkipReason ? [] : ['lastSkipReason'])],
+            conditions: ['attribute_exists(PK) AND #status = :active AND nextRunAt = :expected'],
+            names: { '#status': 'status' },
+            values: { ':active': 'Active', ':expected': expectedNextRunAt },
+          }),
           ReturnValues: 'ALL_NEW',
         }),
       ),

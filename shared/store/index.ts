@@ -1,7 +1,8 @@
 /**
- * The process-wide metadata store, built once from the configuration at first use (cold start).
+ * The metadata store: the port, the DynamoDB adapter, and the store a configuration names (the composition root,
+ * `shared/root.ts`, builds the process's one).
  */
-import { config } from '../config.js';
+import type { Config } from '../config.js';
 import { DynamoMetadataStore } from './dynamo.js';
 import type { MetadataStore } from './port.js';
 
@@ -9,16 +10,7 @@ export * from './port.js';
 export { DynamoMetadataStore, createDocumentClient } from './dynamo.js';
 export { tableDefinition } from './table.js';
 
-let store: MetadataStore | undefined;
-
-export function metadataStore(): MetadataStore {
-  if (!store) {
-    const c = config();
-    store = new DynamoMetadataStore({
-      tableName: c.QFDATA_TABLE,
-      region: c.AWS_REGION,
-      ...(c.QFDATA_DYNAMODB_ENDPOINT ? { endpoint: c.QFDATA_DYNAMODB_ENDPOINT } : {}),
-    });
-  }
-  return store;
+/** The metadata store a configuration names (DynamoDB; dynalite's endpoint locally). */
+export function createMetadataStore(c: Pick<Config, 'QFDATA_TABLE' | 'AWS_REGION' | 'QFDATA_DYNAMODB_ENDPOINT'>): MetadataStore {
+  return new DynamoMetadataStore({ tableName: c.QFDATA_TABLE, region: c.AWS_REGION, ...(c.QFDATA_DYNAMODB_ENDPOINT ? { endpoint: c.QFDATA_DYNAMODB_ENDPOINT } : {}) });
 }

@@ -17,6 +17,7 @@ import { BceSignedLinks, type DownloadResource, type Location } from '../../shar
 import { sign } from '../../shared/signer/index.js';
 import { DynamoMetadataStore } from '../../shared/store/index.js';
 import { startTestStack, styledRequest, type TestStack } from '../support/stack.js';
+import { waitFor } from '../support/wait.js';
 import { unzip } from '../support/zip.js';
 
 const V2 = '/v2/dataset';
@@ -37,17 +38,6 @@ interface WireAnswer {
   status: number;
   code?: unknown;
   message?: unknown;
-}
-
-/** Polls `read` until `done` holds of its value, or fails at the deadline. */
-async function waitFor<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, deadlineMs = 30_000): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not done within ${deadlineMs} ms (last: ${JSON.stringify(value).slice(0, 300)})`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 async function answerOf(response: Response): Promise<WireAnswer> {
@@ -114,7 +104,7 @@ describe('Integration: download URLs are bound to their owner', () => {
 
   /** A link to `resource` signed with `key`, built exactly as the functions build theirs. */
   const linkAs = (key: Key, resource: DownloadResource, expiresInSeconds?: number) =>
-    new BceSignedLinks({ baseUrl: s.downloadUrl, defaultSeconds: 3600, secretOf: async (id) => (id === key.accessKeyId ? key.secretAccessKey : undefined) }).url(key.accessKeyId, resource, expiresInSeconds);
+    new BceSignedLinks({ baseUrl: s.downloadUrl, defaultSeconds: 3600, secretOf: async (id) => (id === key.accessKeyId ? key.secretAccessKey : undefined) }).url({ accessKeyId: key.accessKeyId }, resource, expiresInSeconds);
 
   /** A download-server URL for any raw path, signed with `key` as links are (host only, `authorization` in the query). */
   const signedTarget = (key: Key, rawPath: string, options: { timestamp?: Date; expirationInSeconds?: number } = {}) => {
@@ -149,9 +139,21 @@ describe('Integration: download URLs are bound to their owner', () => {
     await writeFile(path.join(dir, 'train.jsonl'), `${samples.map((x) => JSON.stringify(x)).join('\n')}\n${REJECTED_LINE}\n`);
     const created = await asA('CreateDataset', { datasetName: 'downloads-a', dataFormat: 'PromptResponse', storageType: 'sysStorage' });
     const importTaskId = (await asA('CreateImportTask', { versionId: created.versionId, files: ['bos:/corpus/sft/train.jsonl'] })) as unknown as string;
-    const imported = await waitFor('import', () => asA('DescribeImportTask', { taskId: importTaskId }), (t) => t.importStatus !== 'Importing');
+    const imported = await waitFor(
+      async () => {
+        const task = await asA('DescribeImportTask', { taskId: importTaskId });
+        return task.importStatus === 'Importing' ? undefined : task;
+      },
+      { what: `import task ${importTaskId} to end`, timeoutMs: 30_000 },
+    );
     const exportTaskId = (await asA('CreateExportTask', { versionId: created.versionId, storageType: 'sysStorage' })) as unknown as string;
-    const exported = await waitFor('export', () => asA('DescribeExportTask', { taskId: exportTaskId }), (t) => t.exportStatus !== 'Exporting');
+    const exported = await waitFor(
+      async () => {
+        const task = await asA('DescribeExportTask', { taskId: exportTaskId });
+        return task.exportStatus === 'Exporting' ? undefined : task;
+      },
+      { what: `export task ${exportTaskId} to end`, timeoutMs: 30_000 },
+    );
     const version = await store.getVersion(ROOT_ACCOUNT, created.versionId);
     const result = (await store.getExportTask(ROOT_ACCOUNT, exportTaskId))?.result;
     if (!version || !result) throw new Error('setup: the version or the export result is missing from the store');

@@ -15,13 +15,16 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Contract, ExampleIds } from '../../shared/api/contract.js';
+import { allContracts } from '../../shared/api/registry.js';
+import { wireOf } from '../../shared/api/routes.js';
 import { startTestStack, styledRequest, type RawResponse, type TestStack } from '../support/stack.js';
+import { waitFor } from '../support/wait.js';
 
 const V2 = '/v2/dataset';
 const v1Route = (op: string) => `/wenxinworkshop/dataset/${op}`;
 const v2Route = (action: string, query = '') => `${V2}?Action=${action}${query}`;
 const keyRoute = (action: string) => `/v2/accesskey?Action=${action}`;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The ids one side of a comparison uses: A's real ones, or well-formed ones that exist nowhere. */
 interface IdSet {
@@ -58,55 +61,60 @@ interface Own {
 type Case = [label: string, route: string, body: (ids: IdSet, own: Own) => unknown];
 
 const FILES = ['bos:/corpus/a.jsonl'];
-const v1Export = { exportFormat: 0, exportType: 1, exportTo: 0 };
 
-/** Every V1 operation that takes a version, by its `ds-` id and by its legacy integer id. */
-function v1Cases(op: string, body: (datasetId: string | number) => Record<string, unknown>, version: 'first' | 'second' = 'first'): Case[] {
-  return [
-    [`V1 ${op} (ds- id)`, v1Route(op), (ids) => body(version === 'first' ? ids.versionId : ids.version2Id)],
-    [`V1 ${op} (legacy integer id)`, v1Route(op), (ids) => body(version === 'first' ? ids.legacyId : ids.legacy2Id)],
-  ];
+/** The ids an operation's example names, from one side's set. */
+const exampleIds = (ids: IdSet, version: 'first' | 'legacy' = 'first'): ExampleIds => ({
+  datasetId: ids.datasetId,
+  versionId: version === 'legacy' ? ids.legacyId : ids.versionId,
+  importTaskId: ids.importTaskId,
+  exportTaskId: ids.exportTaskId,
+  scheduleId: ids.scheduleId,
+  accessKeyId: ids.accessKeyId,
+});
+
+const routeOf = (contract: Contract) => {
+  const { path, query } = wireOf(contract);
+  return query ? `${path}?${query}` : path;
+};
+
+/**
+ * Every operation of the registry that takes an id, as its example names it (and, for V1, again by the version's
+ * legacy integer id): a new id-taking operation is covered here the moment it is registered.
+ */
+function registryCases(which: (contract: Contract) => boolean): Case[] {
+  return allContracts()
+    .filter((contract) => contract.ids.length > 0 && which(contract))
+    .flatMap((contract): Case[] => [
+      [contract.name, routeOf(contract), (ids) => contract.example(exampleIds(ids))],
+      ...(contract.route === 'v1' && contract.ids.includes('versionId')
+        ? [[`${contract.name} (legacy integer id)`, routeOf(contract), (ids: IdSet) => contract.example(exampleIds(ids, 'legacy'))] as Case]
+        : []),
+    ]);
 }
+
+/** Deletions run last (DeleteDataset the very last): were one to reach A's data, nothing after it could be checked. */
+const order = (contract: Contract) => (contract.name === 'DeleteDataset' ? 2 : contract.needs === 'data:Delete' ? 1 : 0);
 
 /** Operations that read, or that are refused before writing anything; none may change A's data. */
 const READS: Case[] = [
-  ...v1Cases('info', (datasetId) => ({ datasetId })),
+  ...registryCases((c) => c.needs === 'data:Read'),
   [`V1 info (legacy id as a string)`, v1Route('info'), (ids) => ({ datasetId: String(ids.legacyId) })],
-  ...v1Cases('statusList', (datasetId) => ({ datasetIds: [datasetId] })),
   ['V1 statusList (both versions)', v1Route('statusList'), (ids) => ({ datasetIds: [ids.versionId, ids.legacy2Id] })],
-  ...v1Cases('importErrorDetail', (datasetId) => ({ datasetId, errCode: 1 })),
-  ...v1Cases('exportRecord', (datasetId) => ({ datasetId })),
-  ['DescribeDatasetVersion', v2Route('DescribeDatasetVersion'), (ids) => ({ versionId: ids.versionId })],
   ['DescribeDatasetVersion (second version)', v2Route('DescribeDatasetVersion'), (ids) => ({ versionId: ids.version2Id })],
-  ['DescribeDatasetVersions', v2Route('DescribeDatasetVersions'), (ids) => ({ datasetId: ids.datasetId, maxKeys: 100 })],
   ['DescribeDatasetVersions (filtered)', v2Route('DescribeDatasetVersions'), (ids) => ({ datasetId: ids.datasetId, filter: { importStatusList: ['ImportFinished'] } })],
-  ['DescribeImportTask', v2Route('DescribeImportTask'), (ids) => ({ taskId: ids.importTaskId })],
   ['DescribeImportTask (an export task id)', v2Route('DescribeImportTask'), (ids) => ({ taskId: ids.exportTaskId })],
-  ['DescribeExportTask', v2Route('DescribeExportTask'), (ids) => ({ taskId: ids.exportTaskId })],
   ['DescribeExportTask (an import task id)', v2Route('DescribeExportTask'), (ids) => ({ taskId: ids.importTaskId })],
-  ['DescribeExportSchedule', v2Route('DescribeExportSchedule'), (ids) => ({ scheduleId: ids.scheduleId })],
 ];
 
 /** Operations that would change A's data if they reached it. */
 const WRITES: Case[] = [
-  ...v1Cases('import', (datasetId) => ({ datasetId, annotated: true, importFrom: 1, files: FILES }), 'second'),
-  ...v1Cases('export', (datasetId) => ({ datasetId, ...v1Export })),
-  ['CreateImportTask', v2Route('CreateImportTask'), (ids) => ({ versionId: ids.version2Id, files: FILES })],
-  ['CreateExportTask', v2Route('CreateExportTask'), (ids) => ({ versionId: ids.versionId, storageType: 'sysStorage' })],
-  ['CreateDatasetVersion', v2Route('CreateDatasetVersion'), (ids) => ({ datasetId: ids.datasetId, description: 'intruder' })],
-  ['CreateExportSchedule (dataset)', v2Route('CreateExportSchedule'), (ids) => ({ datasetId: ids.datasetId, expression: 'rate(1 day)', storageType: 'sysStorage' })],
+  ...registryCases((c) => c.needs !== 'data:Read' && order(c) === 0),
+  ['CreateImportTask (second version)', v2Route('CreateImportTask'), (ids) => ({ versionId: ids.version2Id, files: FILES })],
   ['CreateExportSchedule (dataset and version)', v2Route('CreateExportSchedule'), (ids) => ({ datasetId: ids.datasetId, versionId: ids.versionId, expression: 'rate(1 day)', storageType: 'sysStorage' })],
   ['CreateExportSchedule (own dataset, other’s version)', v2Route('CreateExportSchedule'), (ids, own) => ({ datasetId: own.datasetId, versionId: ids.versionId, expression: 'rate(1 day)', storageType: 'sysStorage' })],
-  ...v1Cases('release', (datasetId) => ({ datasetId })),
-  ['PublishDatasetVersion', v2Route('PublishDatasetVersion'), (ids) => ({ versionId: ids.versionId })],
-  ...v1Cases('delete', (datasetId) => ({ datasetId })),
-  ['DeleteDatasetVersion', v2Route('DeleteDatasetVersion'), (ids) => ({ versionId: ids.version2Id })],
-  ['DeleteExportSchedule', v2Route('DeleteExportSchedule'), (ids) => ({ scheduleId: ids.scheduleId })],
-  ['DeleteDataset', v2Route('DeleteDataset'), (ids) => ({ datasetId: ids.datasetId })],
-  ['DisableAccessKey', keyRoute('DisableAccessKey'), (ids) => ({ accessKeyId: ids.accessKeyId })],
-  ['EnableAccessKey', keyRoute('EnableAccessKey'), (ids) => ({ accessKeyId: ids.accessKeyId })],
-  ['RotateAccessKey', keyRoute('RotateAccessKey'), (ids) => ({ accessKeyId: ids.accessKeyId })],
-  ['DeleteAccessKey', keyRoute('DeleteAccessKey'), (ids) => ({ accessKeyId: ids.accessKeyId })],
+  ...registryCases((c) => order(c) === 1),
+  ['DeleteDatasetVersion (second version)', v2Route('DeleteDatasetVersion'), (ids) => ({ versionId: ids.version2Id })],
+  ...registryCases((c) => order(c) === 2),
 ];
 
 /**
@@ -189,21 +197,19 @@ describe('Integration: account isolation', () => {
     await writeFile(path.join(s.dataDir, 'buckets', 'corpus', 'a.jsonl'), ['one', 'two', 'three'].map((x) => JSON.stringify([{ prompt: `p ${x}`, response: [[`r ${x}`]] }])).join('\n') + '\n');
     const created = await asA(v2Route('CreateDataset'), { datasetName: 'iso-a', dataFormat: 'PromptResponse', storageType: 'sysStorage' });
     const importTaskId = (await asA(v2Route('CreateImportTask'), { versionId: created.versionId, files: FILES })) as string;
-    let imported: any = {};
-    for (let i = 0; i < 200 && imported.importStatus !== 'ImportFinished'; i++) {
-      if (i) await sleep(100);
-      imported = await asA(v2Route('DescribeImportTask'), { taskId: importTaskId });
-      if (imported.importStatus === 'ImportFailed') throw new Error('setup import failed');
-    }
+    const imported = await waitFor(async () => {
+      const task = await asA(v2Route('DescribeImportTask'), { taskId: importTaskId });
+      if (task.importStatus === 'ImportFailed') throw new Error('setup import failed');
+      return task.importStatus === 'ImportFinished' ? task : undefined;
+    }, { what: 'the setup import' });
     expect(imported).toMatchObject({ importStatus: 'ImportFinished', sampleCount: 3 });
     const second = await asA(v2Route('CreateDatasetVersion'), { datasetId: created.datasetId, description: 'second' });
     const exportTaskId = (await asA(v2Route('CreateExportTask'), { versionId: created.versionId, storageType: 'sysStorage' })) as string;
-    let exported: any = {};
-    for (let i = 0; i < 200 && exported.exportStatus !== 'ExportFinished'; i++) {
-      if (i) await sleep(100);
-      exported = await asA(v2Route('DescribeExportTask'), { taskId: exportTaskId });
-      if (exported.exportStatus === 'ExportFailed') throw new Error('setup export failed');
-    }
+    const exported = await waitFor(async () => {
+      const task = await asA(v2Route('DescribeExportTask'), { taskId: exportTaskId });
+      if (task.exportStatus === 'ExportFailed') throw new Error('setup export failed');
+      return task.exportStatus === 'ExportFinished' ? task : undefined;
+    }, { what: 'the setup export' });
     expect(exported.exportStatus).toBe('ExportFinished');
     const schedule = await asA(v2Route('CreateExportSchedule'), { datasetId: created.datasetId, expression: 'rate(1 day)', storageType: 'sysStorage' });
     const key = await asA(keyRoute('CreateAccessKey'), { policy: 'QfdataReadOnlyAccessPolicy', description: 'A’s reader' });

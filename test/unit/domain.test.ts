@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
-import { input as createInput } from '../../functions/v1/create.js';
-import { input as describeDatasetsInput } from '../../functions/v2/describeDatasets.js';
+import { DATASET, V1 } from '../../shared/api/registry.js';
 import { idField, storageFields, withStorageDestination } from '../../shared/api/fields.js';
 import { V1_TEMPLATES, v1TypesOf } from '../../shared/api/formats.js';
 import { isId, newId } from '../../shared/datasets/ids.js';
@@ -62,8 +61,8 @@ describe('Domain: pagination', () => {
   });
 
   it('validates the DescribeDatasets filter', () => {
-    expect(() => validateInput(describeDatasetsInput, { filter: { dataFormatList: ['PromptResponse', 'Nope'] } })).toThrow(/param\[filter.dataFormatList.1\]/);
-    expect(validateInput(describeDatasetsInput, { filter: null, marker: '' })).toMatchObject({ marker: '', maxKeys: 10 });
+    expect(() => validateInput(DATASET.DescribeDatasets.input, { filter: { dataFormatList: ['PromptResponse', 'Nope'] } })).toThrow(/param\[filter.dataFormatList.1\]/);
+    expect(validateInput(DATASET.DescribeDatasets.input, { filter: null, marker: '' })).toMatchObject({ marker: '', maxKeys: 10 });
   });
 });
 
@@ -98,7 +97,7 @@ describe('Domain: formats and storage', () => {
 
 describe('Operation: V1 create input', () => {
   const base = { name: 'hello_dataset', dataType: 4, projectType: 20, templateType: 2000, storageType: 'sysBos' };
-  const check = (body: object) => () => validateInput(createInput, body);
+  const check = (body: object) => () => validateInput(V1.create.input, body);
 
   it('accepts the seed examples', () => {
     expect(check(base)).not.toThrow();

@@ -1,7 +1,10 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildOpenApi, OPENAPI_FILE, ROOT } from '../../scripts/openapi.js';
+import type { Contract } from '../../shared/api/contract.js';
+import { REGISTRY } from '../../shared/api/registry.js';
+import type { RouteName } from '../../shared/api/routes.js';
 
 type Json = Record<string, any>;
 
@@ -10,20 +13,13 @@ const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'tr
 const generated = buildOpenApi() as Json;
 const committed = () => JSON.parse(readFileSync(path.join(ROOT, OPENAPI_FILE), 'utf8')) as Json;
 
-/** The V1 function files, but the catch-all. */
-const v1Names = () =>
-  readdirSync(path.join(ROOT, 'functions/v1'))
-    .filter((file) => file.endsWith('.ts') && file !== 'unsupported.ts')
-    .map((file) => file.slice(0, -'.ts'.length));
-
-/** The Actions of a router's map (`  CreateDataset: createDataset,`). */
-const routerActions = (file: string) => [...readFileSync(path.join(ROOT, file), 'utf8').matchAll(/^\s+([A-Z]\w+): \w+,$/gm)].map((m) => m[1]!);
-const v2Actions = () => routerActions('functions/v2/dataset.ts');
-const keyActions = () => routerActions('functions/keys/accessKey.ts');
-
-/** What an operation file declares it needs (`needs: 'data:Read',`). */
-const needsOf = (file: string) => /^\s+needs: '([^']+)',$/m.exec(readFileSync(path.join(ROOT, file), 'utf8'))?.[1];
-const lowerFirst = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);
+/** The operations of a route, from the registry. */
+const namesOf = (route: RouteName) => Object.keys(REGISTRY[route]);
+const v1Names = () => namesOf('v1');
+const v2Actions = () => namesOf('dataset');
+const keyActions = () => namesOf('accessKey');
+const bucketActions = () => namesOf('bucket');
+const contractOf = (route: RouteName, name: string) => (REGISTRY[route] as Record<string, Contract>)[name]!;
 
 /** Every Operation Object: the paths' operations and the per-action ones of `x-qfdata-actions`. */
 function operations(doc: Json): { where: string; op: Json }[] {
@@ -45,17 +41,17 @@ describe('OpenAPI document', () => {
     expect(committed(), `${OPENAPI_FILE} is stale: run \`npm run openapi\` and commit the result`).toEqual(generated);
   });
 
-  it('describes every V1 function file', () => {
+  it('describes every V1 operation of the registry', () => {
     // Prepare
     const names = v1Names();
     // Assess
     expect(names.length).toBeGreaterThan(0);
-    for (const name of names) expect(generated.paths[`/wenxinworkshop/dataset/${name}`]?.post, `functions/v1/${name}.ts`).toBeDefined();
+    for (const name of names) expect(generated.paths[`/wenxinworkshop/dataset/${name}`]?.post, name).toBeDefined();
     const described = Object.keys(generated.paths).filter((p) => p.startsWith('/wenxinworkshop/'));
     expect(described.sort()).toEqual(names.map((name) => `/wenxinworkshop/dataset/${name}`).sort());
   });
 
-  it('describes every V2 action of the router', () => {
+  it('describes every V2 action of the registry', () => {
     // Prepare
     const actions = v2Actions();
     const op = generated.paths['/v2/dataset'].post;
@@ -75,7 +71,7 @@ describe('OpenAPI document', () => {
     expect(extensions).toEqual(['CreateExportSchedule', 'DescribeExportSchedule', 'DescribeExportSchedules', 'DeleteExportSchedule']);
   });
 
-  it('describes every access-key action of its router, each a qfdata extension needing keys:Manage', () => {
+  it('describes every access-key action of the registry, each a qfdata extension needing keys:Manage', () => {
     // Prepare
     const actions = keyActions();
     const op = generated.paths['/v2/accesskey'].post;
@@ -96,12 +92,23 @@ describe('OpenAPI document', () => {
     expect(generated.components.schemas.V2CreateAccessKeyRequest.properties.policy.enum).toEqual(Object.keys(generated['x-qfdata-policies']));
   });
 
-  it("names each operation's permission as its file declares it, and what AccessDenied (403) means", () => {
+  it('describes every bucket action of the registry, each a qfdata extension, with an example request', () => {
+    // Prepare
+    const op = generated.paths['/v2/bucket'].post;
+    // Assess
+    expect(Object.keys(op['x-qfdata-actions'])).toEqual(bucketActions());
+    expect(op['x-qfdata-extension']).toBe(true);
+    expect(op['x-qfdata-actions'].GrantBucket).toMatchObject({ 'x-qfdata-permission': 'buckets:Grant' });
+    expect(op['x-qfdata-actions'].CreateBucket.requestBody.content['application/json'].example).toEqual({ bucket: 'team-corpus' });
+  });
+
+  it("names each operation's permission as its contract declares it, and what AccessDenied (403) means", () => {
     // Prepare
     const expected: Record<string, string | undefined> = {};
-    for (const name of v1Names()) expected[`POST /wenxinworkshop/dataset/${name}`] = needsOf(`functions/v1/${name}.ts`);
-    for (const action of v2Actions()) expected[`POST /v2/dataset?Action=${action}`] = needsOf(`functions/v2/${lowerFirst(action)}.ts`);
-    for (const action of keyActions()) expected[`POST /v2/accesskey?Action=${action}`] = needsOf(`functions/keys/${lowerFirst(action)}.ts`);
+    for (const name of v1Names()) expected[`POST /wenxinworkshop/dataset/${name}`] = contractOf('v1', name).needs;
+    for (const action of v2Actions()) expected[`POST /v2/dataset?Action=${action}`] = contractOf('dataset', action).needs;
+    for (const action of keyActions()) expected[`POST /v2/accesskey?Action=${action}`] = contractOf('accessKey', action).needs;
+    for (const action of bucketActions()) expected[`POST /v2/bucket?Action=${action}`] = contractOf('bucket', action).needs;
     // Act
     const named = Object.fromEntries(
       operations(generated)
@@ -109,7 +116,7 @@ describe('OpenAPI document', () => {
         .map(({ where, op }) => [where, op['x-qfdata-permission']]),
     );
     // Assess
-    expect(Object.keys(expected)).toHaveLength(9 + 16 + 6);
+    expect(Object.keys(expected)).toHaveLength(9 + 16 + 6 + 4);
     expect(named).toEqual(expected);
     expect(generated['x-qfdata-policies'].QfdataReadOnlyAccessPolicy).toEqual(['data:Read']);
     expect(generated['x-qfdata-policies'].QianfanFullControlAccessPolicy).toContain('keys:Manage');
