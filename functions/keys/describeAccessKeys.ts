@@ -6,7 +6,7 @@ import { viewSettings } from '../../shared/root.js';
 import { httpHandler, implement } from '../../shared/http/index.js';
 import { ACCESS_KEY } from '../../shared/api/registry.js';
 import { accessKeys } from '../../shared/root.js';
-import { v2AccessKey } from '../../shared/keys/views.js';
+import { v2AccessKey } from '../../shared/api/key-views.js';
 
 export const describeAccessKeys = implement(ACCESS_KEY.DescribeAccessKeys, async (_body, { caller }) => {
   const { timeZone } = viewSettings();

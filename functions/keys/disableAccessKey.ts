@@ -8,7 +8,7 @@ import { viewSettings } from '../../shared/root.js';
 import { httpHandler, implement } from '../../shared/http/index.js';
 import { ACCESS_KEY } from '../../shared/api/registry.js';
 import { accessKeys } from '../../shared/root.js';
-import { v2AccessKey } from '../../shared/keys/views.js';
+import { v2AccessKey } from '../../shared/api/key-views.js';
 
 export const disableAccessKey = implement(ACCESS_KEY.DisableAccessKey, async (body, { caller }) => {
   const key = await accessKeys().disable(caller, body.accessKeyId);

@@ -6,7 +6,7 @@ import { viewSettings } from '../../shared/root.js';
 import { httpHandler, implement } from '../../shared/http/index.js';
 import { ACCESS_KEY } from '../../shared/api/registry.js';
 import { accessKeys } from '../../shared/root.js';
-import { v2AccessKey } from '../../shared/keys/views.js';
+import { v2AccessKey } from '../../shared/api/key-views.js';
 
 export const enableAccessKey = implement(ACCESS_KEY.EnableAccessKey, async (body, { caller }) => {
   const key = await accessKeys().enable(caller, body.accessKeyId);

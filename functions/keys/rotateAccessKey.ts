@@ -8,7 +8,7 @@ import { viewSettings } from '../../shared/root.js';
 import { httpHandler, implement } from '../../shared/http/index.js';
 import { ACCESS_KEY } from '../../shared/api/registry.js';
 import { accessKeys } from '../../shared/root.js';
-import { v2IssuedKey } from '../../shared/keys/views.js';
+import { v2IssuedKey } from '../../shared/api/key-views.js';
 
 export const rotateAccessKey = implement(ACCESS_KEY.RotateAccessKey, async (body, { caller }) => {
   return v2IssuedKey(await accessKeys().rotate(caller, body.accessKeyId), viewSettings().timeZone);

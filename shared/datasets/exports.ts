@@ -15,7 +15,7 @@ import { InappropriateJSONError, notFound, PreconditionFailedError } from '../er
 import { describeCause, log } from '../log.js';
 import { listAll, type ObjectStore } from '../objects/index.js';
 import { ConditionFailedError, type MetadataStore } from '../store/port.js';
-import { type ExportDestination, type ExportTaskRecord, type VersionRecord } from '../model.js';
+import { type Clock, type ExportDestination, type ExportTaskRecord, type VersionRecord } from '../model.js';
 import type { BucketService } from './buckets.js';
 import { isId, newId } from './ids.js';
 import { idempotent, type ClientToken } from './idempotency.js';
@@ -63,7 +63,7 @@ export class ExportService {
   readonly #links: Links;
   readonly #settings: ExportSettings;
   readonly #kick: () => Promise<void>;
-  readonly #now: () => number;
+  readonly #now: Clock;
 
   constructor(deps: ExportDeps) {
     this.#store = deps.store;

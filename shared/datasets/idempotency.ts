@@ -44,8 +44,9 @@ export async function idempotent<P extends Record<string, unknown>, R>(
   const scope = `${token.operation}#${token.token}`;
   const requestHash = hashOf({ operation: token.operation, request });
   const now = clock();
+  const nowSeconds = Math.floor(now / 1000);
   // A known token never plans again: planning has effects (it hands out ids and version numbers).
-  let claimed = await store.getToken(account, scope);
+  let claimed = await store.getToken(account, scope, nowSeconds);
   let fresh = false;
   if (!claimed) {
     const mine = {
@@ -54,9 +55,9 @@ export async function idempotent<P extends Record<string, unknown>, R>(
       requestHash,
       plan: await work.plan(),
       createdAt: new Date(now).toISOString(),
-      expiresAt: Math.floor(now / 1000) + TOKEN_TTL_SECONDS,
+      expiresAt: nowSeconds + TOKEN_TTL_SECONDS,
     };
-    claimed = await store.claimToken(mine);
+    claimed = await store.claimToken(mine, nowSeconds);
     // The store hands back the record it was given when the claim wins, the stored one when a concurrent request won.
     fresh = claimed === mine;
   }

@@ -9,7 +9,7 @@ import { describeCause, log } from '../log.js';
 import { formatBosPath, listAll, parseBosPath, type ObjectStore } from '../objects/index.js';
 import type { TaskQueue, TaskRef } from '../queue/index.js';
 import { ConditionFailedError, type MetadataStore } from '../store/port.js';
-import { type ImportCounts, type ImportSource, type ImportTaskRecord, type VersionRecord } from '../model.js';
+import { type Clock, type ImportCounts, type ImportSource, type ImportTaskRecord, type VersionRecord } from '../model.js';
 import type { BucketService } from './buckets.js';
 import { isId, newId } from './ids.js';
 import { importLayout, sourceKeyProblem } from './layout.js';
@@ -78,7 +78,7 @@ export class ImportService {
   readonly #buckets: BucketService;
   readonly #links: Links;
   readonly #settings: ImportSettings;
-  readonly #now: () => number;
+  readonly #now: Clock;
 
   constructor(deps: ImportDeps) {
     this.#store = deps.store;

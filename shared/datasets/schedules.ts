@@ -20,7 +20,7 @@
 import { AccessDeniedError, IdempotentParameterMismatchError, InappropriateJSONError, notFound, PreconditionFailedError, ResourceNotFoundError } from '../errors.js';
 import { describeCause, log } from '../log.js';
 import { ConditionFailedError, type MetadataStore } from '../store/port.js';
-import { type DatasetRecord, type ExportDestination, type ScheduleRecord, type VersionRecord } from '../model.js';
+import { type Clock, type DatasetRecord, type ExportDestination, type ScheduleRecord, type VersionRecord } from '../model.js';
 import { catchUp, nextOccurrence, parseSchedule, ScheduleExpressionError, type Schedule } from './cron.js';
 import type { ExportService } from './exports.js';
 import { idempotent, type ClientToken } from './idempotency.js';
@@ -52,7 +52,7 @@ export class ScheduleService {
   readonly #store: MetadataStore;
   readonly #datasets: DatasetService;
   readonly #exports: ExportService;
-  readonly #now: () => number;
+  readonly #now: Clock;
 
   constructor(deps: ScheduleDeps) {
     this.#store = deps.store;

@@ -8,6 +8,7 @@
  */
 import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { Clock } from '../model.js';
 import { config } from '../config.js';
 import { AccessDeniedError } from '../errors.js';
 import { allows, verifyWithKeys, type Permission, type ResolvedKey } from '../keys/index.js';
@@ -18,7 +19,8 @@ import { stateOf } from './state.js';
 export interface AuthenticateOptions {
   /** Resolves an access key; defaults to the key service (which caches for QFDATA_KEY_CACHE_SECONDS). */
   lookupKey?: (accessKeyId: string) => Promise<ResolvedKey | undefined>;
-  now?: () => Date;
+  /** The clock signatures are checked against (tests pin it). */
+  now?: Clock;
 }
 
 type Request = middy.Request<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
@@ -29,7 +31,7 @@ type Request = middy.Request<APIGatewayProxyEventV2, APIGatewayProxyStructuredRe
  */
 export function authenticate(needs: Permission | 'any', opts: AuthenticateOptions = {}): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
   const keys = { resolve: opts.lookupKey ?? ((accessKeyId: string) => accessKeys().resolve(accessKeyId)) };
-  const now = opts.now ?? (() => new Date());
+  const now = opts.now ?? Date.now;
 
   const authenticateBefore = async (request: Request): Promise<void> => {
     const { event } = request;
@@ -44,7 +46,7 @@ export function authenticate(needs: Permission | 'any', opts: AuthenticateOption
       },
       keys,
       {
-        now: now(),
+        now: new Date(now()),
         maxLifetimeSeconds: c.QFDATA_AUTH_MAX_LIFETIME_SECONDS,
         maxFutureSkewSeconds: c.QFDATA_AUTH_MAX_FUTURE_SKEW_SECONDS,
       },

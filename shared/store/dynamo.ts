@@ -707,7 +707,7 @@ export class DynamoMetadataStore implements MetadataStore {
     await this.#delete(keys.legacy(account, legacyId));
   }
 
-  async claimToken(record: TokenRecord): Promise<TokenRecord> {
+  async claimToken(record: TokenRecord, nowSeconds: number): Promise<TokenRecord> {
     const key = keys.token(record.account, record.scope);
     try {
       await conditional(
@@ -716,7 +716,7 @@ export class DynamoMetadataStore implements MetadataStore {
             TableName: this.#table,
             Item: { ...key, ...record },
             ConditionExpression: 'attribute_not_exists(PK) OR expiresAt < :now',
-            ExpressionAttributeValues: { ':now': Math.floor(Date.now() / 1000) },
+            ExpressionAttributeValues: { ':now': nowSeconds },
           }),
         ),
         'token in use',
@@ -728,9 +728,9 @@ export class DynamoMetadataStore implements MetadataStore {
     }
   }
 
-  async getToken(account: string, scope: string): Promise<TokenRecord | undefined> {
+  async getToken(account: string, scope: string, nowSeconds: number): Promise<TokenRecord | undefined> {
     const record = await this.#get<TokenRecord>(keys.token(account, scope));
-    return record && record.expiresAt >= Math.floor(Date.now() / 1000) ? record : undefined;
+    return record && record.expiresAt >= nowSeconds ? record : undefined;
   }
 
   async completeToken(account: string, scope: string, result: unknown): Promise<void> {

@@ -254,10 +254,13 @@ export interface MetadataStore {
   /** Removes a legacy integer id's lookup entry. */
   deleteLegacyLookup(account: string, legacyId: number): Promise<void>;
 
-  /** The live (unexpired) record of a token, if any. */
-  getToken(account: string, scope: string): Promise<TokenRecord | undefined>;
-  /** Stores the token record unless one exists; returns the record that is stored now (ours or the earlier one). */
-  claimToken(record: TokenRecord): Promise<TokenRecord>;
+  /** The record of a token that is still live at `nowSeconds` (epoch seconds), if any. */
+  getToken(account: string, scope: string, nowSeconds: number): Promise<TokenRecord | undefined>;
+  /**
+   * Stores the token record unless a live one (at `nowSeconds`) exists; returns the record that is stored now (ours
+   * or the earlier one).
+   */
+  claimToken(record: TokenRecord, nowSeconds: number): Promise<TokenRecord>;
   completeToken(account: string, scope: string, result: unknown): Promise<void>;
 
   /** Local reset: the accounts that hold any data. */

@@ -27,7 +27,7 @@ import {
   type Permission,
 } from '../../shared/keys/index.js';
 import { sign, type VerifyRequest } from '../../shared/signer/index.js';
-import { v2AccessKey } from '../../shared/keys/views.js';
+import { v2AccessKey } from '../../shared/api/key-views.js';
 import { startTestDynamo, type TestDynamo } from '../support/dynamo.js';
 import { lambdaContext, resolvedKey, signedEvent, TEST_KEY } from '../support/events.js';
 import { startFakeKms, type FakeKms } from '../support/kms.js';

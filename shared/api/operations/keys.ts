@@ -3,7 +3,7 @@
  * Cloud's IAM console. Every action works within the signing key's own account.
  */
 import * as z from 'zod';
-import { accessKeyIdField, keyDescriptionField, policyField, type v2AccessKey, type v2IssuedKey } from '../../keys/views.js';
+import { accessKeyIdField, keyDescriptionField, policyField, type v2AccessKey, type v2IssuedKey } from '../key-views.js';
 import { contract } from '../contract.js';
 
 type AccessKey = ReturnType<typeof v2AccessKey>;

@@ -3,11 +3,11 @@
  * the create or rotate that made it.
  */
 import * as z from 'zod';
-import { noControlCharacters } from '../api/fields.js';
-import { wallClock } from '../api/time.js';
+import { noControlCharacters } from './fields.js';
+import { wallClock } from './time.js';
 import type { AccessKeyRecord } from '../model.js';
-import { POLICY_NAMES, type PolicyName } from './policies.js';
-import type { IssuedKey } from './service.js';
+import { POLICY_NAMES, type PolicyName } from '../keys/policies.js';
+import type { IssuedKey } from '../keys/service.js';
 
 /** An access key id as qfdata hands them out (32 hex) or as operators named them: URL- and header-safe. */
 export const accessKeyIdField = z.string().regex(/^[A-Za-z0-9._~-]{1,128}$/, 'must be an access key id: 1–128 letters, digits, ".", "_", "~" or "-"');
