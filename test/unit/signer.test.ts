@@ -19,6 +19,8 @@ import {
   type VerifyOptions,
   type VerifyRequest,
 } from '../../shared/signer';
+import { hmacHexWebCrypto, signInBrowser } from '../../shared/signer/browser';
+import { utf8 } from '../../shared/signer/canonical';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Fixtures (spec §5.3)
@@ -994,5 +996,187 @@ describe('Function: verify (signed body digests)', () => {
     expect(result.signedHeaders).toContain('content-md5');
     await tampered;
     await missing;
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// The browser signer (WebCrypto HMAC over the shared canonical request): the same vectors, the same results
+// ---------------------------------------------------------------------------------------------------------------
+
+describe('Function: signInBrowser (WebCrypto; spec §5.3 vectors)', () => {
+  const vectors: { name: string; input: SignInput; authorization: string; signingKey?: string }[] = [
+    {
+      name: 'TV1: V2 DescribeDatasets, default header set',
+      input: {
+        method: 'POST',
+        path: '/v2/dataset',
+        query: { Action: 'DescribeDatasets' },
+        headers: { Host: 'qianfan.baidubce.com', 'Content-Type': 'application/json', 'Content-Length': 34, 'x-bce-date': TS },
+        accessKeyId: AK,
+        secretAccessKey: SK,
+        timestamp: T0,
+        expirationInSeconds: 1800,
+      },
+      signingKey: TV1_SIGNING_KEY,
+      authorization: `bce-auth-v1/${AK}/${TS}/1800/content-length;content-type;host;x-bce-date/${TV1_SIGNATURE}`,
+    },
+    {
+      name: 'TV1 in the BCEPY form (empty signedHeaders)',
+      input: {
+        method: 'POST',
+        path: '/v2/dataset',
+        query: 'Action=DescribeDatasets',
+        headers: { Host: 'qianfan.baidubce.com', 'Content-Type': 'application/json', 'Content-Length': 34, 'x-bce-date': TS },
+        accessKeyId: AK,
+        secretAccessKey: SK,
+        timestamp: T0,
+        signedHeaders: [],
+      },
+      authorization: `bce-auth-v1/${AK}/${TS}/1800//${TV1_SIGNATURE}`,
+    },
+    {
+      name: 'TV2: V1 dataset/create, Python-SDK header set, expiration 300',
+      input: {
+        method: 'POST',
+        path: '/wenxinworkshop/dataset/create',
+        headers: { 'Content-Type': 'application/json', Host: 'qianfan.baidubce.com', 'request-source': 'qianfan_py_sdk_v0.4.12.3', 'x-bce-date': TS },
+        accessKeyId: AK,
+        secretAccessKey: SK,
+        timestamp: T0,
+        expirationInSeconds: 300,
+        signedHeaders: ['content-type', 'host', 'request-source', 'x-bce-date'],
+      },
+      signingKey: '920fa923c4c423ddbd24e96eaf1dcc8f510238f31e7c4181abd626537324ebca',
+      authorization: `bce-auth-v1/${AK}/${TS}/300/content-type;host;request-source;x-bce-date/77dc5ba2d9d511f78c10159f985cd732300258b70edc4d5bfb3526d77d30ebfb`,
+    },
+    {
+      name: 'TV3: Chinese path, special-character query, non-default port',
+      input: {
+        method: 'GET',
+        path: '/v2/数据集/a b(1)',
+        query: { Action: 'DescribeDatasets', name: '测试 数据/集*~!', empty: '' },
+        headers: { Host: 'qianfan.baidubce.com:8443', 'x-bce-date': TS },
+        accessKeyId: AK,
+        secretAccessKey: SK,
+        timestamp: T0,
+      },
+      signingKey: TV1_SIGNING_KEY,
+      authorization: `bce-auth-v1/${AK}/${TS}/1800/host;x-bce-date/dcb56d269442de690c5ecebbc4bbcadf5096fdd3c4b3ee39b525ef425a9bbb3d`,
+    },
+    {
+      name: 'captured consoleAction CreateDataset (90 UTF-8 bytes of Chinese body)',
+      input: { method: 'POST', path: '/v2/dataset', query: { Action: 'CreateDataset' }, headers: consoleHeaders(CREATE_DATASET_BODY), accessKeyId: AK, secretAccessKey: SK, timestamp: T0 },
+      authorization: `bce-auth-v1/${AK}/${TS}/1800/${CONSOLE_SIGNED}/c8d3cd4640647b7c72c5675483fd34b24c94ce117c5528d03dde73fcf519edc0`,
+    },
+    {
+      name: 'captured consoleAction Action "测试 (1)"',
+      input: { method: 'POST', path: '/v2/dataset', query: { Action: '测试 (1)' }, headers: consoleHeaders('{}'), accessKeyId: AK, secretAccessKey: SK, timestamp: T0 },
+      authorization: `bce-auth-v1/${AK}/${TS}/1800/${CONSOLE_SIGNED}/f86cfcdc1619025a7ac747854b651bd15fcb066d2e773ce36398b15d19869b9e`,
+    },
+    {
+      name: 'captured consoleAction on the raw wire path /v2/%E6…/a%20b(1)',
+      input: {
+        method: 'POST',
+        path: '/v2/%E6%95%B0%E6%8D%AE%E9%9B%86/a%20b(1)',
+        rawPath: true,
+        query: { Action: 'DescribeDatasets' },
+        headers: consoleHeaders('{}'),
+        accessKeyId: AK,
+        secretAccessKey: SK,
+        timestamp: T0,
+      },
+      authorization: `bce-auth-v1/${AK}/${TS}/1800/${CONSOLE_SIGNED}/437189de766ba96566abf16ceaa49a362ee38d0449c0b040ba8200f24c8bace6`,
+    },
+  ];
+
+  for (const v of vectors) {
+    it(`${v.name}: the spec's Authorization, equal to the Node signer's result`, async () => {
+      // Prepare
+      const input = v.input;
+
+      // Act
+      const browser = await signInBrowser(input);
+      const node = sign(input);
+
+      // Assess
+      expect(browser.authorization).toBe(v.authorization);
+      if (v.signingKey) expect(browser.signingKey).toBe(v.signingKey);
+      expect(browser).toEqual(node);
+    });
+  }
+
+  it('agrees with the Node signer on random inputs (paths, queries, header values in any script)', async () => {
+    // Prepare
+    const random = prng(17);
+    const pick = (chars: string, n: number) => Array.from({ length: n }, () => chars[Math.floor(random() * chars.length)]).join('');
+    const alphabet = "abcXYZ019-._~ !'()*/:%+&=测试数据😀é";
+    const inputs: SignInput[] = Array.from({ length: 40 }, () => ({
+      method: random() < 0.5 ? 'post' : 'GET',
+      path: `/${pick(alphabet, 1 + Math.floor(random() * 12))}`,
+      query: { [pick(alphabet, 1 + Math.floor(random() * 5))]: pick(alphabet, Math.floor(random() * 8)), Action: 'X' },
+      headers: { host: `h${pick('abc', 3)}:${Math.floor(random() * 65535)}`, 'x-bce-date': TS, 'x-bce-meta': pick(alphabet, 6), 'content-type': 'application/json' },
+      accessKeyId: pick('abcdef0123', 10),
+      secretAccessKey: pick(alphabet, 16),
+      timestamp: T0,
+      expirationInSeconds: Math.floor(random() * 3600),
+    }));
+
+    // Act
+    const results = await Promise.all(inputs.map(async (input) => ({ browser: await signInBrowser(input), node: sign(input) })));
+
+    // Assess
+    for (const { browser, node } of results) expect(browser).toEqual(node);
+  });
+
+  it('a browser signature verifies on the server side (verify), and a changed secret does not', async () => {
+    // Prepare
+    const body = '{"maxKeys":10,"pageReverse":false}';
+    const signed = await signInBrowser({ method: 'POST', path: '/v2/dataset', query: { Action: 'DescribeDatasets' }, headers: consoleHeaders(body), accessKeyId: AK, secretAccessKey: SK, timestamp: T0 });
+    const wrong = await signInBrowser({ method: 'POST', path: '/v2/dataset', query: { Action: 'DescribeDatasets' }, headers: consoleHeaders(body), accessKeyId: AK, secretAccessKey: `${SK}x`, timestamp: T0 });
+    const wire = (authorization: string) => wireRequest(authorization, { rawPath: '/v2/dataset', rawQueryString: 'Action=DescribeDatasets', headers: consoleHeaders(body), body });
+
+    // Act
+    const verified = await verify(wire(signed.authorization), options());
+    const refused = await rejection(verify(wire(wrong.authorization), options()), SignatureDoesNotMatchError);
+
+    // Assess
+    expect(verified.signedHeaders).toEqual(['content-length', 'content-type', 'host', 'x-bce-date']);
+    expect(refused.code).toBe('SignatureDoesNotMatch');
+  });
+
+  it('utf8 (no Buffer, for the browser) gives the bytes Buffer gives: ASCII, CJK, emoji, lone surrogates', () => {
+    // Prepare
+    const random = prng(5);
+    const alphabet = ['a', 'Z', '0', '/', '%', ' ', '\u007f', '\u0080', 'é', '测', '😀', '\ud800', '\udfff'];
+    const strings = ['', 'plain-ascii', ...Array.from({ length: 200 }, () => Array.from({ length: Math.floor(random() * 12) }, () => alphabet[Math.floor(random() * alphabet.length)]).join(''))];
+
+    // Act
+    const mismatches = strings.filter((s) => !Buffer.from(utf8(s)).equals(Buffer.from(s, 'utf8')));
+
+    // Assess
+    expect(mismatches).toEqual([]);
+  });
+
+  it('hmacHexWebCrypto is HMAC-SHA256 over UTF-8 (RFC 4231 case 2, and a non-ASCII key)', async () => {
+    // Prepare
+    const { createHmac } = await import('node:crypto');
+
+    // Act
+    const rfc = await hmacHexWebCrypto('Jefe', 'what do ya want for nothing?');
+    const utf8Key = await hmacHexWebCrypto('密钥😀', '消息');
+
+    // Assess
+    expect(rfc).toBe('5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843');
+    expect(utf8Key).toBe(createHmac('sha256', '密钥😀').update('消息', 'utf8').digest('hex'));
+  });
+
+  it('rejects the programming errors sign throws: no host, an access key with "/", a bad expiration', async () => {
+    // Prepare
+    const base: SignInput = { method: 'POST', path: '/', headers: { host: 'h' }, accessKeyId: AK, secretAccessKey: SK };
+
+    // Act & Assess
+    await expect(signInBrowser({ ...base, headers: {} })).rejects.toThrow(/host/);
+    await expect(signInBrowser({ ...base, accessKeyId: 'a/b' })).rejects.toThrow(/accessKeyId/);
+    await expect(signInBrowser({ ...base, expirationInSeconds: -1 })).rejects.toThrow(/expirationInSeconds/);
   });
 });
