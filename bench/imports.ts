@@ -4,7 +4,7 @@
  *
  * - jsonlThroughput: a ~100 MB PromptResponse JSONL file, imported end to end (`createTask` + `runImport` over an
  *   FsObjectStore bucket, dynalite metadata, shards written) against the bare reader (readline + JSON.parse per
- *   line) on the same file. Target: bare time / import time ≥ 0.5.
+ *   line) on the same file. Target: bare time / import time ≥ 0.7.
  * - xlsxThroughput: a 100,000-row xlsx (columns prompt, response; written by exceljs's WorkbookWriter without
  *   shared strings) imported end to end, against exceljs's streaming WorkbookReader over the same file.
  *   Target: ≥ 0.7.
@@ -17,6 +17,7 @@
  * quote and newline: not a repetitive file, so neither the page cache nor compression flatters anything. Large
  * files live in a mkdtemp directory under os.tmpdir(), removed at the end whatever happens.
  */
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
@@ -24,7 +25,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { finished } from 'node:stream/promises';
-import { ROOT, ensureTable, startDynamo, startStack } from '../scripts/local.js';
+import { ROOT, ensureTable, startStack } from '../scripts/local.js';
 import { importOnce, importServices, type BenchImportServices } from './import-child.js';
 import { progress, round, runChild } from './stats.js';
 
@@ -260,11 +261,11 @@ async function benchJsonlThroughput(s: BenchImportServices, dataDir: string, gen
     const result = await compare('jsonl 100 MB', 3, bytes, { records: lines, samples: lines }, () => bareJsonl(file), (r) =>
       importOnce(s, 'bench-imports', `jsonl-${r}`, `bos:/${SRC_BUCKET}/${key}`),
     );
-    const target = 0.5;
+    const target = 0.7;
     return {
       file: { bytes, lines, bytesPerLine: round(bytes / lines, 1) },
       method:
-        'bare = readline.createInterface(fs.createReadStream) + JSON.parse per line; import = createTask + runImport over an FsObjectStore bucket with dynalite metadata, shards (and the source copy) written and fsynced; 3 interleaved rounds, medians',
+        'bare = readline.createInterface(fs.createReadStream) + JSON.parse per line; import = createTask + runImport over an FsObjectStore bucket with dynalite metadata (dynalite in a process of its own), shards (and the source copy) written and fsynced; 3 interleaved rounds, medians',
       ...result,
       ratioIs: 'bare time / import time (= import MB/s / bare MB/s)',
       target,
@@ -346,7 +347,7 @@ async function benchPeakRss(dataDir: string, endpoint: string, table: string, ge
   const target = 300;
   return {
     method:
-      'a separate Node process (node scripts/run.mjs bench/import-child.ts) runs createTask + runImport over the file with dynalite in the parent; peak = process.resourceUsage().maxRSS at the end',
+      'a separate Node process (node scripts/run.mjs bench/import-child.ts) runs createTask + runImport over the file with dynalite in a process of its own; peak = process.resourceUsage().maxRSS at the end',
     ...out,
     peakRssGrowthMB: round(peaks.at1GB! - peaks.at10MB!, 1),
     unit: 'MB (MiB)',
@@ -421,11 +422,35 @@ async function benchStackImport(dir: string, gen: TextGenerator) {
   }
 }
 
+/**
+ * dynalite in a process of its own, as DynamoDB is another machine: in the importing process its request handling
+ * would take turns with the import on the one JavaScript thread, which the bare reader never has to share.
+ */
+async function startDynamoProcess(): Promise<{ endpoint: string; close(): Promise<void> }> {
+  const code = [
+    `const dynalite = require('dynalite');`,
+    `const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });`,
+    `server.listen(0, '127.0.0.1', () => process.stdout.write(server.address().port + '\\n'));`,
+    `process.stdin.on('end', () => process.exit(0)); process.stdin.resume();`,
+  ].join('\n');
+  const child = spawn(process.execPath, ['-e', code], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+  const [port] = (await Promise.race([once(child.stdout!, 'data'), once(child, 'exit').then(() => Promise.reject(new Error('dynalite exited')))])) as [Buffer];
+  return {
+    endpoint: `http://127.0.0.1:${String(port).trim()}`,
+    // Its stdin closing ends it, even if this process dies first.
+    close: async () => {
+      const exited = once(child, 'exit');
+      child.stdin!.end();
+      await exited;
+    },
+  };
+}
+
 /** The import sections; `only` (e.g. `['jsonl', 'rss']`) runs a subset: jsonl, xlsx, rss, stack. */
 export async function benchImports(only: string[] = []): Promise<Record<string, unknown>> {
   const wanted = (name: string) => only.length === 0 || only.includes(name);
   const dir = await mkdtemp(path.join(tmpdir(), 'qfdata-bench-imports-'));
-  const dynamo = await startDynamo({});
+  const dynamo = await startDynamoProcess();
   try {
     const table = 'bench-imports';
     await ensureTable(dynamo.endpoint, table);

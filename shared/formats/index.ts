@@ -16,8 +16,6 @@
  */
 import type { DataFormat } from '../model.js';
 import { DATA_FORMATS } from '../model.js';
-import { readTarArchive, readZip } from './archives.js';
-import { readData, readXlsxSource } from './data.js';
 import { fileTypeOf, supports } from './filetypes.js';
 import { TempDir } from './temp.js';
 import {
@@ -85,10 +83,16 @@ async function* read(file: SourceFile, format: DataFormat, limits: Limits): Asyn
   }
   const tmp = new TempDir();
   try {
-    if (type === 'zip') yield* readZip(file, format, limits, tmp);
-    else if (type === 'tar.gz') yield* readTarArchive(file, format, limits, tmp);
-    else if (type === 'xlsx') yield* readXlsxSource(file, { file: file.name, format, limits }, tmp);
-    else yield* readData(type, await file.open(), { file: file.name, format, limits }, tmp);
+    // The readers (yauzl, tar-stream, csv-parse, exceljs) are loaded when a file is read, not with this module: code
+    // that needs only the types or `jsonText` from here (the API functions) does not evaluate them at a cold start.
+    if (type === 'zip' || type === 'tar.gz') {
+      const { readTarArchive, readZip } = await import('./archives.js');
+      yield* type === 'zip' ? readZip(file, format, limits, tmp) : readTarArchive(file, format, limits, tmp);
+    } else {
+      const { readData, readXlsxSource } = await import('./data.js');
+      if (type === 'xlsx') yield* readXlsxSource(file, { file: file.name, format, limits }, tmp);
+      else yield* readData(type, await file.open(), { file: file.name, format, limits }, tmp);
+    }
   } finally {
     await tmp.dispose();
   }

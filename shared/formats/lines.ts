@@ -27,8 +27,12 @@ const MAX_RUN_BYTES = 16 * 1024 * 1024;
 
 /** Receives the lines of a {@link LineSplitter}, in order, numbered from 1. */
 export interface LineHandler {
-  /** `astral`: the line may hold characters outside the BMP (4-byte UTF-8), which count as one but are 2 UTF-16 units. */
-  line(text: string, lineNo: number, astral: boolean): void;
+  /**
+   * `astral`: the line may hold characters outside the BMP (4-byte UTF-8), which count as one but are 2 UTF-16 units.
+   * `bytes`: the line's own UTF-8 bytes (a view of the chunk read, without its line break), so that a line stored as
+   * it came is copied rather than encoded again.
+   */
+  line(text: string, lineNo: number, astral: boolean, bytes: Buffer): void;
   /** The line is not valid UTF-8. */
   invalid(lineNo: number): void;
   /** The line (without its line break) is longer than the cap. */
@@ -130,24 +134,22 @@ export class LineSplitter {
     const handler = this.handler;
     const astral = this.astral;
     const maxBytes = this.maxBytes;
-    // A UTF-16 unit is at most 3 UTF-8 bytes: only a line over a third of the cap has its bytes counted.
-    const safeUnits = Math.floor(maxBytes / 3);
     let from = 0;
+    let pos = start;
     for (;;) {
       const nl = text.indexOf('\n', from);
       let to = nl === -1 ? text.length : nl;
       if (to > from && text.charCodeAt(to - 1) === 13) to--;
+      // The same line in the bytes: the text and the bytes break on the same `\n`s (one byte, one unit each).
+      const nlByte = nl === -1 ? last : buf.indexOf(10, pos);
+      let end = nlByte;
+      if (end > pos && buf[end - 1] === 13) end--;
       const lineNo = ++this.lineNo;
-      const line = from === 0 && to === text.length ? text : text.slice(from, to);
-      if (line.length > safeUnits) {
-        const bytes = Buffer.byteLength(line, 'utf8');
-        if (bytes > maxBytes) handler.tooLong(lineNo, bytes);
-        else handler.line(line, lineNo, astral);
-      } else {
-        handler.line(line, lineNo, astral);
-      }
+      if (end - pos > maxBytes) handler.tooLong(lineNo, end - pos);
+      else handler.line(from === 0 && to === text.length ? text : text.slice(from, to), lineNo, astral, buf.subarray(pos, end));
       if (nl === -1) return;
       from = nl + 1;
+      pos = nlByte + 1;
     }
   }
 
@@ -173,7 +175,7 @@ export class LineSplitter {
     }
     const text = decodeUtf8(buf, start, end);
     if (text === undefined) this.handler.invalid(lineNo);
-    else this.handler.line(text, lineNo, this.astral);
+    else this.handler.line(text, lineNo, this.astral, buf.subarray(start, end));
   }
 }
 

@@ -29,7 +29,7 @@ export class RecordSink {
     this.out.push({ kind: 'error', file: this.ctx.file, line, code, reason });
   }
 
-  outcome(line: number, result: Outcome, text?: string): void {
+  outcome(line: number, result: Outcome, text?: string, bytes?: Buffer): void {
     if (!result.ok) {
       this.out.push({ kind: 'error', file: this.ctx.file, line, code: result.code, reason: result.reason });
       return;
@@ -52,6 +52,7 @@ export class RecordSink {
       annotated: result.annotated,
     };
     if (text !== undefined) record.text = text;
+    if (bytes !== undefined) record.bytes = bytes;
     this.out.push(record);
   }
 
@@ -59,7 +60,7 @@ export class RecordSink {
    * A JSON text: parse it, then the format's rules. `astral`: its bytes held a 4-byte UTF-8 sequence. `oneLine`:
    * the text is known to hold no line break (a JSON Lines line), so it can be stored as is.
    */
-  json(text: string, line: number, astral = true, oneLine = false): void {
+  json(text: string, line: number, astral = true, oneLine = false, bytes?: Buffer): void {
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -70,7 +71,7 @@ export class RecordSink {
     const result = normalise(this.ctx.format, value, this.validate, mayHoldAstral(text, astral));
     // Most samples come out as they went in: then their own text can be stored, not serialised again.
     const same = result.ok && (oneLine || (text.indexOf('\n') === -1 && text.indexOf('\r') === -1)) && sameJson(value, result.sample);
-    this.outcome(line, result, same ? text : undefined);
+    this.outcome(line, result, same ? text : undefined, same ? bytes : undefined);
   }
 
   invalidUtf8(line: number): void {
@@ -87,7 +88,7 @@ export class RecordSink {
 }
 
 export function readJsonl(source: AsyncIterable<Chunk>, ctx: DataContext): AsyncGenerator<Batch> {
-  return readLines(source, ctx, (sink, text, line, astral) => sink.json(text, line, astral, true));
+  return readLines(source, ctx, (sink, text, line, astral, bytes) => sink.json(text, line, astral, true, bytes));
 }
 
 export function readTxt(source: AsyncIterable<Chunk>, ctx: DataContext): AsyncGenerator<Batch> {
@@ -97,13 +98,13 @@ export function readTxt(source: AsyncIterable<Chunk>, ctx: DataContext): AsyncGe
 async function* readLines(
   source: AsyncIterable<Chunk>,
   ctx: DataContext,
-  onLine: (sink: RecordSink, text: string, line: number, astral: boolean) => void,
+  onLine: (sink: RecordSink, text: string, line: number, astral: boolean, bytes: Buffer) => void,
 ): AsyncGenerator<Batch> {
   const sink = new RecordSink(ctx);
   const splitter = new LineSplitter(ctx.limits.maxLineBytes, {
-    line(text, line, astral) {
+    line(text, line, astral, bytes) {
       if (isBlank(text)) sink.error(line, CODE.empty, 'blank line');
-      else onLine(sink, text, line, astral);
+      else onLine(sink, text, line, astral, bytes);
     },
     invalid: (line) => sink.invalidUtf8(line),
     tooLong: (line, bytes) => sink.tooLong(line, bytes),

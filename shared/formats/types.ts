@@ -32,9 +32,11 @@ export type FileType = 'jsonl' | 'json' | 'txt' | 'csv' | 'xlsx' | 'zip' | 'tar.
 export type ImportRecord =
   /**
    * `text`, when present, is the sample's own JSON text from the file (one line, no line breaks), equal in value
-   * to `sample`: a writer can store it as is instead of serialising `sample` again.
+   * to `sample`: a writer can store it as is instead of serialising `sample` again. `bytes`, when present, is that
+   * text's UTF-8 bytes as read (a view of the chunk read; JSON Lines): a writer copies them instead of encoding
+   * `text` again.
    */
-  | { kind: 'sample'; file: string; line: number; sample: unknown; characters: number; annotated: boolean; text?: string }
+  | { kind: 'sample'; file: string; line: number; sample: unknown; characters: number; annotated: boolean; text?: string; bytes?: Buffer }
   | { kind: 'error'; file: string; line: number; code: number; reason: string }
   | { kind: 'notice'; file: string; line: number; code: number; reason: string }
   | { kind: 'asset'; file: string; path: string; size: number; open(): Promise<Readable> };

@@ -3,8 +3,8 @@
  * signature-lookup adapter (`./signatures.ts`) through which the API and the download server verify signatures.
  *
  * The sealer is the KMS one when QFDATA_SECRETS_KMS_KEY_ID is set (the cloud), the key-file one otherwise (the
- * local twin: QFDATA_SECRETS_KEY_FILE, by default `<QFDATA_DATA_DIR>/secrets.key`). The KMS client is loaded on
- * first use, as the S3 adapter is, so the local twin never evaluates it.
+ * local twin: QFDATA_SECRETS_KEY_FILE, by default `<QFDATA_DATA_DIR>/secrets.key`). KMS is called through the light
+ * JSON-protocol client the metadata store uses (`shared/store/aws-json.ts`), made on first use.
  */
 import path from 'node:path';
 import { config, type Config } from '../config.js';
@@ -34,13 +34,21 @@ export function kmsSealer(keyId: string, region: string, endpoint?: string): Kms
   return new KmsSealer(lazyKms(region, endpoint), keyId);
 }
 
+/** KMS's JSON 1.1 protocol: blobs travel as base64. */
 function lazyKms(region: string, endpoint: string | undefined): KmsApi {
   const kms = lazy(async () => {
-    const { KMSClient, EncryptCommand, DecryptCommand } = await import('@aws-sdk/client-kms');
-    const client = new KMSClient({ region, ...(endpoint ? { endpoint } : {}) });
+    const { AwsJsonClient } = await import('../store/aws-json.js');
+    const client = new AwsJsonClient({ service: 'kms', targetPrefix: 'TrentService', jsonVersion: '1.1', region, ...(endpoint ? { endpoint } : {}) });
+    const blob = (base64: unknown) => (typeof base64 === 'string' ? Buffer.from(base64, 'base64') : undefined);
     return {
-      encrypt: (input) => client.send(new EncryptCommand(input)),
-      decrypt: (input) => client.send(new DecryptCommand(input)),
+      encrypt: async ({ Plaintext, ...input }) => {
+        const out = await client.call<{ CiphertextBlob?: string }>('Encrypt', { ...input, Plaintext: Buffer.from(Plaintext).toString('base64') });
+        return { CiphertextBlob: blob(out.CiphertextBlob) };
+      },
+      decrypt: async ({ CiphertextBlob, ...input }) => {
+        const out = await client.call<{ Plaintext?: string }>('Decrypt', { ...input, CiphertextBlob: Buffer.from(CiphertextBlob).toString('base64') });
+        return { Plaintext: blob(out.Plaintext) };
+      },
     } satisfies KmsApi;
   });
   return {

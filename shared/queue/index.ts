@@ -24,17 +24,20 @@ export interface TaskQueue {
   kickRunner(): Promise<void>;
 }
 
-/** Sends to an SQS queue (the client is loaded on first use, so functions that never kick do not pay for it). */
+/**
+ * Sends to an SQS queue, through SQS's JSON protocol and the light client the metadata store uses
+ * (`shared/store/aws-json.ts`), made on first use; the queue URL's host is the endpoint, as the AWS SDK does.
+ */
 export class SqsTaskQueue implements TaskQueue {
   readonly #client: () => Promise<{ send: (message: TaskRef) => Promise<void> }>;
 
   constructor(options: { queueUrl: string; region: string }) {
     this.#client = lazy(async () => {
-      const { SQSClient, SendMessageCommand } = await import('@aws-sdk/client-sqs');
-      const sqs = new SQSClient({ region: options.region });
+      const { AwsJsonClient } = await import('../store/aws-json.js');
+      const sqs = new AwsJsonClient({ service: 'sqs', targetPrefix: 'AmazonSQS', jsonVersion: '1.0', region: options.region, endpoint: new URL(options.queueUrl).origin });
       return {
         send: async (message: TaskRef) => {
-          await sqs.send(new SendMessageCommand({ QueueUrl: options.queueUrl, MessageBody: JSON.stringify(message) }));
+          await sqs.call('SendMessage', { QueueUrl: options.queueUrl, MessageBody: JSON.stringify(message) });
         },
       };
     });

@@ -2,7 +2,7 @@
  * Crash injection for the kill-at-every-write-point tests: every DynamoDB write command and every object-store
  * mutation counts as one write, and the write numbered `crashAt` throws instead of happening.
  */
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DocumentClient } from '../../shared/store/document-client.js';
 import type { ObjectStore } from '../../shared/objects/index.js';
 
 const WRITE_COMMANDS = new Set(['PutCommand', 'UpdateCommand', 'DeleteCommand', 'BatchWriteCommand']);
@@ -26,12 +26,12 @@ export class Faults {
 }
 
 /** The document client, with its write commands counted (and crashed). */
-export function faultyDb(db: DynamoDBDocumentClient, faults: Faults): DynamoDBDocumentClient {
-  const wrapped = Object.create(db) as DynamoDBDocumentClient;
+export function faultyDb(db: DocumentClient, faults: Faults): DocumentClient {
+  const wrapped = Object.create(db) as DocumentClient;
   wrapped.send = ((command: { constructor: { name: string } }, ...rest: unknown[]) => {
     if (WRITE_COMMANDS.has(command.constructor.name)) faults.hit();
     return (db.send as (...a: unknown[]) => unknown)(command, ...rest);
-  }) as DynamoDBDocumentClient['send'];
+  }) as DocumentClient['send'];
   return wrapped;
 }
 
