@@ -9,13 +9,14 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import * as z from 'zod';
 import { imports } from '../../shared/root.js';
 import { runImport } from '../../shared/datasets/importWorker.js';
-import { describeCause, log } from '../../shared/log.js';
+import { describeCause, endInvocation, log, startInvocation } from '../../shared/log.js';
 
 const message = z.object({ account: z.string().min(1), taskId: z.string().min(1) });
 
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
   for (const record of event.Records ?? []) {
+    startInvocation(context, { correlationId: record.messageId });
     const started = performance.now();
     let parsed: z.infer<typeof message>;
     try {
@@ -23,6 +24,7 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
     } catch (error) {
       // A message that can never be processed: drop it (retrying cannot help) and say so.
       log.error('import worker: malformed message dropped', { messageId: record.messageId, ...describeCause(error) });
+      endInvocation();
       continue;
     }
     try {
@@ -31,6 +33,8 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
     } catch (error) {
       log.error('import run failed; it will be retried', { ...parsed, ...describeCause(error) });
       batchItemFailures.push({ itemIdentifier: record.messageId });
+    } finally {
+      endInvocation();
     }
   }
   return { batchItemFailures };

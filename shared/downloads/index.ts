@@ -10,11 +10,13 @@
  *   account* through the metadata store, so a URL signed by another account's key finds nothing. `_download` is
  *   not a valid bucket name, so these paths never collide with a BOS-style `/<bucket>/<key>` path on that port.
  *
- * Kinds: `exports` (id: the export task; file name: the archive's) and `import-errors` (id: the import task; file
- * name `errors.jsonl`). The file name is cosmetic (the id decides), but must match the resource's.
+ * Kinds: `exports` (id: the export task; file name: the archive's), `import-errors` (id: the import task; file
+ * name `errors.jsonl`), `samples` (id: a sample; file name: its object's, `r<revision>.json`) and `images` (id: a
+ * sample; file name: the name of an image it names). The file name must match the resource's.
  */
 import type { LinkTarget, Links } from '../datasets/links.js';
 import { lazy } from '../lazy.js';
+import type { S3Connection } from '../objects/index.js';
 import { sign, uriEncode } from '../signer/index.js';
 
 /** Longest lifetime of a download URL: 7 days, S3's limit for presigned URLs. */
@@ -23,7 +25,7 @@ export const MAX_LINK_SECONDS = 7 * 24 * 3600;
 /** The first path segment of every local download URL (not a valid bucket name: underscores are refused). */
 export const DOWNLOAD_SEGMENT = '_download';
 
-export const DOWNLOAD_KINDS = ['exports', 'import-errors'] as const satisfies readonly LinkTarget['kind'][];
+export const DOWNLOAD_KINDS = ['exports', 'import-errors', 'samples', 'images'] as const satisfies readonly LinkTarget['kind'][];
 export type DownloadKind = (typeof DOWNLOAD_KINDS)[number];
 
 export interface Location {
@@ -98,6 +100,8 @@ export class BceSignedLinks implements DownloadLinks {
 
   async url(caller: { accessKeyId?: string }, resource: DownloadResource, expiresInSeconds = this.options.defaultSeconds): Promise<string> {
     const { accessKeyId } = caller;
+    // A direct invocation (no access key made the call) has nothing to sign a local URL with.
+    if (accessKeyId === '') return '';
     const secretAccessKey = accessKeyId === undefined ? undefined : await this.options.secretOf(accessKeyId);
     if (!accessKeyId || !secretAccessKey) throw new Error(`no secret for access key ${accessKeyId ?? '(none)'}: a local download link is signed with the caller's key`);
     const base = new URL(this.options.baseUrl);
@@ -123,16 +127,23 @@ export class BceSignedLinks implements DownloadLinks {
 export class S3PresignedLinks implements DownloadLinks {
   /** One client per process, made on first use (a list of export records signs one URL per record). */
   readonly #signer = lazy(async () => {
-    const [{ S3Client, GetObjectCommand }, { getSignedUrl }] = await Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/s3-request-presigner')]);
+    const [{ S3Client, GetObjectCommand }, { getSignedUrl }, { credentialsFrom }] = await Promise.all([
+      import('@aws-sdk/client-s3'),
+      import('@aws-sdk/s3-request-presigner'),
+      import('../objects/s3.js'),
+    ]);
+    const { credentials } = this.options;
     const client = new S3Client({
       region: this.options.region,
       ...(this.options.endpoint ? { endpoint: this.options.endpoint } : {}),
       ...(this.options.forcePathStyle ? { forcePathStyle: true } : {}),
+      // The store's own keys (BOS) sign its URLs; else the function's role.
+      ...(credentials ? { credentials: credentialsFrom(credentials.source, { maxAgeSeconds: credentials.maxAgeSeconds }) } : {}),
     });
     return (where: Location, expiresIn: number) => getSignedUrl(client, new GetObjectCommand({ Bucket: where.bucket, Key: where.key }), { expiresIn });
   });
 
-  constructor(private readonly options: { region: string; endpoint?: string; forcePathStyle?: boolean; defaultSeconds: number }) {}
+  constructor(private readonly options: S3Connection & { defaultSeconds: number }) {}
 
   async url(_caller: { accessKeyId?: string }, resource: DownloadResource, expiresInSeconds = this.options.defaultSeconds): Promise<string> {
     return (await this.#signer())(resource.location, Math.min(expiresInSeconds, MAX_LINK_SECONDS));

@@ -10,8 +10,9 @@ import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { Clock } from '../model.js';
 import { config } from '../config.js';
-import { AccessDeniedError } from '../errors.js';
+import { AccessDeniedError, isQfError } from '../errors.js';
 import { allows, verifyWithKeys, type Permission, type ResolvedKey } from '../keys/index.js';
+import { metrics } from '../metrics.js';
 import { accessKeys } from '../root.js';
 import { rawBody } from './body.js';
 import { stateOf } from './state.js';
@@ -34,6 +35,16 @@ export function authenticate(needs: Permission | 'any', opts: AuthenticateOption
   const now = opts.now ?? Date.now;
 
   const authenticateBefore = async (request: Request): Promise<void> => {
+    try {
+      await check(request);
+    } catch (error) {
+      // Refusals of the IAM layer (signature, key, policy) are counted by code; a store or KMS failure is not one.
+      if (isQfError(error) && error.iam) metrics.authFailure(error.code);
+      throw error;
+    }
+  };
+
+  const check = async (request: Request): Promise<void> => {
     const { event } = request;
     const c = config();
     const result = await verifyWithKeys(

@@ -1,11 +1,11 @@
 /**
  * Object storage: the port (`port.ts`) and its adapters. Code above this layer gets a store from
- * {@link objectStore} (configured) or {@link createObjectStore}, never an adapter class directly.
+ * {@link objectStoreOf} (configured) or {@link createObjectStore}, never an adapter class directly.
  *
  * The S3 adapter is loaded on first use (a dynamic import that esbuild keeps lazy), so functions that never touch
  * objects, and the local twin on the filesystem store, do not pay for evaluating the S3 client at cold start.
  */
-import { config, type Config } from '../config.js';
+import type { Config } from '../config.js';
 import { lazy } from '../lazy.js';
 import { FsObjectStore } from './fs.js';
 import type { ObjectStore } from './port.js';
@@ -14,12 +14,19 @@ export * from './port.js';
 export { FsObjectStore, SELF_NAME, type FsObjectStoreOptions } from './fs.js';
 
 /**
- * Which object store to use: the local filesystem, or an S3-compatible service (AWS S3, BOS's S3 endpoint, MinIO,
- * s3rver), whose credentials come from the SDK's default provider chain.
+ * Where an S3-compatible store is and how it signs: its region and endpoint, and where its keys are (a Secrets
+ * Manager secret or an SSM SecureString, read at first use and cached; absent: the SDK's default chain, i.e. the
+ * function's role). What the store needs, and what presigned download links need too.
  */
-export type ObjectStoreConfig =
-  | { kind: 'fs'; dataDir: string }
-  | { kind: 's3'; region: string; endpoint?: string; forcePathStyle?: boolean };
+export interface S3Connection {
+  region: string;
+  endpoint?: string;
+  forcePathStyle?: boolean;
+  credentials?: { source: { secret: string } | { parameter: string }; maxAgeSeconds: number };
+}
+
+/** Which object store to use: the local filesystem, or an S3-compatible service (AWS S3, BOS's S3 endpoint, MinIO, s3rver). */
+export type ObjectStoreConfig = { kind: 'fs'; dataDir: string } | ({ kind: 's3' } & S3Connection);
 
 /** Builds the object store the configuration names. */
 export function createObjectStore(options: ObjectStoreConfig): ObjectStore {
@@ -28,11 +35,12 @@ export function createObjectStore(options: ObjectStoreConfig): ObjectStore {
       return new FsObjectStore({ dataDir: options.dataDir });
     case 's3':
       return lazyStore(async () => {
-        const { S3ObjectStore } = await import('./s3.js');
+        const { S3ObjectStore, credentialsFrom } = await import('./s3.js');
         return new S3ObjectStore({
           region: options.region,
           ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
           ...(options.forcePathStyle === undefined ? {} : { forcePathStyle: options.forcePathStyle }),
+          ...(options.credentials ? { credentials: credentialsFrom(options.credentials.source, { maxAgeSeconds: options.credentials.maxAgeSeconds }) } : {}),
         });
       });
   }
@@ -56,15 +64,20 @@ function lazyStore(load: () => Promise<ObjectStore>): ObjectStore {
   };
 }
 
-/** The object store a configuration names (QFDATA_OBJECT_STORE and friends). */
-export function objectStoreOf(c: Pick<Config, 'QFDATA_OBJECT_STORE' | 'AWS_REGION' | 'QFDATA_S3_ENDPOINT' | 'QFDATA_S3_FORCE_PATH_STYLE' | 'QFDATA_DATA_DIR'>): ObjectStore {
-  return c.QFDATA_OBJECT_STORE === 's3'
-    ? createObjectStore({ kind: 's3', region: c.AWS_REGION, ...(c.QFDATA_S3_ENDPOINT ? { endpoint: c.QFDATA_S3_ENDPOINT } : {}), forcePathStyle: c.QFDATA_S3_FORCE_PATH_STYLE })
-    : createObjectStore({ kind: 'fs', dataDir: c.QFDATA_DATA_DIR });
+type S3Settings = Pick<Config, 'AWS_REGION' | 'QFDATA_S3_REGION' | 'QFDATA_S3_ENDPOINT' | 'QFDATA_S3_FORCE_PATH_STYLE' | 'QFDATA_S3_CREDENTIALS' | 'QFDATA_S3_CREDENTIALS_MAX_AGE_SECONDS'>;
+
+/** Where the configured S3-compatible store is and how it signs (also what presigned links need). */
+export function s3ConnectionOf(c: S3Settings): S3Connection {
+  return {
+    region: c.QFDATA_S3_REGION ?? c.AWS_REGION,
+    ...(c.QFDATA_S3_ENDPOINT ? { endpoint: c.QFDATA_S3_ENDPOINT } : {}),
+    forcePathStyle: c.QFDATA_S3_FORCE_PATH_STYLE,
+    ...(c.QFDATA_S3_CREDENTIALS ? { credentials: { source: c.QFDATA_S3_CREDENTIALS, maxAgeSeconds: c.QFDATA_S3_CREDENTIALS_MAX_AGE_SECONDS } } : {}),
+  };
 }
 
-/** @deprecated The CLI's `cp` until it goes through the object endpoint: the store of this process's configuration. */
-export function objectStore(): ObjectStore {
-  return objectStoreOf(config());
+/** The object store a configuration names (QFDATA_OBJECT_STORE and friends). */
+export function objectStoreOf(c: S3Settings & Pick<Config, 'QFDATA_OBJECT_STORE' | 'QFDATA_DATA_DIR'>): ObjectStore {
+  return c.QFDATA_OBJECT_STORE === 's3' ? createObjectStore({ kind: 's3', ...s3ConnectionOf(c) }) : createObjectStore({ kind: 'fs', dataDir: c.QFDATA_DATA_DIR });
 }
 export * from './bos-path.js';

@@ -24,7 +24,10 @@
  *   S3's own Content-Length/signature checks. A client passed in as `client` is used as is: give it the same
  *   settings when it talks to such a server.
  * - `forcePathStyle` for endpoints without virtual-hosted bucket DNS (s3rver, MinIO, `127.0.0.1`).
- * - credentials default to the SDK's provider chain (environment, profile, Lambda role).
+ * - credentials default to the SDK's provider chain (environment, profile, Lambda role). A store that is not AWS
+ *   S3 (BOS's S3 endpoint, MinIO) takes its own keys from Secrets Manager or an SSM SecureString through
+ *   {@link credentialsFrom}: read at first use, cached for `maxAgeSeconds`, then read again (so a rotation is picked
+ *   up), and never put in the environment, the template or a log line.
  */
 import {
   AbortMultipartUploadCommand,
@@ -40,11 +43,13 @@ import {
   S3Client,
   type BucketLocationConstraint,
   type PutObjectCommandInput,
+  type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { toBuffer } from '../bytes.js';
+import { lazy } from '../lazy.js';
 import {
   assertBucketName,
   assertObjectKey,
@@ -74,8 +79,11 @@ export interface S3ObjectStoreOptions {
   endpoint?: string;
   /** Address buckets as `endpoint/bucket/key` instead of `bucket.endpoint/key`. */
   forcePathStyle?: boolean;
-  /** Static credentials; omit to use the SDK's default provider chain. */
-  credentials?: { accessKeyId: string; secretAccessKey: string };
+  /**
+   * Static credentials, or a provider of them ({@link credentialsFrom}: BOS keys from Secrets Manager or SSM); omit
+   * to use the SDK's default provider chain.
+   */
+  credentials?: StaticCredentials | CredentialsProvider;
   /**
    * A ready client; when given, `endpoint`, `forcePathStyle` and `credentials` are not used and `region` only
    * picks createBucket's LocationConstraint (see the module comment for the checksum settings it should have).
@@ -85,6 +93,82 @@ export interface S3ObjectStoreOptions {
   partSize?: number;
   /** Parts uploaded in parallel per put; default 4. */
   queueSize?: number;
+}
+
+/** An access key pair (BOS, MinIO and s3rver use the same two fields as AWS). */
+export interface StaticCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+/** What the S3 client calls for its credentials; it calls again once `expiration` nears. */
+export type CredentialsProvider = Extract<NonNullable<S3ClientConfig['credentials']>, (...args: never[]) => unknown>;
+
+/**
+ * Where an S3-compatible store's keys are kept: a Secrets Manager secret or an SSM SecureString parameter (name or
+ * ARN), whose value is the JSON object `{"accessKeyId": "…", "secretAccessKey": "…"}`.
+ */
+export type CredentialsSource = { secret: string } | { parameter: string };
+
+export interface CredentialsSourceOptions {
+  /** How long the keys are kept before they are read again; default 300 s. */
+  maxAgeSeconds?: number;
+  /**
+   * The Secrets Manager or SSM client's settings; default: the function's region and role. Tests point it at a
+   * stand-in with `endpoint`.
+   */
+  clientConfig?: { region?: string; endpoint?: string; credentials?: StaticCredentials };
+}
+
+/**
+ * The S3 client refreshes credentials this long before their `expiration` (the AWS SDK's fixed margin), so the
+ * expiration handed to it is `maxAge` plus this.
+ */
+const SDK_REFRESH_MARGIN_MS = 300_000;
+
+/**
+ * A credentials provider for {@link S3ObjectStoreOptions.credentials} that reads the store's keys from `source` with
+ * the Powertools parameters utility, at the first request that needs them (the Secrets Manager or SSM client is
+ * loaded then, never at cold start), keeps them for `maxAgeSeconds` and reads them again after that. A value that is
+ * not the expected JSON object fails with a message that names the source and the fields, never the value.
+ */
+export function credentialsFrom(source: CredentialsSource, options: CredentialsSourceOptions = {}): CredentialsProvider {
+  const maxAgeSeconds = options.maxAgeSeconds ?? 300;
+  const clientConfig = options.clientConfig ?? {};
+  const where = 'secret' in source ? `the secret ${source.secret}` : `the SSM parameter ${source.parameter}`;
+  const read = lazy(async (): Promise<() => Promise<unknown>> => {
+    if ('secret' in source) {
+      const { SecretsProvider } = await import('@aws-lambda-powertools/parameters/secrets');
+      const provider = new SecretsProvider({ clientConfig });
+      return () => provider.get(source.secret, { maxAge: maxAgeSeconds });
+    }
+    const { SSMProvider } = await import('@aws-lambda-powertools/parameters/ssm');
+    const provider = new SSMProvider({ clientConfig });
+    return () => provider.get(source.parameter, { decrypt: true, maxAge: maxAgeSeconds });
+  });
+  return async () => {
+    const value = await (await read())();
+    return { ...parseCredentials(value, where), expiration: new Date(Date.now() + maxAgeSeconds * 1000 + SDK_REFRESH_MARGIN_MS) };
+  };
+}
+
+/** The key pair in a secret's value; the error names where it came from and what it must hold, never what it holds. */
+function parseCredentials(value: unknown, where: string): StaticCredentials {
+  const problem = `${where} must hold a JSON object with the string fields accessKeyId and secretAccessKey`;
+  if (value === undefined) throw new Error(`S3 credentials: ${where} has no value`);
+  const text = value instanceof Uint8Array ? Buffer.from(value).toString('utf8') : String(value);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new Error(`S3 credentials: ${problem} (it is not JSON)`);
+  }
+  const { accessKeyId, secretAccessKey, sessionToken } = (parsed ?? {}) as Record<string, unknown>;
+  if (typeof accessKeyId !== 'string' || accessKeyId === '' || typeof secretAccessKey !== 'string' || secretAccessKey === '') {
+    throw new Error(`S3 credentials: ${problem}`);
+  }
+  return { accessKeyId, secretAccessKey, ...(typeof sessionToken === 'string' && sessionToken !== '' ? { sessionToken } : {}) };
 }
 
 /** S3's smallest part (all parts but the last). */

@@ -1,6 +1,6 @@
 /**
  * The secret of a new access key is in the create (or rotate) answer and nowhere in the log, at the most verbose
- * level. A file of its own: the operations read the process configuration once, so it must point at this test's
+ * level, with debug sampling on every invocation and Powertools' switch for logging whole events set. A file of its own: the operations read the process configuration once, so it must point at this test's
  * dynalite and key file before anything else reads it.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -19,7 +19,14 @@ describe('Operations: the secret is never logged', () => {
     t = await startTestDynamo();
     dir = await mkdtemp(path.join(tmpdir(), 'qfdata-keylog-'));
     ensureKeyFile(path.join(dir, 'secrets.key'));
-    Object.assign(process.env, { QFDATA_TABLE: t.tableName, QFDATA_DYNAMODB_ENDPOINT: t.dynamo.endpoint, QFDATA_DATA_DIR: dir, LOG_LEVEL: 'debug' });
+    Object.assign(process.env, {
+      QFDATA_TABLE: t.tableName,
+      QFDATA_DYNAMODB_ENDPOINT: t.dynamo.endpoint,
+      QFDATA_DATA_DIR: dir,
+      LOG_LEVEL: 'debug',
+      QFDATA_LOG_DEBUG_SAMPLE_RATE: '1',
+      POWERTOOLS_LOGGER_LOG_EVENT: 'true',
+    });
     const keys = new AccessKeyService({ store: t.store, sealer: FileKeySealer.fromFile(path.join(dir, 'secrets.key')) });
     await keys.issueForOperator({ account: 'acct-log', ...TEST_KEY });
   });
@@ -56,6 +63,8 @@ describe('Operations: the secret is never logged', () => {
     expect(created.secretAccessKey).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(rotated.secretAccessKey).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const log = lines.join('');
+    const records = log.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(records.filter((r) => r.message === 'request').map((r) => r.operation)).toEqual(['CreateAccessKey', 'RotateAccessKey', 'DescribeAccessKeys']);
     expect(log).toContain('"operation":"CreateAccessKey"');
     expect(log).not.toContain(created.secretAccessKey);
     expect(log).not.toContain(rotated.secretAccessKey);

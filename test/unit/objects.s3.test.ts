@@ -1,19 +1,22 @@
 /**
  * The S3 object store: the shared contract against a real s3rver, then what only S3 has (multipart uploads and
- * their abort, DeleteObjects batches and the fallback without it, the factory).
+ * their abort, DeleteObjects batches and the fallback without it, the factory), then the store as a deployment on
+ * BOS runs it: a non-AWS endpoint and signing region, with a BOS key pair read from Secrets Manager or an SSM
+ * SecureString (stand-ins of both: `test/support/parameters.ts`), cached, rotated, and never shown in an error.
  *
  * s3rver runs as a child process (`test/support/s3rver.mjs`) because it needs `node --openssl-legacy-provider`,
  * which vitest workers cannot take; it listens on a free 127.0.0.1 port and keeps its buckets in a temp directory
  * that goes away with it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { S3Client, type ListObjectsV2CommandInput, type ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
+import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   compareKeys,
@@ -25,13 +28,22 @@ import {
   type ObjectInfo,
   type ObjectStore,
 } from '../../shared/objects/index.js';
-import { MIN_PART_SIZE, S3ObjectStore } from '../../shared/objects/s3.js';
+import { credentialsFrom, MIN_PART_SIZE, S3ObjectStore, type CredentialsSource } from '../../shared/objects/s3.js';
+import { startFakeParameters, type FakeParameters } from '../support/parameters.js';
 import { objectStoreContract, readAll } from './objects.contract.js';
 
 const LAUNCHER = fileURLToPath(new URL('../support/s3rver.mjs', import.meta.url));
+const EXTRA_KEYS = fileURLToPath(new URL('../support/s3rver-keys.mjs', import.meta.url));
 const REGION = 'us-east-1';
 /** s3rver's fixed account. */
 const CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+/** Two BOS-style key pairs (BOS access key ids are 32 hex characters), known to this file's s3rver besides S3RVER. */
+const BOS_KEYS = [
+  { accessKeyId: '7f3c0a6be1d94c2f8a51e0b4c9d27e63', secretAccessKey: 'b1e5c0d2a9f84e7c93a6d1f0e2b4c5a7' },
+  { accessKeyId: '0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a', secretAccessKey: 'e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8' },
+] as const;
+/** BOS's signing region for Beijing (its S3 endpoint is https://s3.bj.bcebos.com). */
+const BOS_REGION = 'bj';
 
 interface RunningS3rver {
   endpoint: string;
@@ -41,8 +53,9 @@ interface RunningS3rver {
 /** Starts s3rver on a free port with a fresh directory and resolves once it answers HTTP. */
 async function startS3rver(): Promise<RunningS3rver> {
   const directory = await mkdtemp(join(tmpdir(), 'qfdata-s3rver-'));
-  const child = spawn(process.execPath, ['--openssl-legacy-provider', LAUNCHER, '0', directory], {
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', '--import', pathToFileURL(EXTRA_KEYS).href, LAUNCHER, '0', directory], {
     stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, S3RVER_EXTRA_KEYS: BOS_KEYS.map((k) => `${k.accessKeyId}:${k.secretAccessKey}`).join(',') },
   });
   const stop = async (): Promise<void> => {
     await stopChild(child);
@@ -384,6 +397,169 @@ describe('S3 object store: S3 specifics (s3rver)', () => {
     expect(() => new S3ObjectStore({ region: REGION, partSize: MIN_PART_SIZE - 1 })).toThrow(RangeError);
   });
 });
+
+/** SHA-256 (HMAC-SHA-256 when given a secret) from node:crypto, in the shape the SDK's SigV4 signer takes. */
+class NodeSha256 {
+  readonly #hash: { update(data: string | Uint8Array): unknown; digest(): Buffer };
+  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+    const key = typeof secret === 'string' || secret === undefined ? secret : ArrayBuffer.isView(secret) ? Buffer.from(secret.buffer, secret.byteOffset, secret.byteLength) : Buffer.from(secret);
+    this.#hash = key === undefined ? createHash('sha256') : createHmac('sha256', key);
+  }
+  update(data: string | Uint8Array): void {
+    this.#hash.update(data);
+  }
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.#hash.digest());
+  }
+}
+
+/** A request as the S3 client sent it, signed. */
+type SentRequest = Parameters<SignatureV4['sign']>[0] & { headers: Record<string, string> };
+
+/**
+ * Which BOS key signed `request`, in which region: the key its Credential scope names, if signing the same request
+ * again with that key's secret gives the same signature; `undefined` for any other key or secret.
+ */
+async function signerOf(request: SentRequest): Promise<{ accessKeyId: string; region: string } | undefined> {
+  const { authorization = '', ...unsigned } = request.headers;
+  const scope = /Credential=([^/]+)\/\d{8}\/([^/]+)\/s3\/aws4_request/.exec(authorization);
+  const key = BOS_KEYS.find((k) => k.accessKeyId === scope?.[1]);
+  if (!scope || !key) return undefined;
+  const signingDate = new Date(String(request.headers['x-amz-date']).replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'));
+  const signer = new SignatureV4({ credentials: key, region: scope[2]!, service: 's3', sha256: NodeSha256, uriEscapePath: false });
+  const again = await signer.sign({ ...request, headers: unsigned }, { signingDate });
+  return again.headers.authorization === authorization ? { accessKeyId: key.accessKeyId, region: scope[2]! } : undefined;
+}
+
+describe('S3 object store on BOS terms: a non-AWS endpoint and region, keys from Secrets Manager or SSM (s3rver)', () => {
+  let fake: FakeParameters;
+  let endpoint: string;
+  let counter = 0;
+  const run = randomBytes(3).toString('hex');
+
+  /** A store configured as a BOS deployment's: region bj, the endpoint, keys read from `source` on the stand-in. */
+  function bosStore(source: CredentialsSource, maxAgeSeconds?: number): { store: S3ObjectStore; sent: SentRequest[] } {
+    const credentials = credentialsFrom(source, {
+      ...(maxAgeSeconds === undefined ? {} : { maxAgeSeconds }),
+      clientConfig: { region: 'us-east-1', endpoint: fake.endpoint, credentials: fake.credentials },
+    });
+    const store = new S3ObjectStore({ region: BOS_REGION, endpoint, forcePathStyle: true, credentials });
+    const sent: SentRequest[] = [];
+    store.client.middlewareStack.add(
+      (next) => async (args) => {
+        sent.push(args.request as SentRequest);
+        return next(args);
+      },
+      { step: 'deserialize', name: 'recordSignedRequests' },
+    );
+    return { store, sent };
+  }
+  const newBucket = async (store: ObjectStore): Promise<string> => {
+    counter += 1;
+    const bucket = `bos-${run}-${counter}`;
+    await store.createBucket(bucket);
+    return bucket;
+  };
+
+  beforeAll(async () => {
+    fake = await startFakeParameters();
+    endpoint = (await s3rver()).endpoint;
+  });
+  afterAll(async () => {
+    await fake.close();
+  });
+
+  it.each([
+    ['a Secrets Manager secret', { secret: 'qfdata/test/bos' }, 0, 'secretsmanager.GetSecretValue'],
+    ['an SSM SecureString', { parameter: '/qfdata/test/bos' }, 1, 'AmazonSSM.GetParameter'],
+  ] as const)('signs every request in region bj with the BOS key pair of %s, read once', async (_label, source, keyIndex, target) => {
+    // Prepare
+    fake.setSecret('qfdata/test/bos', JSON.stringify(BOS_KEYS[0]));
+    fake.setParameter('/qfdata/test/bos', JSON.stringify(BOS_KEYS[1]));
+    const { store, sent } = bosStore(source);
+    const reads = fake.calls.length;
+    // Act
+    const bucket = await newBucket(store);
+    await store.put(bucket, 'a/b.jsonl', '{"prompt":"p","response":[["r"]]}\n');
+    const body = (await readAll(await store.get(bucket, 'a/b.jsonl'))).toString('utf8');
+    const listed = (await store.list(bucket, 'a/')).objects.map((o) => o.key);
+    await store.delete(bucket, 'a/b.jsonl');
+    // Assess
+    expect(body).toContain('"prompt":"p"');
+    expect(listed).toEqual(['a/b.jsonl']);
+    const calls = fake.calls.slice(reads);
+    expect(calls.map((c) => c.target)).toEqual([target]);
+    if (target === 'AmazonSSM.GetParameter') expect(calls[0]!.body.WithDecryption).toBe(true);
+    expect(sent.length).toBeGreaterThanOrEqual(5);
+    const signers = await Promise.all(sent.map(signerOf));
+    expect(signers).toEqual(sent.map(() => ({ accessKeyId: BOS_KEYS[keyIndex].accessKeyId, region: BOS_REGION })));
+  });
+
+  it('reads the keys again once their maxAge has passed, so a rotated key is used without a cold start', async () => {
+    // Prepare
+    fake.setSecret('qfdata/test/rotating', JSON.stringify(BOS_KEYS[0]));
+    const { store, sent } = bosStore({ secret: 'qfdata/test/rotating' }, 60);
+    const bucket = await newBucket(store);
+    await store.put(bucket, 'before', 'v');
+    // Act: rotate; the cached pair still signs until maxAge has passed, then the new one does
+    fake.setSecret('qfdata/test/rotating', JSON.stringify(BOS_KEYS[1]));
+    await store.put(bucket, 'cached', 'v');
+    const cachedUntil = sent.length;
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 61_000 });
+    try {
+      await store.put(bucket, 'after', 'v');
+    } finally {
+      vi.useRealTimers();
+    }
+    // Assess
+    const signers = (await Promise.all(sent.map(signerOf))).map((s) => s?.accessKeyId);
+    expect(signers.slice(0, cachedUntil)).toEqual(sent.slice(0, cachedUntil).map(() => BOS_KEYS[0].accessKeyId));
+    expect(signers.slice(cachedUntil)).toEqual(sent.slice(cachedUntil).map(() => BOS_KEYS[1].accessKeyId));
+    expect(fake.calls.filter((c) => c.body.SecretId === 'qfdata/test/rotating')).toHaveLength(2);
+  });
+
+  it.each([
+    ['not JSON', 'accessKeyId=AK secretAccessKey=hunter2-plaintext'],
+    ['JSON with other fields', '{"ak":"AK","sk":"hunter2-plaintext"}'],
+  ])('refuses a secret that is %s, naming the secret and the fields but never the value', async (_label, value) => {
+    // Prepare
+    fake.setSecret('qfdata/test/garbled', value);
+    const { store } = bosStore({ secret: 'qfdata/test/garbled' });
+    // Act
+    const error = await store.bucketExists('anything').then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    // Assess
+    expect(error?.message).toContain('the secret qfdata/test/garbled must hold a JSON object with the string fields accessKeyId and secretAccessKey');
+    expect(`${error?.message} ${error?.stack} ${JSON.stringify(error)}`).not.toContain('hunter2');
+  });
+
+  it('fails, naming the secret, when it does not exist, and is refused by the server for a key it does not know', async () => {
+    // Prepare
+    fake.setSecret('qfdata/test/stranger', JSON.stringify({ accessKeyId: 'ffffffffffffffffffffffffffffffff', secretAccessKey: 'x' }));
+    // Act
+    const missing = bosStore({ secret: 'qfdata/test/absent' }).store.bucketExists('anything');
+    const stranger = bosStore({ secret: 'qfdata/test/stranger' }).store.createBucket(`bos-${run}-stranger`);
+    // Assess
+    await expect(missing).rejects.toThrow(/can't find the specified secret/);
+    await expect(stranger).rejects.toMatchObject({ name: 'InvalidAccessKeyId' });
+  });
+});
+
+objectStoreContract(
+  'S3 on BOS terms (region bj, a BOS key pair from Secrets Manager, s3rver)',
+  async () => {
+    const [{ endpoint }, fake] = await Promise.all([s3rver(), startFakeParameters()]);
+    fake.setSecret('qfdata/contract/bos', JSON.stringify(BOS_KEYS[0]));
+    const credentials = credentialsFrom({ secret: 'qfdata/contract/bos' }, { clientConfig: { region: 'us-east-1', endpoint: fake.endpoint, credentials: fake.credentials } });
+    return {
+      store: new S3ObjectStore({ region: BOS_REGION, endpoint, forcePathStyle: true, credentials }),
+      cleanup: () => fake.close(),
+    };
+  },
+  { skip: S3RVER_DEVIATIONS },
+);
 
 /**
  * ListObjectsV2 as AWS documents it, over an in-memory key set: UTF-8 byte order, common prefixes merged into that
