@@ -1,5 +1,7 @@
 /**
- * The local download server that `npm start` runs beside the API (serverless-offline cannot stream a response).
+ * The local download server that `npm start` runs beside the API (serverless-offline cannot stream a response), and
+ * on the same port the BOS-compatible object endpoint (`scripts/bos-endpoint.ts`): every path but `/_download/…`
+ * (`_download` is no bucket name, so the two never meet).
  *
  * It serves `GET|HEAD /_download/<kind>/<id>/<file name>?authorization=bce-auth-v1/…` (the links of
  * `shared/downloads`), in this order:
@@ -9,25 +11,32 @@
  *    refused. Lifetimes up to 7 days are honoured;
  * 3. the resource, resolved *by the signing key's account* through the metadata store: an export task of that
  *    account that finished with a result, or an import task of that account that ended, whose version still
- *    exists and whose report object exists; and a file name equal to the resource's.
+ *    exists and whose report object exists, or a sample the account's version still holds (its own object at its
+ *    current revision, or an image it names: `shared/datasets/samples.ts` `locateSample`); and a file name equal
+ *    to the resource's.
  * Everything that fails step 3 (another account's task, a missing task, an unfinished export, a path outside the
- * grammar, an unknown kind, an old-style `/<bucket>/<key>` path) answers exactly as a missing object does: 404
- * `NoSuchKey`, same message. Bytes are read only from locations the store recorded, never from a path in the URL.
+ * grammar, an unknown kind) answers exactly as a missing object does: 404 `NoSuchKey`, same message. Bytes are read
+ * only from locations the store recorded, never from a path in the URL. A `/<bucket>/<key>` path is the object
+ * endpoint's, with its own rules (the bucket must be the signing account's; the platform bucket is nobody's).
  *
- * Every refusal is a JSON body `{code, message}`, requests the HTTP parser rejects included; a 500 means the store
- * or the disk failed, and its cause is logged.
+ * Every refusal is a JSON body `{code, message}` (the object endpoint's add BOS's `requestId`), requests the HTTP
+ * parser rejects included; a 500 means the store or the disk failed, and its cause is logged. Every answer allows
+ * any origin (CORS: the web console reads downloads and uploads objects from the API's origin); `OPTIONS` answers
+ * the preflight without credentials, as none authorises anything here but a signature.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isId } from '../shared/datasets/ids.js';
 import { importLayout } from '../shared/datasets/imports.js';
-import { downloadFileName, MAX_LINK_SECONDS, parseDownloadPath, type DownloadKind, type DownloadName, type Location } from '../shared/downloads/index.js';
+import { locateSample } from '../shared/datasets/samples.js';
+import { DOWNLOAD_SEGMENT, downloadFileName, MAX_LINK_SECONDS, parseDownloadPath, type DownloadKind, type DownloadName, type Location } from '../shared/downloads/index.js';
 import { isQfError } from '../shared/errors.js';
 import { verifyWithKeys, type KeySource } from '../shared/keys/index.js';
 import { describeCause, log } from '../shared/log.js';
 import { NoSuchBucketError, NoSuchKeyError, type ObjectInfo, type ObjectStore } from '../shared/objects/index.js';
 import type { MetadataStore } from '../shared/store/index.js';
+import { bosEndpoint, type BosEndpointOptions } from './bos-endpoint.js';
 
 export interface DownloadServer {
   url: string;
@@ -39,7 +48,12 @@ export interface DownloadServerOptions {
   objects: ObjectStore;
   keys: KeySource;
   store: MetadataStore;
+  /** The object endpoint on the same port; without it, paths outside `/_download/` answer as missing objects. */
+  bos?: Omit<BosEndpointOptions, 'keys'>;
 }
+
+/** Answer headers a browser page may read (downloads' names and sizes, BOS's ids and error codes). */
+const CORS_EXPOSED = 'content-disposition, content-length, etag, x-bce-request-id, x-bce-error-code';
 
 /** Longest request path served: an S3 key (1,024 bytes) fully escaped, with its bucket, fits. */
 export const MAX_PATH_LENGTH = 4096;
@@ -106,7 +120,7 @@ async function importErrorReport(store: MetadataStore, account: string, id: stri
   return { bucket: layout.bucket, key: layout.report };
 }
 
-const RESOLVERS: Record<DownloadKind, Resolver> = { exports: finishedExport, 'import-errors': importErrorReport };
+const RESOLVERS: Record<Exclude<DownloadKind, 'samples' | 'images'>, Resolver> = { exports: finishedExport, 'import-errors': importErrorReport };
 
 /** A missing bucket or object, matched by name too (as the object port's errors are). */
 function isMissingObject(error: unknown): boolean {
@@ -117,7 +131,10 @@ function isMissingObject(error: unknown): boolean {
 
 /** The stored object a download name stands for, for this account; undefined for anything else. */
 async function resolve(options: DownloadServerOptions, account: string, name: DownloadName): Promise<{ location: Location; info: ObjectInfo } | undefined> {
-  const location = await RESOLVERS[name.kind](options.store, account, name.id);
+  const location =
+    name.kind === 'samples' || name.kind === 'images'
+      ? await locateSample({ store: options.store, objects: options.objects }, account, name.kind, name.id, name.fileName)
+      : await RESOLVERS[name.kind](options.store, account, name.id);
   if (!location || downloadFileName(location) !== name.fileName) return undefined;
   const info = await options.objects.head(location.bucket, location.key).catch((error: unknown) => {
     if (isMissingObject(error)) return undefined;
@@ -137,10 +154,11 @@ async function send(req: IncomingMessage, res: ServerResponse, objects: ObjectSt
   await pipeline(await objects.get(found.location.bucket, found.location.key), res);
 }
 
-async function serve(options: DownloadServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, METHOD_NOT_ALLOWED, { allow: 'GET, HEAD' });
+async function serve(options: DownloadServerOptions, objectsEndpoint: ReturnType<typeof bosEndpoint> | undefined, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const target = splitTarget(req.url);
   if (target.rawPath.length > MAX_PATH_LENGTH) return refuse(res, PATH_TOO_LONG);
+  if (objectsEndpoint && !target.rawPath.startsWith(`/${DOWNLOAD_SEGMENT}/`)) return objectsEndpoint(req, res, target);
+  if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, METHOD_NOT_ALLOWED, { allow: 'GET, HEAD' });
   const { account } = await verifySignature(req, target, options.keys);
   const name = parseDownloadPath(target.rawPath);
   const found = name ? await resolve(options, account, name) : undefined;
@@ -176,8 +194,23 @@ function answerClientError(error: Error & { code?: string }, socket: Duplex): vo
 }
 
 export async function startDownloadServer(options: DownloadServerOptions): Promise<DownloadServer> {
+  const objectsEndpoint = options.bos ? bosEndpoint({ ...options.bos, keys: options.keys }) : undefined;
   const server: Server = createServer((req, res) => {
-    serve(options, req, res).catch((error: unknown) => answerFailure(res, error));
+    // Browsers (the web console) may call this port from the API's origin: only a signature or a signed URL
+    // authorises a request here (no cookies), so any origin may read the answers; preflights need no credentials.
+    res.setHeader('access-control-allow-origin', '*');
+    res.setHeader('access-control-expose-headers', CORS_EXPOSED);
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, {
+        'access-control-allow-methods': 'GET, HEAD, PUT, POST, DELETE',
+        'access-control-allow-headers': 'authorization, content-type, content-md5, content-length, x-bce-date, x-bce-content-sha256',
+        'access-control-max-age': '600',
+      });
+      res.end();
+      req.resume();
+      return;
+    }
+    serve(options, objectsEndpoint, req, res).catch((error: unknown) => answerFailure(res, error));
   });
   server.on('clientError', answerClientError);
   // CONNECT never reaches the request handler (Node would drop the socket silently): refuse it like other methods.

@@ -14,6 +14,11 @@
  *   request, which it drops: it invokes a function only with the whole body.
  * - serverless-offline not answering (still starting, stopped or crashed): `ServiceUnavailable` (503) at once,
  *   rather than a hanging or refused connection.
+ *
+ * It also answers `GET /_qfdata/endpoints` itself (local only, unsigned, as the other `/_qfdata/` routes): where the
+ * twin's other endpoints are, `{"api", "objects", "downloads"}`, so a client that knows the API's URL (the CLI) finds
+ * the BOS-compatible object endpoint whatever ports the stack took. And it reports every request once answered
+ * (`onRequest`: method, operation, status, milliseconds), which `npm start` prints one line each.
  */
 import { randomUUID } from 'node:crypto';
 import { Agent, createServer, request, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
@@ -37,6 +42,42 @@ export interface GatewayOptions {
   /** serverless-offline's HTTP port on 127.0.0.1. */
   upstreamPort: number;
   maxBodyBytes?: number;
+  /** Answers paths of its own before anything is forwarded (the web console under /console/); true when it did. */
+  serveLocal?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /** The twin's other endpoints, answered at `GET /_qfdata/endpoints` (read at each request: they start later). */
+  endpoints?: () => Record<string, string>;
+  /** Called once per request when its answer is complete (or the connection closed). */
+  onRequest?: (line: RequestLine) => void;
+}
+
+/** One answered request, as `npm start` prints it. */
+export interface RequestLine {
+  method: string;
+  /** The V2 or extension Action (`CreateDataset`), the V1 path (`v1 dataset/create`), or the path. */
+  operation: string;
+  status: number;
+  ms: number;
+}
+
+/** The path of the discovery answer. */
+export const ENDPOINTS_PATH = '/_qfdata/endpoints';
+
+/** What a request asks for, for the request line: the Action of a V2 route, the V1 path, or the path itself. */
+export function operationOf(url: string | undefined): string {
+  const target = url ?? '/';
+  const q = target.indexOf('?');
+  const path = q < 0 ? target : target.slice(0, q);
+  const action = q < 0 ? null : new URLSearchParams(target.slice(q + 1)).get('Action');
+  if (action) return action.slice(0, 64);
+  if (path.startsWith('/wenxinworkshop/')) return `v1 ${path.slice('/wenxinworkshop/'.length)}`.slice(0, 96);
+  return path.slice(0, 96);
+}
+
+/** `12:03:04 POST CreateDataset 200 14 ms` (the object endpoint's lines carry `objects` before the operation). */
+export function formatRequestLine(line: RequestLine & { service?: 'api' | 'objects' }, at: Date): string {
+  const time = at.toTimeString().slice(0, 8);
+  const where = line.service === 'objects' ? 'objects ' : '';
+  return `${time} ${line.method.padEnd(6)} ${where}${line.operation} ${line.status} ${Math.round(line.ms)} ms`;
 }
 
 export interface Gateway {
@@ -106,6 +147,7 @@ function unavailable(): ServiceUnavailableError {
 
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const limit = options.maxBodyBytes ?? MAX_BODY_BYTES;
+  let gatewayUrl = '';
   const agent = new Agent({ keepAlive: true, timeout: IDLE_UPSTREAM_SOCKET_MS });
 
   /** Streams the request to serverless-offline and its answer back, counting the body as it goes. */
@@ -156,7 +198,26 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     });
   };
 
+  /** Reports the request once its answer is complete or its connection closed. */
+  const track = (req: IncomingMessage, res: ServerResponse): void => {
+    if (!options.onRequest) return;
+    const started = performance.now();
+    res.once('close', () => options.onRequest?.({ method: req.method ?? '', operation: operationOf(req.url), status: res.statusCode, ms: performance.now() - started }));
+  };
+
   const serve = (req: IncomingMessage, res: ServerResponse): void => {
+    track(req, res);
+    if (req.method === 'GET' && (req.url === ENDPOINTS_PATH || req.url?.startsWith(`${ENDPOINTS_PATH}?`))) {
+      const body = JSON.stringify({ api: gatewayUrl, ...(options.endpoints?.() ?? {}) });
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+      drain(req);
+      return;
+    }
+    if (options.serveLocal?.(req, res)) {
+      drain(req);
+      return;
+    }
     const declared = declaredLength(req);
     if (declared !== undefined && declared > limit) {
       answer(req, res, tooLarge(limit));
@@ -169,6 +230,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const server = createServer(serve);
   // `Expect: 100-continue`: refuse an oversized body before the client sends it.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    track(req, res);
     const declared = declaredLength(req);
     if (declared !== undefined && declared > limit) return answer(req, res, tooLarge(limit), { close: true });
     res.writeContinue();
@@ -183,6 +245,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
+  gatewayUrl = `http://127.0.0.1:${port}`;
   return {
     url: `http://127.0.0.1:${port}`,
     port,

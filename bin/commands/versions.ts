@@ -52,8 +52,13 @@ export function registerVersions(program: Command, io: Io): void {
     .command('publish <versionId>')
     .description('publish a version (ds-…)')
     .action(async (versionId: string) => {
-      const result = await client().v2.publishDatasetVersion({ versionId });
-      print(io, result, () => `Publishing ${versionId}.\n`);
+      const qf = client();
+      await qf.v2.publishDatasetVersion({ versionId });
+      // Publishing is immediate: report the version as it now is.
+      const version = await qf.v2.describeDatasetVersion({ versionId });
+      print(io, version, () =>
+        `Published ${versionId} (version ${version.versionNumber} of ${version.datasetName}, ${version.datasetId}): publishStatus ${version.publishStatus}, ${version.sampleCount} samples; its content is read-only from now on.\n`,
+      );
     });
   versions
     .command('delete <versionId>')

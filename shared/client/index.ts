@@ -9,6 +9,10 @@
  *   const task = await qf.waitForImport(taskId, { onProgress: (t) => console.log(t.progress) });
  *   const key = await qf.keys.createAccessKey({ policy: 'QfdataReadOnlyAccessPolicy' });   // key.secretAccessKey: shown only now
  *
+ * The base URL is never guessed: `QIANFAN_CONSOLE_API_BASE_URL` or `{ baseUrl }` must name it, Baidu's own host
+ * (`https://qianfan.baidubce.com`) included, so local credentials never travel to Baidu by default. A connection
+ * that fails (nothing listening, unknown host) throws `QfdataConnectionError` naming the URL tried.
+ *
  * Requests are `POST` with a JSON body, signed over host, content-type, content-length and x-bce-date with a
  * 1800 s expiration (the JS SDK's set). `clientToken` (BCE idempotency) goes into the query string.
  *
@@ -25,6 +29,9 @@ import type {
   BucketAction,
   BucketInput,
   BucketResult,
+  EntityInput,
+  EntityOperation,
+  EntityResult,
   ExportTask,
   ImportTask,
   KeyAction,
@@ -40,12 +47,14 @@ import type {
 
 export type * from './types.js';
 
-/** The official SDKs' console endpoint, their default when `QIANFAN_CONSOLE_API_BASE_URL` is unset. */
-export const DEFAULT_BASE_URL = 'https://qianfan.baidubce.com';
+/** Baidu's Qianfan console endpoint (the official SDKs' default): used only when a base URL names it. */
+export const BAIDU_QIANFAN_BASE_URL = 'https://qianfan.baidubce.com';
+/** What `npm start` serves. */
+export const LOCAL_TWIN_URL = 'http://127.0.0.1:8866';
 const EXPIRATION_SECONDS = 1800;
 
 export interface QfdataClientOptions {
-  /** Default `QIANFAN_CONSOLE_API_BASE_URL`, else `https://qianfan.baidubce.com`. May carry a path prefix. */
+  /** Default `QIANFAN_CONSOLE_API_BASE_URL`; one of them is required. May carry a path prefix. */
   baseUrl?: string;
   /** Default `QIANFAN_ACCESS_KEY`. */
   accessKeyId?: string;
@@ -101,6 +110,19 @@ export class QfdataError extends Error {
   }
 }
 
+/** The API could not be reached at all (nothing listening, unknown host, connection reset). */
+export class QfdataConnectionError extends Error {
+  constructor(
+    readonly url: string,
+    cause: unknown,
+  ) {
+    const reason = (cause as { cause?: { code?: string; message?: string } })?.cause;
+    const detail = reason?.code ?? reason?.message ?? (cause as Error)?.message ?? String(cause);
+    super(`cannot reach ${url} (${detail}): is qfdata running there? \`npm start\` serves ${LOCAL_TWIN_URL}; set QIANFAN_CONSOLE_API_BASE_URL to where yours runs.`, { cause });
+    this.name = 'QfdataConnectionError';
+  }
+}
+
 /** A waiter gave up before the task reached a terminal status. */
 export class QfdataTimeoutError extends Error {
   constructor(
@@ -119,6 +141,9 @@ export type V2Api = { [A in V2Action as Uncapitalize<A>]: Method<V2Input<A>, V2R
 
 /** `POST /wenxinworkshop/dataset/<name>`, one method per operation. */
 export type V1Api = { [O in V1Operation]: Method<V1Input<O>, V1Result<O>, CallOptions> };
+
+/** `POST /wenxinworkshop/entity/<name>` (Qianfan's entity API): a version's samples, one by one. */
+export type EntityApi = { [O in EntityOperation]: Method<EntityInput<O>, EntityResult<O>, CallOptions> };
 
 /**
  * `POST /v2/accesskey?Action=…` (a qfdata extension beyond Qianfan), one method per action: the caller's account's
@@ -157,6 +182,7 @@ export class QfdataClient {
   readonly accessKeyId: string;
   readonly v2: V2Api;
   readonly v1: V1Api;
+  readonly entity: EntityApi;
   readonly keys: KeysApi;
   readonly buckets: BucketsApi;
   readonly #secretAccessKey: string;
@@ -165,7 +191,13 @@ export class QfdataClient {
 
   constructor(options: QfdataClientOptions = {}) {
     const env = process.env;
-    this.baseUrl = options.baseUrl ?? (env.QIANFAN_CONSOLE_API_BASE_URL || DEFAULT_BASE_URL);
+    const baseUrl = options.baseUrl ?? env.QIANFAN_CONSOLE_API_BASE_URL;
+    if (!baseUrl) {
+      throw new Error(
+        `QfdataClient: base URL missing: set QIANFAN_CONSOLE_API_BASE_URL or pass { baseUrl } (\`npm start\` serves ${LOCAL_TWIN_URL}; Baidu's Qianfan, ${BAIDU_QIANFAN_BASE_URL}, is used only when named).`,
+      );
+    }
+    this.baseUrl = baseUrl;
     const accessKeyId = options.accessKeyId ?? env.QIANFAN_ACCESS_KEY ?? '';
     const secretAccessKey = options.secretAccessKey ?? env.QIANFAN_SECRET_KEY ?? '';
     if (!accessKeyId || !secretAccessKey) {
@@ -189,7 +221,7 @@ export class QfdataClient {
     this.#fetch = fetchImpl;
 
     // One method per operation of the registry, in the namespace of its route (`client.v2.createDataset`).
-    const namespaces: Record<string, Record<string, unknown>> = { v1: {}, v2: {}, keys: {}, buckets: {} };
+    const namespaces: Record<string, Record<string, unknown>> = { v1: {}, entity: {}, v2: {}, keys: {}, buckets: {} };
     for (const [routeName, operations] of Object.entries(REGISTRY) as [RouteName, Record<string, Contract>][]) {
       const route: Route = ROUTES[routeName];
       for (const name of Object.keys(operations)) {
@@ -198,6 +230,7 @@ export class QfdataClient {
       }
     }
     this.v1 = namespaces.v1 as unknown as V1Api;
+    this.entity = namespaces.entity as unknown as EntityApi;
     this.v2 = namespaces.v2 as unknown as V2Api;
     this.keys = namespaces.keys as unknown as KeysApi;
     this.buckets = namespaces.buckets as unknown as BucketsApi;
@@ -310,12 +343,18 @@ export class QfdataClient {
       expirationInSeconds: EXPIRATION_SECONDS,
     });
     const url = `${this.#base.origin}${path}${queryString ? `?${queryString}` : ''}`;
-    const response = await this.#fetch(url, {
-      method: 'POST',
-      headers: { ...headers, authorization },
-      body: payload,
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
+    let response: Response;
+    try {
+      response = await this.#fetch(url, {
+        method: 'POST',
+        headers: { ...headers, authorization },
+        body: payload,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      throw new QfdataConnectionError(this.#base.origin, error);
+    }
     const text = await response.text();
     let parsed: unknown;
     try {

@@ -9,12 +9,15 @@ import type { Registry } from '../api/registry.js';
 type Ops<R extends keyof Registry> = Registry[R];
 
 export type V1Operation = keyof Ops<'v1'> & string;
+export type EntityOperation = keyof Ops<'entity'> & string;
 export type V2Action = keyof Ops<'dataset'> & string;
 export type KeyAction = keyof Ops<'accessKey'> & string;
 export type BucketAction = keyof Ops<'bucket'> & string;
 
 export type V1Input<O extends V1Operation> = InputOf<Ops<'v1'>[O]>;
 export type V1Result<O extends V1Operation> = ResultOf<Ops<'v1'>[O]>;
+export type EntityInput<O extends EntityOperation> = InputOf<Ops<'entity'>[O]>;
+export type EntityResult<O extends EntityOperation> = ResultOf<Ops<'entity'>[O]>;
 export type V2Input<A extends V2Action> = InputOf<Ops<'dataset'>[A]>;
 export type V2Result<A extends V2Action> = ResultOf<Ops<'dataset'>[A]>;
 export type KeyInput<A extends KeyAction> = InputOf<Ops<'accessKey'>[A]>;

@@ -1,20 +1,25 @@
 /**
  * The `qfdata` CLI (bin/qfdata.ts) against the local stack, run in-process through its `main(argv)` with stdout and
- * stderr captured: a file copied into the bucket, a dataset created, imported with a progress bar, exported and
- * downloaded, listed as JSON, a refusal, usage errors, cp refusing every BOS path the API would refuse (with the
- * path parser's problem, writing nothing), access keys made, used, rotated, disabled and deleted (and a read-only key
- * refused); and the executable shim once as a real process.
+ * stderr captured: a bucket made, a file copied into it through the twin's object endpoint, a dataset created,
+ * imported with a progress bar, exported and downloaded, listed as JSON, a refusal, usage errors, cp refusing every
+ * BOS path the API would refuse (with the path parser's problem, writing nothing), access keys made, used, rotated,
+ * disabled and deleted (and a read-only key refused); a directory copied recursively with a progress bar, listed and
+ * imported (with `--strict` and `qfdata errors`), buckets shared, schedules, publishing, `--field`, `--version`,
+ * completion, display-width tables and times with their offset, the refusal to call Baidu's host unnamed, and a
+ * refused connection; and the executable shim as a real process from another directory.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import stringWidth from 'string-width';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../bin/qfdata.js';
 import { ROOT } from '../../scripts/local.js';
 import { parseBosPath } from '../../shared/objects/bos-path.js';
+import { freePorts } from '../support/ports.js';
 import { startTestStack, type TestStack } from '../support/stack.js';
 
 const samples = Array.from({ length: 7 }, (_, i) => [{ prompt: `cli prompt ${i}`, response: [[`cli answer ${i}`]] }]);
@@ -92,8 +97,9 @@ describe('Integration: the qfdata CLI', () => {
     process.env.QIANFAN_CONSOLE_API_BASE_URL = s.url;
     process.env.QIANFAN_ACCESS_KEY = s.accessKeyId;
     process.env.QIANFAN_SECRET_KEY = s.secretAccessKey;
-    process.env.QFDATA_DATA_DIR = s.dataDir;
+    delete process.env.QFDATA_DATA_DIR;
     delete process.env.QFDATA_OBJECT_STORE;
+    delete process.env.QFDATA_OBJECT_ENDPOINT;
     work = await mkdtemp(path.join(tmpdir(), 'qfdata-cli-'));
   });
   afterAll(async () => {
@@ -110,6 +116,7 @@ describe('Integration: the qfdata CLI', () => {
     await writeFile(local, samples.map((x) => JSON.stringify(x)).join('\n') + '\n');
     const zip = path.join(work, 'export.zip');
     // Act
+    const bucket = await qfdata('buckets', 'create', 'corpus');
     const cp = await qfdata('cp', local, 'bos:/corpus/train.jsonl');
     const created = await qfdata('--json', 'datasets', 'create', 'cli-sft', '--format', 'PromptResponse');
     const { datasetId } = JSON.parse(created.stdout) as { datasetId: string };
@@ -120,7 +127,8 @@ describe('Integration: the qfdata CLI', () => {
     const bytes = await readFile(zip);
     const back = await qfdata('cp', 'bos:/corpus/train.jsonl', `${work}/copies/`);
     // Assess
-    expect(cp).toMatchObject({ code: 0 });
+    expect(bucket, bucket.stderr).toMatchObject({ code: 0, stdout: expect.stringContaining('Created bucket corpus') });
+    expect(cp, cp.stderr).toMatchObject({ code: 0, stdout: `${local} -> bos:/corpus/train.jsonl (${samples.map((x) => JSON.stringify(x)).join('\n').length + 1} bytes)\n` });
     expect(await readFile(path.join(s.dataDir, 'buckets', 'corpus', 'train.jsonl'), 'utf8')).toBe(await readFile(local, 'utf8'));
     expect(created.code).toBe(0);
     expect(datasetId).toMatch(/^dg-/);
@@ -137,6 +145,38 @@ describe('Integration: the qfdata CLI', () => {
     expect(bytes.subarray(0, 2).toString('latin1')).toBe('PK');
     expect(back.code).toBe(0);
     expect(await readFile(path.join(work, 'copies', 'train.jsonl'), 'utf8')).toBe(await readFile(local, 'utf8'));
+  });
+
+  it('lists, shows, annotates and deletes samples (the entity API)', async () => {
+    // Prepare
+    const local = path.join(work, 'entity.jsonl');
+    await writeFile(local, [...samples, [{ prompt: 'unanswered' }]].map((x) => JSON.stringify(x)).join('\n') + '\n');
+    await qfdata('buckets', 'create', 'samples-cli');
+    await qfdata('cp', local, 'bos:/samples-cli/entity.jsonl');
+    const { datasetId } = JSON.parse((await qfdata('--json', 'datasets', 'create', 'cli-samples', '--format', 'PromptResponse')).stdout) as { datasetId: string };
+    const versionId = /\bds-[0-9a-z]{16}\b/.exec((await qfdata('versions', 'list', datasetId)).stdout)?.[0] ?? '';
+    expect((await qfdata('import', versionId, 'bos:/samples-cli/entity.jsonl', '--poll-interval', '200')).code).toBe(0);
+    // Act
+    const table = await qfdata('samples', 'list', versionId, '--size', '3');
+    const todo = JSON.parse((await qfdata('--json', 'samples', 'list', versionId, '--unannotated')).stdout) as { items: { id: string }[]; total: number };
+    const annotated = await qfdata('samples', 'annotate', versionId, todo.items[0]!.id, '--content', '[{"prompt":"unanswered","response":[["now answered"]]}]', '--label', 'checked');
+    const shown = await qfdata('samples', 'show', versionId, String(samples.length));
+    const first = JSON.parse((await qfdata('--json', 'samples', 'list', versionId, '--size', '1')).stdout) as { items: { id: string }[] };
+    const deleted = await qfdata('samples', 'delete', versionId, first.items[0]!.id, 'task-0000000000000000-000000-000000');
+    const after = JSON.parse((await qfdata('--json', 'samples', 'list', versionId)).stdout) as { total: number; totalAll: number };
+    const badContent = await qfdata('samples', 'annotate', versionId, todo.items[0]!.id, '--content', 'not json');
+    // Assess
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/^ID\s+ANNOTATED\s+LABELS\s+CONTENT/);
+    expect(table.stdout).toContain(`1-3 of ${samples.length + 1} (${samples.length + 1} in the version)`);
+    expect(todo.total).toBe(1);
+    expect(annotated).toMatchObject({ code: 0, stdout: `Annotated ${todo.items[0]!.id}.\n` });
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/labels\s+checked/);
+    expect(shown.stdout).toContain('now answered');
+    expect(deleted).toMatchObject({ code: 0, stdout: 'Deleted 1 of 2. Not in the version: task-0000000000000000-000000-000000.\n' });
+    expect(after).toMatchObject({ total: samples.length, totalAll: samples.length });
+    expect(badContent.code).toBe(2);
   });
 
   it('returns task ids at once with --no-wait, describes tasks, downloads an export, and manages versions', async () => {
@@ -316,6 +356,7 @@ describe('Integration: the qfdata CLI', () => {
     await writeFile(local, samples.map((x) => JSON.stringify(x)).join('\n') + '\n');
     const percents = path.join(work, '%'.repeat(90)); // a 90-byte file name, a 270-byte key segment ('%' counts 3)
     await writeFile(percents, '{}\n');
+    await qfdata('buckets', 'create', 'cli-source');
     const stored = await qfdata('cp', local, 'bos:/cli-source/ok.jsonl');
     const refused: readonly (readonly [string, RegExp])[] = [
       ['bos://cli-refused/x.jsonl', /^is not a BOS path/],
@@ -355,6 +396,121 @@ describe('Integration: the qfdata CLI', () => {
     // Act
     const { stdout } = await promisify(execFile)(process.execPath, [path.join(ROOT, 'bin', 'qfdata.mjs'), '--help'], { cwd: ROOT });
     // Assess: execFile rejects on a non-zero exit
-    for (const command of ['datasets', 'versions', 'import', 'export', 'tasks', 'download', 'cp', 'keys']) expect(stdout).toContain(command);
+    for (const command of ['datasets', 'versions', 'import', 'export', 'tasks', 'download', 'cp', 'ls', 'buckets', 'schedules', 'errors', 'keys', 'completion']) expect(stdout).toContain(command);
+  });
+
+  it('copies a directory recursively from another working directory, lists it, and imports it; --strict and errors report rejected lines', async () => {
+    // Prepare: a directory with two files (one line of the second is not JSON) and a sub-directory
+    const dir = path.join(work, 'corpus-dir');
+    await mkdir(path.join(dir, 'more'), { recursive: true });
+    await writeFile(path.join(dir, 'a.jsonl'), samples.slice(0, 3).map((x) => JSON.stringify(x)).join('\n') + '\n');
+    await writeFile(path.join(dir, 'more', 'b.jsonl'), `${samples.slice(3).map((x) => JSON.stringify(x)).join('\n')}\nnot json\n`);
+    await qfdata('buckets', 'create', 'cli-dir');
+    const elsewhere = await mkdtemp(path.join(tmpdir(), 'qfdata-cwd-'));
+    const env = { ...process.env, QFDATA_TIME_ZONE: 'Asia/Shanghai' };
+    const shim = path.join(ROOT, 'bin', 'qfdata.mjs');
+    // Act: the executable, run from a directory that is not the checkout, with a relative source path
+    const copy = await promisify(execFile)(process.execPath, [shim, 'cp', '-r', '--progress', path.relative(elsewhere, dir), 'bos:/cli-dir/sft/'], { cwd: elsewhere, env });
+    const top = await qfdata('ls', 'bos:/cli-dir/sft/');
+    const all = await qfdata('--json', 'ls', '-r', 'bos:/cli-dir');
+    const buckets = await qfdata('--json', 'ls');
+    const created = JSON.parse((await qfdata('--json', 'datasets', 'create', 'cli-dir', '--format', 'PromptResponse')).stdout) as { versionId: string };
+    const lenient = await qfdata('import', created.versionId, 'bos:/cli-dir/sft/', '--poll-interval', '200');
+    const second = JSON.parse((await qfdata('--json', 'datasets', 'create', 'cli-dir-strict', '--format', 'PromptResponse')).stdout) as { versionId: string };
+    const strict = await qfdata('import', second.versionId, 'bos:/cli-dir/sft/', '--strict', '--poll-interval', '200');
+    const taskId = /qfdata errors (task-[0-9a-z]{16})/.exec(lenient.stderr)?.[1] ?? '';
+    const errors = await qfdata('--json', 'errors', taskId);
+    const back = await qfdata('cp', '-r', 'bos:/cli-dir/sft/', path.join(elsewhere, 'back'));
+    // Assess: copied with a progress bar, keys are the relative paths
+    expect(copy.stderr).toMatch(/\[#{20}\] 100 %  2\/2 files/);
+    expect(copy.stdout).toMatch(/Copied 2 files/);
+    expect(top.code, top.stderr).toBe(0);
+    expect(top.stdout).toMatch(/^MODIFIED\s+SIZE\s+PATH$/m);
+    expect(top.stdout).toMatch(/bos:\/cli-dir\/sft\/a\.jsonl$/m);
+    expect(top.stdout).toMatch(/DIR\s+bos:\/cli-dir\/sft\/more\/$/m);
+    expect((JSON.parse(all.stdout) as { objects: { key: string }[] }).objects.map((o) => o.key)).toEqual(['sft/a.jsonl', 'sft/more/b.jsonl']);
+    expect((JSON.parse(buckets.stdout) as { buckets: string[] }).buckets).toEqual(expect.arrayContaining(['cli-dir', 'corpus']));
+    // Assess: imported; the rejected line is reported, and fails the command only with --strict
+    expect(lenient.code, lenient.stderr).toBe(0);
+    expect(lenient.stdout).toMatch(/sampleCount\s+7/);
+    expect(lenient.stderr).toMatch(/1 line was rejected: qfdata errors task-/);
+    expect(strict.code).toBe(3);
+    expect(strict.stderr).toMatch(/^qfdata: RejectedLines: 1 line was rejected/m);
+    expect(JSON.parse(errors.stdout)).toMatchObject({ taskId, errorCount: 1, errors: [{ file: 'bos:/cli-dir/sft/more/b.jsonl', line: 5, code: 3 }] });
+    expect(back.code, back.stderr).toBe(0);
+    expect(await readFile(path.join(elsewhere, 'back', 'more', 'b.jsonl'), 'utf8')).toBe(await readFile(path.join(dir, 'more', 'b.jsonl'), 'utf8'));
+    await rm(elsewhere, { recursive: true, force: true });
+  });
+
+  it('shares buckets, schedules exports, reports a publish, prints one field, and aligns wide characters', async () => {
+    // Prepare
+    const other = await s.addKey('cli-other');
+    await qfdata('buckets', 'create', 'cli-shared');
+    const created = JSON.parse((await qfdata('--json', 'datasets', 'create', '数据集😀', '--format', 'PromptResponse')).stdout) as { datasetId: string; versionId: string };
+    // Act
+    const granted = await qfdata('buckets', 'grant', 'cli-shared', 'cli-other');
+    const seenByOther = await qfdataAs(other, '--json', 'buckets', 'ls');
+    const listed = await qfdata('buckets', 'ls');
+    const revoked = await qfdata('buckets', 'revoke', 'cli-shared', 'cli-other');
+    const goneForOther = await qfdataAs(other, '--json', 'buckets', 'ls');
+    const schedule = await qfdata('--json', 'schedules', 'create', created.datasetId, 'rate(1 day)');
+    const { scheduleId } = JSON.parse(schedule.stdout) as { scheduleId: string };
+    const schedules = await qfdata('schedules', 'list');
+    const shown = await qfdata('schedules', 'show', scheduleId);
+    const deleted = await qfdata('schedules', 'delete', scheduleId);
+    const published = await qfdata('versions', 'publish', created.versionId);
+    const field = await qfdata('--field', 'versionId', 'versions', 'list', created.datasetId);
+    const table = await qfdata('datasets', 'list', '--name', '数据集');
+    // Assess: buckets
+    expect(granted).toMatchObject({ code: 0, stdout: 'Granted cli-shared to cli-other.\n' });
+    expect(JSON.parse(seenByOther.stdout)).toEqual({ buckets: [{ bucket: 'cli-shared', role: 'grantee' }] });
+    expect(listed.stdout).toMatch(/^cli-shared\s+owner\s+cli-other$/m);
+    expect(revoked.code).toBe(0);
+    expect(JSON.parse(goneForOther.stdout)).toEqual({ buckets: [] });
+    // Assess: schedules, with times carrying their offset
+    expect(schedule.code, schedule.stderr).toBe(0);
+    expect(scheduleId).toMatch(/^sch-[0-9a-z]{16}$/);
+    expect(schedules.stdout).toContain(scheduleId);
+    expect(shown.stdout).toMatch(/^nextRunTime\s+\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \+08:00$/m);
+    expect(deleted.stdout).toBe(`Deleted ${scheduleId}.\n`);
+    // Assess: publish says what it did, --field prints the bare value, wide characters keep the columns aligned
+    expect(published.code, published.stderr).toBe(0);
+    expect(published.stdout).toMatch(new RegExp(`^Published ${created.versionId} \\(version 1 of 数据集😀, ${created.datasetId}\\): publishStatus Published`));
+    expect(field.stdout).toBe(`${created.versionId}\n`);
+    const [header, row] = table.stdout.split('\n');
+    expect(row).toContain('数据集😀');
+    // DATAFORMAT starts at the same display column on both lines: the name column is padded by width, not length
+    const columnOf = (line: string, text: string) => stringWidth(line.slice(0, line.indexOf(text)));
+    expect(columnOf(row!, 'PromptResponse')).toBe(columnOf(header!, 'DATAFORMAT'));
+  });
+
+  it('prints its version and a completion script, refuses Baidu unnamed, and names the URL of a refused connection', async () => {
+    // Prepare: a port nothing listens on
+    const saved = process.env.QIANFAN_CONSOLE_API_BASE_URL;
+    const [closed] = await freePorts(1);
+    // Act
+    const version = await qfdata('--version');
+    const bash = await qfdata('completion', 'bash');
+    const fish = await qfdata('completion', 'fish');
+    delete process.env.QIANFAN_CONSOLE_API_BASE_URL;
+    const unnamed = await qfdata('datasets', 'list');
+    const unnamedCp = await qfdata('ls');
+    process.env.QIANFAN_CONSOLE_API_BASE_URL = `http://127.0.0.1:${closed}`;
+    const refused = await qfdata('datasets', 'list');
+    const refusedLs = await qfdata('ls');
+    process.env.QIANFAN_CONSOLE_API_BASE_URL = saved;
+    // Assess
+    expect(version).toEqual({ code: 0, stdout: `${JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')).version}\n`, stderr: '' });
+    expect(bash.stdout).toContain('complete -o default -F _qfdata_completion qfdata');
+    expect(bash.stdout).toMatch(/"buckets"\) words="create ls list grant revoke/);
+    expect(bash.stdout).toMatch(/"datasets list"\) words="--name --format --max --help"/);
+    expect(fish.stdout).toContain("complete -c qfdata -n '__fish_use_subcommand' -a 'datasets versions import errors export samples schedules tasks events download cp ls buckets keys completion'");
+    expect(unnamed.code).toBe(2);
+    expect(unnamed.stderr).toMatch(/QIANFAN_CONSOLE_API_BASE_URL.*http:\/\/127\.0\.0\.1:8866.*https:\/\/qianfan\.baidubce\.com, is used only when named/);
+    expect(unnamedCp.code).toBe(2);
+    expect(refused.code).toBe(4);
+    expect(refused.stderr).toContain(`qfdata: cannot reach http://127.0.0.1:${closed} (ECONNREFUSED): is qfdata running there? \`npm start\` serves http://127.0.0.1:8866`);
+    expect(refusedLs.code).toBe(4);
+    expect(refusedLs.stderr).toContain(`cannot reach http://127.0.0.1:${closed} (ECONNREFUSED)`);
   });
 });

@@ -25,6 +25,8 @@ const ROOT_ACCOUNT = 'root';
 const REJECTED_LINE = 'this line is not json';
 const samples = Array.from({ length: 4 }, (_, i) => [{ prompt: `question ${i}`, response: [[`answer ${i}`]] }]);
 const MISSING = { status: 404, code: 'NoSuchKey', message: 'The object does not exist.' };
+/** What the object endpoint on the download port answers any account that names the platform bucket. */
+const PLATFORM_DENIED = { status: 403, code: 'AccessDenied', message: 'Access denied: the bucket "qfdata" is qfdata\'s platform storage, which requests cannot name; use a bucket of your own.' };
 /** A task id no account has. */
 const NOWHERE_TASK = 'task-0000000000000000';
 
@@ -173,7 +175,7 @@ describe('Integration: download URLs are bound to their owner', () => {
     await s?.cleanup();
   });
 
-  it("answers B's own-key URLs to A's export, A's error report and A's archive path exactly as a missing object", async () => {
+  it("answers B's own-key URLs to A's export and error report exactly as a missing object, and refuses A's archive path (the platform bucket)", async () => {
     // Prepare: B signs, with B's own key, what A's links name, and a task id that exists nowhere
     const exportAsB = await linkAs(b, { kind: 'exports', id: own.exportTaskId, location: own.archive });
     const reportAsB = await linkAs(b, { kind: 'import-errors', id: own.importTaskId, location: own.report });
@@ -189,10 +191,11 @@ describe('Integration: download URLs are bound to their owner', () => {
     };
     // Assess
     expect(missing).toEqual(MISSING);
-    expect(answers).toEqual({ export: missing, exportHead: missing.status, report: missing, oldStyle: missing });
+    // The storage path names the platform bucket, which the object endpoint of this port refuses to every account.
+    expect(answers).toEqual({ export: missing, exportHead: missing.status, report: missing, oldStyle: PLATFORM_DENIED });
   });
 
-  it("answers A's own signatures on paths that are not A's downloads exactly as a missing object", async () => {
+  it("answers A's own signatures on paths that are not A's downloads as a missing object, and on platform paths as refused", async () => {
     // Prepare: the right ids under the wrong kind, an unknown kind, a wrong file name, A's archive by its storage path
     const fileName = own.archive.key.split('/').pop()!;
     const targets = {
@@ -206,7 +209,7 @@ describe('Integration: download URLs are bound to their owner', () => {
     // Act
     const answers = Object.fromEntries(await Promise.all(Object.entries(targets).map(async ([label, target]) => [label, await fetchAnswer(`${s.downloadUrl}${signedTarget(a, target)}`)])));
     // Assess
-    expect(answers).toEqual(Object.fromEntries(Object.keys(targets).map((label) => [label, MISSING])));
+    expect(answers).toEqual(Object.fromEntries(Object.keys(targets).map((label) => [label, label.startsWith('oldStyle') ? PLATFORM_DENIED : MISSING])));
   });
 
   it("downloads A's own links: the zip opens with the samples, the report holds the rejected line", async () => {
@@ -266,29 +269,30 @@ describe('Integration: download URLs are bound to their owner', () => {
     const expired = { status: 400, code: 'RequestExpired', message: expect.stringMatching(/^Request has expired\. Timestamp date is /) };
     const mismatch = { status: 403, code: 'SignatureDoesNotMatch', message: expect.stringMatching(/^The request signature we calculated does not match/) };
     const badRequest = { status: 400, code: 'BadRequest', message: 'The request is not valid HTTP.' };
+    // Paths that are not `/_download/…` are the object endpoint's (BOS's API): its own refusals.
+    const INVALID_BUCKET = { status: 400, code: 'InvalidBucketName', message: expect.stringMatching(/^The bucket name ".*" is not valid: /) };
     const cases: [label: string, method: string, target: string, expected: Record<string, unknown>][] = [
       ['malformed percent-encoding in the file name', 'GET', signed(`/_download/exports/${own.exportTaskId}/%E0%A4%A.zip`), MISSING],
       ['a lone % in the file name', 'GET', signed(`/_download/import-errors/${own.importTaskId}/errors%.jsonl`), MISSING],
       ['an escaped byte that is not UTF-8', 'GET', signed(`/_download/exports/${own.exportTaskId}/%FF${fileName}`), MISSING],
-      ['an escaped NUL in the key of an old-style URL', 'GET', signed(`/${own.archive.bucket}/exports/a%00b.zip`), MISSING],
+      ['an escaped NUL in the key of an old-style URL', 'GET', signed(`/${own.archive.bucket}/exports/a%00b.zip`), { status: 400, code: 'InvalidObjectName', message: 'The object key "exports/a\\u0000b.zip" is not an object key: it contains NUL.' }],
       ['an escaped NUL in the file name', 'GET', signed(`/_download/exports/${own.exportTaskId}/${fileName}%00`), MISSING],
       ['a raw NUL in the path', 'GET', signed(`/_download/exports/${own.exportTaskId}/\u0000${fileName}`), badRequest],
       ['a raw control character in the path', 'GET', signed(`/_download/exports/${own.exportTaskId}/\u0001${fileName}`), badRequest],
       ['a raw DEL in the path', 'GET', signed(`/_download/exports/\u007f/${fileName}`), badRequest],
       ['.. segments', 'GET', signed(`/_download/exports/../../${own.archive.bucket}/${own.archive.key}`), MISSING],
       ['%2e%2e segments', 'GET', signed(`/_download/%2e%2e/%2E%2E/${own.archive.bucket}/${own.archive.key}`), MISSING],
-      ['a %2e%2e bucket', 'GET', signed(`/%2e%2e/${own.archive.key}`), MISSING],
+      ['a %2e%2e bucket', 'GET', signed(`/%2e%2e/${own.archive.key}`), INVALID_BUCKET],
       ['an escaped dot-dot file name', 'GET', signed(`/_download/exports/${own.exportTaskId}/%2e%2e`), MISSING],
       ['escaped slashes and backslashes in the file name', 'GET', signed(`/_download/exports/${own.exportTaskId}/..%2F..%5C${fileName}`), MISSING],
-      ['an invalid bucket name (upper case, underscore)', 'GET', signed(`/Bad_Bucket/${own.archive.key}`), MISSING],
-      ['a bucket name too short', 'GET', signed(`/ab/${own.archive.key}`), MISSING],
-      ['a bucket named like an IP address', 'GET', signed(`/192.168.0.1/${own.archive.key}`), MISSING],
+      ['an invalid bucket name (upper case, underscore)', 'GET', signed(`/Bad_Bucket/${own.archive.key}`), INVALID_BUCKET],
+      ['a bucket name too short', 'GET', signed(`/ab/${own.archive.key}`), INVALID_BUCKET],
+      ['a bucket named like an IP address', 'GET', signed(`/192.168.0.1/${own.archive.key}`), INVALID_BUCKET],
       ['the download prefix used as a bucket', 'GET', signed(`/_download/${own.archive.key}`), MISSING],
       ['an unknown kind', 'GET', signed(`/_download/secrets/${own.exportTaskId}/${fileName}`), MISSING],
       ['an id that is not a task id', 'GET', signed(`/_download/exports/TASK-${'Z'.repeat(16)}/${fileName}`), MISSING],
       ['an extra segment', 'GET', signed(`/_download/exports/${own.exportTaskId}/x/${fileName}`), MISSING],
-      ['the root path', 'GET', signed('/'), MISSING],
-      ['an absolute-form target', 'GET', signed(`http://attacker.example${exportPath}`), MISSING],
+      ['an absolute-form target', 'GET', signed(`http://attacker.example${exportPath}`), { status: 400, code: 'InvalidURI', message: 'The request target must be a path starting with "/".' }],
       ['a path past the length limit', 'GET', signed(`/_download/exports/${own.exportTaskId}/${'a'.repeat(5000)}.zip`), { status: 400, code: 'InvalidURI', message: 'The request path is longer than 4096 characters.' }],
       ['a request line past the parser’s limit', 'GET', signed(`/${'a'.repeat(20_000)}`), { status: 431, code: 'RequestHeaderSectionTooLarge', message: 'The request line and headers are too large.' }],
       ['no authorization', 'GET', exportPath, authError('missing')],

@@ -220,3 +220,26 @@ describe('Integration: bodies over 10 MiB', () => {
     expect(res.body).toEqual({ requestId: expect.any(String), code: 'MalformedJSON', message: 'The JSON you provided was not well-formed.' });
   });
 });
+
+describe('Integration: the web console on the API origin', () => {
+  it('serves /console/ from the API port with a strict Content-Security-Policy, and lets the page read downloads (CORS)', async () => {
+    // Act
+    const page = await fetch(`${s.url}/console/`);
+    const html = await page.text();
+    const redirect = await fetch(`${s.url}/console`, { redirect: 'manual' });
+    const preflight = await fetch(`${s.downloadUrl}/_download/exports/task-0000000000000000/x.zip`, { method: 'OPTIONS', headers: { origin: s.url, 'access-control-request-method': 'GET' } });
+    const refused = await fetch(`${s.downloadUrl}/_download/exports/task-0000000000000000/x.zip`, { headers: { origin: s.url } });
+    // Assess
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(html).toContain('app.js');
+    expect(page.headers.get('content-security-policy')).toMatch(/default-src 'self'/);
+    expect(page.headers.get('content-security-policy')).not.toMatch(/unsafe-inline|unsafe-eval/);
+    expect(page.headers.get('content-security-policy')).toContain(new URL(s.downloadUrl).origin);
+    expect(redirect.status).toBe(301);
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
+    expect(refused.headers.get('access-control-allow-origin')).toBe('*');
+    expect(refused.status).toBe(400);
+  });
+});

@@ -6,8 +6,9 @@
  */
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MAX_BODY_BYTES, startGateway, type Gateway } from '../../scripts/gateway.js';
-import { freePort } from '../../scripts/local.js';
+import { formatRequestLine, MAX_BODY_BYTES, operationOf, startGateway, type Gateway, type RequestLine } from '../../scripts/gateway.js';
+import { freePort, localSettings } from '../../scripts/local.js';
+import { waitFor } from '../support/wait.js';
 
 const LIMIT = 1000;
 const TOO_LARGE = `The request body exceeds ${LIMIT} bytes (${LIMIT / (1024 * 1024)} MiB), the most this API accepts.`;
@@ -246,5 +247,74 @@ describe('Gateway', () => {
     } finally {
       await new Promise((resolve) => dropping.close(resolve));
     }
+  });
+});
+
+describe('Gateway: request lines and the endpoints answer', () => {
+  let upstreamPort: number;
+  let upstream: Upstream | undefined;
+  let gateway: Gateway | undefined;
+  const lines: RequestLine[] = [];
+
+  beforeEach(async () => {
+    lines.length = 0;
+    upstreamPort = await freePort();
+    upstream = await Upstream.start(upstreamPort);
+    gateway = await startGateway({ port: 0, upstreamPort, maxBodyBytes: LIMIT, endpoints: () => ({ objects: 'http://127.0.0.1:1234' }), onRequest: (line) => lines.push(line) });
+  });
+  afterEach(async () => {
+    await gateway?.close();
+    await upstream?.close();
+  });
+
+  it('reports one line per request: method, operation, status and milliseconds, refusals included', async () => {
+    // Act
+    await send(gateway!, { path: '/v2/dataset?Action=CreateDataset', body: '{}' });
+    await send(gateway!, { path: '/wenxinworkshop/dataset/create', body: '{}' });
+    await send(gateway!, { path: '/v2/accesskey?Action=DescribeAccessKeys', body: 'x'.repeat(LIMIT + 1) });
+    await send(gateway!, { method: 'GET', path: '/_qfdata/health' });
+    await waitFor(() => lines.length === 4, { what: 'a line for each of the four requests' });
+    // Assess
+    expect(lines.map(({ ms, ...rest }) => rest)).toEqual([
+      { method: 'POST', operation: 'CreateDataset', status: 201 },
+      { method: 'POST', operation: 'v1 dataset/create', status: 201 },
+      { method: 'POST', operation: 'DescribeAccessKeys', status: 413 },
+      { method: 'GET', operation: '/_qfdata/health', status: 201 },
+    ]);
+    for (const line of lines) expect(line.ms).toBeGreaterThanOrEqual(0);
+  });
+
+  it('formats a line as time, method, operation, status and whole milliseconds', () => {
+    // Act
+    const at = new Date(2024, 4, 1, 12, 3, 4);
+    const api = formatRequestLine({ method: 'POST', operation: 'CreateDataset', status: 200, ms: 14.4 }, at);
+    const objects = formatRequestLine({ method: 'PUT', operation: 'PutObject', status: 200, ms: 3.6, service: 'objects' }, at);
+    // Assess
+    expect(api).toBe('12:03:04 POST   CreateDataset 200 14 ms');
+    expect(objects).toBe('12:03:04 PUT    objects PutObject 200 4 ms');
+    expect(operationOf('/v2/dataset?Action=Describe%20Datasets')).toBe('Describe Datasets');
+    expect(operationOf('/x'.repeat(100)).length).toBe(96);
+  });
+
+  it('answers GET /_qfdata/endpoints itself with the API and object endpoint URLs, forwarding nothing', async () => {
+    // Act
+    const res = await send(gateway!, { method: 'GET', path: '/_qfdata/endpoints' });
+    // Assess
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ api: `http://127.0.0.1:${gateway!.port}`, objects: 'http://127.0.0.1:1234' });
+    expect(upstream!.begun).toBe(0);
+  });
+});
+
+describe('localSettings: the ports and data directory npm start, root-key and buckets read', () => {
+  it('derives every port from QFDATA_PORT unless set, and refuses a value that is not a port', () => {
+    // Act
+    const defaults = localSettings({});
+    const moved = localSettings({ QFDATA_PORT: '9000', QFDATA_DOWNLOAD_PORT: '9100', QFDATA_DATA_DIR: '/tmp/x' });
+    // Assess
+    expect(defaults).toEqual({ dataDir: './.data', port: 8866, lambdaPort: 8867, dynamoPort: 8868, downloadPort: 8869, offlinePort: 8870, dynamoEndpoint: 'http://127.0.0.1:8868' });
+    expect(moved).toEqual({ dataDir: '/tmp/x', port: 9000, lambdaPort: 9001, dynamoPort: 9002, downloadPort: 9100, offlinePort: 9004, dynamoEndpoint: 'http://127.0.0.1:9002' });
+    expect(() => localSettings({ QFDATA_DYNAMO_PORT: 'eighty' })).toThrow('QFDATA_DYNAMO_PORT must be a port number (1-65535), got "eighty"');
+    expect(() => localSettings({ QFDATA_PORT: '70000' })).toThrow(/QFDATA_PORT must be a port number/);
   });
 });
