@@ -18,7 +18,7 @@ import { PERMISSIONS, POLICIES } from '../shared/keys/policies.js';
 
 /** What the document says of each Action route beyond the registry (its tag, summary and notes). */
 interface ActionRouteDoc {
-  name: Exclude<RouteName, 'v1'>;
+  name: Exclude<RouteName, PathRouteName>;
   operationId: string;
   tag: string;
   summary: string;
@@ -58,9 +58,17 @@ const EXAMPLE_IDS: ExampleIds = {
   exportTaskId: 'task-0mxa7h3q4k2b9c1g',
   scheduleId: 'sch-0mxa7h3q4k2b9c1h',
   accessKeyId: '0123456789abcdef0123456789abcdef',
+  sampleId: 'task-0mxa7h3q4k2b9c1f-000000-000000',
 };
 
 const contractsOf = (route: RouteName): Contract[] => Object.values(REGISTRY[route]) as Contract[];
+
+/** The routes with a path per operation (V1's dataset and entity APIs), each with its tag and schema name prefix. */
+type PathRouteName = 'v1' | 'entity';
+const PATH_ROUTES: readonly { name: PathRouteName; tag: string; schema: string }[] = [
+  { name: 'v1', tag: 'v1', schema: 'V1' },
+  { name: 'entity', tag: 'entity', schema: 'V1Entity' },
+];
 
 export const OPENAPI_FILE = 'docs/openapi.json';
 
@@ -247,7 +255,7 @@ function components(table: ErrorRow[]): Json {
       },
     },
   };
-  for (const op of contractsOf('v1')) schemas[`V1${upperFirst(op.name)}Request`] = requestSchema(op.input);
+  for (const route of PATH_ROUTES) for (const op of contractsOf(route.name)) schemas[`${route.schema}${upperFirst(op.name)}Request`] = requestSchema(op.input);
   for (const route of ACTION_ROUTES) for (const op of contractsOf(route.name)) schemas[`V2${op.name}Request`] = requestSchema(op.input);
 
   const errorHeaders = { 'X-Bce-Error-Code': ref('headers', 'XBceErrorCode'), 'X-Bce-Error-Message': ref('headers', 'XBceErrorMessage') };
@@ -328,18 +336,18 @@ function requestBody(op: Contract, schemaName: string): Json {
   };
 }
 
-function v1Operation(op: Contract, table: ErrorRow[]): Json {
+function v1Operation(op: Contract, table: ErrorRow[], route: (typeof PATH_ROUTES)[number]): Json {
   const doc = fileDoc(fileOf(op), op.name);
   const responses: Json = { '200': ref('responses', 'V1Result') };
   for (const { status } of byStatus(table.filter((r) => r.iam))) responses[String(status)] = ref('responses', `V1AuthError${status}`);
   return {
     post: {
-      tags: ['v1'],
-      operationId: `v1${upperFirst(op.name)}`,
+      tags: [route.tag],
+      operationId: `${route.tag}${upperFirst(op.name)}`,
       summary: doc.summary,
       description: doc.description,
-      parameters: [ref('parameters', 'clientToken')],
-      requestBody: requestBody(op, `V1${upperFirst(op.name)}Request`),
+      parameters: ROUTES[route.name].clientToken ? [ref('parameters', 'clientToken')] : [],
+      requestBody: requestBody(op, `${route.schema}${upperFirst(op.name)}Request`),
       responses,
       ...(op.extension ? { 'x-qfdata-extension': true } : {}),
       'x-qfdata-permission': op.needs,
@@ -444,7 +452,7 @@ export function buildOpenApi(): object {
   const table = errorTable();
   const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string; description: string };
   const paths: Json = {};
-  for (const op of contractsOf('v1')) paths[`${ROUTES.v1.prefix}${op.name}`] = v1Operation(op, table);
+  for (const route of PATH_ROUTES) for (const op of contractsOf(route.name)) paths[`${ROUTES[route.name].prefix}${op.name}`] = v1Operation(op, table, route);
   for (const route of ACTION_ROUTES) paths[ROUTES[route.name].path] = actionPath(route, table);
   Object.assign(paths, localPaths());
   return {
@@ -477,6 +485,7 @@ export function buildOpenApi(): object {
     },
     tags: [
       { name: 'v1', description: 'Qianfan console V1 dataset API (`/wenxinworkshop/dataset/*`).' },
+      { name: 'entity', description: 'Qianfan console V1 entity API (`/wenxinworkshop/entity/*`): the samples of a version, one by one.' },
       { name: 'v2', description: 'Qianfan V2 dataset API (`/v2/dataset?Action=…`).' },
       { name: 'keys', description: "A qfdata extension: the account's access keys (`/v2/accesskey?Action=…`), in the V2 envelope." },
       { name: 'buckets', description: "A qfdata extension: the account's buckets and their grants (`/v2/bucket?Action=…`), in the V2 envelope." },

@@ -1,13 +1,13 @@
 /**
  * Every other `/wenxinworkshop/*` path. The dataset-adjacent families qfdata does not implement (`etl/*`,
- * `enhance/*`, `entity/*`) answer in the V1 envelope with a clear "not supported" error, after authentication like
- * any other request; anything else is an unknown API name.
+ * `enhance/*`) answer in the V1 envelope with a clear "not supported" error, after authentication like any other
+ * request; anything else (an entity path other than list, annotate and delete included) is an unknown API name.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { InvalidActionError, NotSupportedError } from '../../shared/errors.js';
 import { printableName, refusingHandler } from '../../shared/http/index.js';
 
-const FAMILIES = /^\/wenxinworkshop\/(etl|enhance|entity)\//;
+const FAMILIES = /^\/wenxinworkshop\/(etl|enhance)\//;
 
 const pathOf = (event: APIGatewayProxyEventV2) => event.rawPath ?? '';
 

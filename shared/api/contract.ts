@@ -21,6 +21,8 @@ export interface ExampleIds {
   exportTaskId: string;
   scheduleId: string;
   accessKeyId: string;
+  /** A sample of the version (`task-…-000000-000000`, the entity API's `id`). */
+  sampleId: string;
 }
 
 /** The kinds of resource id a request body can name. */

@@ -8,13 +8,14 @@ import type { Contract } from './contract.js';
 import { ACCESS_KEY } from './operations/keys.js';
 import { BUCKET } from './operations/buckets.js';
 import { DATASET } from './operations/dataset.js';
+import { ENTITY } from './operations/entity.js';
 import { V1 } from './operations/v1.js';
 import { ROUTES, type Route, type RouteName } from './routes.js';
 
-export { ACCESS_KEY, BUCKET, DATASET, V1 };
+export { ACCESS_KEY, BUCKET, DATASET, ENTITY, V1 };
 
 /** The contracts of each route, by wire name. */
-export const REGISTRY = { v1: V1, dataset: DATASET, accessKey: ACCESS_KEY, bucket: BUCKET } as const satisfies Record<RouteName, Record<string, Contract>>;
+export const REGISTRY = { v1: V1, entity: ENTITY, dataset: DATASET, accessKey: ACCESS_KEY, bucket: BUCKET } as const satisfies Record<RouteName, Record<string, Contract>>;
 
 export type Registry = typeof REGISTRY;
 

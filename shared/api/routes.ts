@@ -1,9 +1,9 @@
 /**
  * The routes of the wire API and how each one is served. V1 has one function per path
- * (`POST /wenxinworkshop/dataset/<name>`); the others are one function each that routes on the `Action` query
+ * (`POST /wenxinworkshop/dataset/<name>`, `POST /wenxinworkshop/entity/<name>`); the others are one function each that routes on the `Action` query
  * parameter (API Gateway cannot route on a query string), every action still its own module under `functions/<dir>/`.
  */
-export type RouteName = 'v1' | 'dataset' | 'accessKey' | 'bucket';
+export type RouteName = 'v1' | 'entity' | 'dataset' | 'accessKey' | 'bucket';
 
 interface RouteBase {
   /** Where the operation files are: `functions/<dir>/`. */
@@ -15,7 +15,7 @@ interface RouteBase {
   /** The whole route goes beyond Qianfan's API. */
   extension: boolean;
   /** The typed client's namespace for it (`client.v2.createDataset`). */
-  client: 'v1' | 'v2' | 'keys' | 'buckets';
+  client: 'v1' | 'entity' | 'v2' | 'keys' | 'buckets';
 }
 
 export interface PathRoute extends RouteBase {
@@ -36,6 +36,8 @@ export type Route = PathRoute | ActionRoute;
 
 export const ROUTES = {
   v1: { kind: 'paths', prefix: '/wenxinworkshop/dataset/', dir: 'v1', envelope: 'v1', clientToken: true, extension: false, client: 'v1' },
+  /** Qianfan's entity API: the samples of a version, one by one. */
+  entity: { kind: 'paths', prefix: '/wenxinworkshop/entity/', dir: 'entity', envelope: 'v1', clientToken: false, extension: false, client: 'entity' },
   dataset: { kind: 'action', path: '/v2/dataset', dir: 'v2', envelope: 'v2', clientToken: true, extension: false, client: 'v2', example: 'DescribeDatasets' },
   accessKey: { kind: 'action', path: '/v2/accesskey', dir: 'keys', envelope: 'v2', clientToken: false, extension: true, client: 'keys', example: 'DescribeAccessKeys' },
   bucket: { kind: 'action', path: '/v2/bucket', dir: 'buckets', envelope: 'v2', clientToken: false, extension: true, client: 'buckets', example: 'DescribeBuckets' },

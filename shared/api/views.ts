@@ -5,6 +5,7 @@
 import type { DatasetRecord, ExportStatus, ExportTaskRecord, ImportStatus, ImportTaskRecord, PublishStatus, ScheduleRecord, VersionRecord } from '../model.js';
 import { v1StorageType } from './formats.js';
 import { storagePathOf } from '../datasets/layout.js';
+import type { Sample } from '../datasets/samples.js';
 import type { VersionView } from '../datasets/service.js';
 import { rfc3339, wallClock } from './time.js';
 
@@ -53,7 +54,7 @@ function v1Statuses(version: VersionRecord, task?: ImportTaskRecord) {
     releaseStatus: V1_RELEASE_STATUS[version.publishStatus],
     releaseProgress: version.publishStatus === 'Published' ? 100 : 0,
     entityCount: version.sampleCount,
-    annotatedEntityCount: version.sampleCount,
+    annotatedEntityCount: version.annotatedCount ?? version.sampleCount,
     characterCount: version.characterCount,
     importErrorInfo: task && task.counts.errors > 0 ? { errorCount: task.counts.errors, errCodes: task.errorCodes } : null,
   };
@@ -191,7 +192,7 @@ export function v2ImportStatus(task: Pick<ImportTaskRecord, 'status'>): 'Importi
 export function importPercent(task: Pick<ImportTaskRecord, 'status' | 'checkpoint' | 'totalBytes'>): number {
   if (task.status === 'Finished') return 100;
   if (task.status === 'Failed' || task.totalBytes === 0) return 0;
-  return Math.min(99, Math.floor((task.checkpoint.bytesDone / task.totalBytes) * 100));
+  return Math.min(99, Math.floor(((task.checkpoint.bytesDone + (task.checkpoint.bytesInFile ?? 0)) / task.totalBytes) * 100));
 }
 
 /** V2 `DescribeImportTask` result (spec §2): `progress` is `"XX %"` while running, `"100%"` done, `"0"` failed. */
@@ -304,4 +305,29 @@ export function v1ImportErrorDetail(dataset: Pick<DatasetRecord, 'projectType'>,
 /** `CreateExportSchedule`'s answer: the schedule's id and its first due time. */
 export function v2CreatedSchedule(schedule: Pick<ScheduleRecord, 'scheduleId' | 'nextRunAt'>, settings: ViewSettings) {
   return { scheduleId: schedule.scheduleId, nextRunTime: schedule.nextRunAt ? wallClock(new Date(schedule.nextRunAt), settings.timeZone) : '' };
+}
+
+/**
+ * One sample of V1 `/entity/list` (bce-qianfan-sdk `python/qianfan/tests/utils/mock_server.py`
+ * `list_all_entity_in_dataset`): `id`, `name`, `labels`, `url` (the SDK GETs it for the sample's text), `memorySize`
+ * (KB), `isEncrypted`, `textExtra` (Qianfan's cleaning statistics: qfdata computes none and sends zeros). qfdata
+ * adds `annotated`, `content` (the sample itself, when its JSON is at most 32 KB; `null` otherwise: fetch `url`),
+ * `importTime`, `annoTime` (`YYYY-MM-DD HH:mm:ss`, '' when not annotated) and `imageUrls` (the images it names that
+ * the version stores).
+ */
+export function v1Entity(sample: Sample, settings: ViewSettings) {
+  return {
+    id: sample.id,
+    name: '',
+    labels: sample.labels,
+    url: sample.url,
+    memorySize: Math.max(0.01, Math.round((sample.bytes / 1024) * 100) / 100),
+    isEncrypted: false,
+    textExtra: { domainType: '', taskType: '', wordNum: 0, repetitiveCharRatio: 0, specialCharRatio: 0, flaggedWordRatio: 0, langProb: 0, perplexity: 0 },
+    annotated: sample.annotated,
+    content: sample.value === undefined ? null : sample.value,
+    importTime: wallClock(new Date(sample.importedAt), settings.timeZone),
+    annoTime: sample.annotatedAt ? wallClock(new Date(sample.annotatedAt), settings.timeZone) : '',
+    imageUrls: sample.imageUrls,
+  };
 }

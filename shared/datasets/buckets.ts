@@ -32,6 +32,11 @@ export interface BucketSettings {
   rootAccount: string;
   /** Whether `CreateBucket` may create buckets in the object store (the local twin), or only operators name them. */
   canCreate: boolean;
+  /**
+   * The buckets this deployment may use besides its platform bucket (`QFDATA_USER_BUCKETS`, the functions' IAM
+   * permissions name the same), or `*` for any (the local twin). Absent: any.
+   */
+  userBuckets?: '*' | readonly string[];
 }
 
 export interface BucketDeps {
@@ -71,6 +76,7 @@ export class BucketService {
    */
   async assertUsable(caller: Caller, bucket: string, missing: (bucket: string) => Error): Promise<void> {
     this.#refusePlatform(bucket);
+    this.#refuseUnlisted(bucket);
     const { owner, grants } = await this.#store.getBucketAccess(bucket);
     const granted = grants.some((g) => g.account === caller.account);
     if (owner) {
@@ -89,6 +95,7 @@ export class BucketService {
    */
   async create(caller: Caller, bucket: string): Promise<BucketView> {
     this.#refuseTaken(bucket);
+    this.#refuseUnlisted(bucket);
     if (!this.#settings.canCreate) {
       throw new NotSupportedError(
         'Buckets of a deployment are named when it is deployed; ask the operator to grant one to your account (npm run buckets -- grant <bucket> --account <account>).',
@@ -136,6 +143,7 @@ export class BucketService {
   /** Operators: makes `owner` the owner of `bucket`, creating it in the object store if it is missing. */
   async createForOperator(bucket: string, owner: string): Promise<BucketView> {
     this.#refuseTaken(bucket);
+    this.#refuseUnlisted(bucket);
     return this.#claim(owner, bucket, { create: true, operator: true });
   }
 
@@ -144,6 +152,16 @@ export class BucketService {
   #refusePlatform(bucket: string): void {
     if (bucket === this.#settings.platformBucket) {
       throw new AccessDeniedError(`Access denied: the bucket "${bucket}" is qfdata's platform storage, which requests cannot name; use a bucket of your own.`);
+    }
+  }
+
+  /** A bucket the deployment was not given (its roles could not reach it anyway) is refused, saying how to allow it. */
+  #refuseUnlisted(bucket: string): void {
+    const allowed = this.#settings.userBuckets ?? '*';
+    if (allowed !== '*' && !allowed.includes(bucket)) {
+      throw new AccessDeniedError(
+        `Access denied: the bucket "${bucket}" is not one this deployment may use. Its operator names those buckets when deploying: add it to the stage parameter userBuckets (npx sls deploy --param="userBuckets=<bucket>,…", which sets QFDATA_USER_BUCKETS and the functions' IAM permissions) and deploy again.`,
+      );
     }
   }
 
@@ -175,6 +193,7 @@ export class BucketService {
   /** An operator's grant on an unclaimed bucket first records it as the root account's, so ownership is explicit. */
   async #claimForOperator(bucket: string): Promise<void> {
     this.#refusePlatform(bucket);
+    this.#refuseUnlisted(bucket);
     const { owner } = await this.#store.getBucketAccess(bucket);
     if (owner) return;
     if (!(await this.#objects.bucketExists(bucket))) throw new InappropriateJSONError(`The bucket "${bucket}" does not exist.`);

@@ -5,9 +5,12 @@
  * signed URLs in the twin, an upstream's own URLs later) decides what the URL looks like.
  */
 
-/** What a link downloads: a kind, the id of the task it belongs to, and where the object is stored. */
+/**
+ * What a link downloads: a kind, the id of what it belongs to (a task; a sample for `samples`, its own object, and
+ * `images`, an image it names), and where the object is stored.
+ */
 export interface LinkTarget {
-  kind: 'exports' | 'import-errors';
+  kind: 'exports' | 'import-errors' | 'samples' | 'images';
   id: string;
   location: { bucket: string; key: string };
 }

@@ -1,8 +1,9 @@
 /**
  * Marker paging, one implementation for every V2 list (design, wire contract point 5): `maxKeys` defaults to 10 and
  * values above 100 count as 100; `marker` is exclusive, must be a well-formed id of the listed kind (else
- * `InvalidMarker`), and still works when its item has been deleted; `nextMarker` (the page's last id) is present
- * only when `isTruncated`.
+ * `InvalidMarker`), and still works when its item has been deleted. `nextMarker` is always present: the page's last
+ * id, or `""` for an empty page. Seed 003 shows it on a last page too (`"isTruncated": false, "nextMarker": "dg-xxx"`),
+ * and code written from the seed (Go's `pageInfo["nextMarker"].(string)`, Java's getString) fails when it is absent.
  */
 import * as z from 'zod';
 import { InvalidMarkerError } from '../errors.js';
@@ -34,7 +35,7 @@ export interface PageInfo {
   marker: string;
   maxKeys: number;
   isTruncated: boolean;
-  nextMarker?: string;
+  nextMarker: string;
   pageReverse: boolean;
 }
 
@@ -55,7 +56,7 @@ export function pageInfo(request: PageRequest, page: { more: boolean; lastId?: s
     marker: request.marker,
     maxKeys: request.maxKeys,
     isTruncated: page.more,
-    ...(page.more && page.lastId ? { nextMarker: page.lastId } : {}),
+    nextMarker: page.lastId ?? '',
     pageReverse: request.pageReverse,
   };
 }

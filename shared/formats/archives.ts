@@ -44,6 +44,7 @@ import {
   type Chunk,
   type DataContext,
   type FileType,
+  type ImportRecord,
   type Batch,
   type ImageResolver,
   type Limits,
@@ -160,7 +161,20 @@ async function* readArchive(archive: Archive, format: DataFormat, limits: Limits
     if (plan.kind === 'data') dataIndexes.push(i);
     else if (plan.kind === 'image') imageIndexes.push(i);
   });
-  if (dataIndexes.length === 0) {
+  // The SDK's text-to-image layout: images, each with its annotation beside it as `<basename>.json` when it has one.
+  // Then an image without one is a sample still to annotate (bce-qianfan-sdk `data_source/utils.py`
+  // `_get_all_image_files_and_annotations_from_root` reads it as an image whose annotation is None).
+  const paths = new Set(archive.entries.map((e) => e.path));
+  const siblingJson = (path: string) => `${path.slice(0, path.lastIndexOf('.'))}.json`;
+  const sdkLayout =
+    format === 'PromptImage' &&
+    imageIndexes.length > 0 &&
+    dataIndexes.every((i) => {
+      const path = archive.entries[i]!.path;
+      const plan = plans[i]!;
+      return plan.kind === 'data' && plan.type === 'json' && imageIndexes.some((k) => siblingJson(archive.entries[k]!.path) === path);
+    });
+  if (dataIndexes.length === 0 && !sdkLayout) {
     throw new UnreadableFileError(
       name,
       CODE.missingDataFile,
@@ -187,15 +201,15 @@ async function* readArchive(archive: Archive, format: DataFormat, limits: Limits
           yield [{ kind: 'error', file, line: 0, code: CODE.tooLarge, reason: `the image is over the ${MAX_IMAGE_BYTES}-byte limit` }];
           continue;
         }
-        yield [
-          {
-            kind: 'asset',
-            file,
-            path: entry.path,
-            size: entry.size,
-            open: async () => Readable.from(item.body(), { objectMode: false }),
-          },
-        ];
+        const asset: ImportRecord = {
+          kind: 'asset',
+          file,
+          path: entry.path,
+          size: entry.size,
+          open: async () => Readable.from(item.body(), { objectMode: false }),
+        };
+        const unannotated = sdkLayout && !paths.has(siblingJson(entry.path));
+        yield unannotated ? [asset, { kind: 'sample', file, line: 1, sample: { prompt: '', image: entry.path }, characters: 0, annotated: false }] : [asset];
       }
     }
   }

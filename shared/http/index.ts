@@ -17,6 +17,7 @@ import type { Contract } from '../api/contract.js';
 import { lowerFirst, ROUTES, type ActionRoute } from '../api/routes.js';
 import type { Permission } from '../keys/policies.js';
 import { authenticate, type AuthenticateOptions } from './authenticate.js';
+import { DirectInvocationError, invokeDirectly, isDirectInvocation, type DirectInvocation } from './direct.js';
 import { jsonBody } from './body.js';
 import { printable, successResponse } from './envelope.js';
 import { errorMapper } from './errors.js';
@@ -56,7 +57,11 @@ export function implement<S extends z.ZodType, R>(contract: Contract<S, R>, run:
   return { api: ROUTES[contract.route].envelope, name: contract.name, needs: contract.needs, input: contract.input, run, contract };
 }
 
-export type HttpHandler = middy.MiddyfiedHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>;
+/**
+ * A function's handler: an HTTP API event through the chain; a direct invocation (`./direct.ts`: Lambda Invoke,
+ * Step Functions, EventBridge) straight to the operation, its result returned and its failure thrown.
+ */
+export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
 type Request = middy.Request<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
 
@@ -77,9 +82,11 @@ const clientTokenQuery = z.object({
   clientToken: z.string().regex(/^[\x21-\x7e]{1,64}$/, 'must be 1 to 64 printable ASCII characters').optional(),
 });
 
-/** Wraps an operation into the HTTP chain. */
+/** Wraps an operation into the HTTP chain, and serves its direct invocations. */
 export function httpHandler<S extends z.ZodType, R>(operation: Operation<S, R>, options: HttpHandlerOptions = {}): HttpHandler {
-  return chain(operation, operation.name, (input, ctx) => operation.run(input, ctx), options);
+  const http = chain(operation, operation.name, (input, ctx) => operation.run(input, ctx), options);
+  return (async (event: APIGatewayProxyEventV2 | DirectInvocation, context: Context) =>
+    isDirectInvocation(event) ? invokeDirectly(operation, event, context) : http(event, context)) as HttpHandler;
 }
 
 /**
@@ -161,7 +168,11 @@ export function actionRouter(route: ActionRoute, actions: Record<string, Contrac
     if (!handler) loaded.set(action, (handler = load(lowerFirst(action)).then((module) => module.handler)));
     return handler;
   };
-  return async (event: APIGatewayProxyEventV2, context: Context) => {
+  return async (event: APIGatewayProxyEventV2 | DirectInvocation, context: Context) => {
+    if (isDirectInvocation(event)) {
+      if (!Object.hasOwn(actions, event.action)) throw new DirectInvocationError('InvalidAction', `${printableName(String(event.action))} is not an action of ${route.path}.`);
+      return (await handlerOf(event.action))(event as unknown as APIGatewayProxyEventV2, context);
+    }
     const action = actionOf(event);
     return (Object.hasOwn(actions, action) ? await handlerOf(action) : refusing)(event, context);
   };

@@ -37,6 +37,7 @@ interface IdSet {
   exportTaskId: string;
   scheduleId: string;
   accessKeyId: string;
+  sampleId: string;
 }
 
 /** Well-formed ids of every kind that no account has (legacy ids are allocated from 1 upward). */
@@ -50,6 +51,7 @@ const MISSING: IdSet = {
   exportTaskId: 'task-0000000000000001',
   scheduleId: 'sch-0000000000000000',
   accessKeyId: '0123456789abcdef0123456789abcdef',
+  sampleId: 'task-0000000000000000-000000-000000',
 };
 
 /** What B owns itself (the same on both sides of a comparison). */
@@ -70,6 +72,7 @@ const exampleIds = (ids: IdSet, version: 'first' | 'legacy' = 'first'): ExampleI
   exportTaskId: ids.exportTaskId,
   scheduleId: ids.scheduleId,
   accessKeyId: ids.accessKeyId,
+  sampleId: ids.sampleId,
 });
 
 const routeOf = (contract: Contract) => {
@@ -185,6 +188,7 @@ describe('Integration: account isolation', () => {
       schedule: await asA(v2Route('DescribeExportSchedule'), { scheduleId: a.scheduleId }),
       schedules: await asA(v2Route('DescribeExportSchedules'), { maxKeys: 100 }),
       accessKeys: await asA(keyRoute('DescribeAccessKeys'), {}),
+      samples: await asA('/wenxinworkshop/entity/list', { datasetId: a.versionId, pageSize: 30 }),
     }) as Record<string, unknown>;
 
   beforeAll(async () => {
@@ -203,6 +207,8 @@ describe('Integration: account isolation', () => {
       return task.importStatus === 'ImportFinished' ? task : undefined;
     }, { what: 'the setup import' });
     expect(imported).toMatchObject({ importStatus: 'ImportFinished', sampleCount: 3 });
+    const entities = await asA('/wenxinworkshop/entity/list', { datasetId: created.versionId, offset: 0, pageSize: 10 });
+    expect(entities.items).toHaveLength(3);
     const second = await asA(v2Route('CreateDatasetVersion'), { datasetId: created.datasetId, description: 'second' });
     const exportTaskId = (await asA(v2Route('CreateExportTask'), { versionId: created.versionId, storageType: 'sysStorage' })) as string;
     const exported = await waitFor(async () => {
@@ -223,6 +229,7 @@ describe('Integration: account isolation', () => {
       exportTaskId,
       scheduleId: schedule.scheduleId,
       accessKeyId: key.accessKeyId,
+      sampleId: entities.items[0].id,
     };
     expect(Number.isInteger(a.legacyId) && Number.isInteger(a.legacy2Id)).toBe(true);
 

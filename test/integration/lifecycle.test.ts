@@ -647,19 +647,18 @@ describe('Integration: dataset lifecycle through the official client', () => {
       const all = await allVersions(created.datasetId);
       const ids = all.map((v: any) => v.versionId as string);
       // Act
+      // nextMarker is on every page (seed 003); isTruncated says whether another page follows.
       const pages = [];
-      let marker: string | undefined = '';
-      while (marker !== undefined) {
+      for (let marker = '', more = true; more; ) {
         const page: any = await v2('DescribeDatasetVersions', { datasetId: created.datasetId, maxKeys: 5, marker });
         pages.push(page);
-        marker = page.pageInfo.nextMarker;
+        [marker, more] = [page.pageInfo.nextMarker, page.pageInfo.isTruncated];
       }
       const reversed = [];
-      marker = '';
-      while (marker !== undefined) {
+      for (let marker = '', more = true; more; ) {
         const page: any = await v2('DescribeDatasetVersions', { datasetId: created.datasetId, maxKeys: 5, marker, pageReverse: true });
         reversed.push(page);
-        marker = page.pageInfo.nextMarker;
+        [marker, more] = [page.pageInfo.nextMarker, page.pageInfo.isTruncated];
       }
       // Assess
       expect(all.map((v: any) => v.versionNumber)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
@@ -669,7 +668,7 @@ describe('Integration: dataset lifecycle through the official client', () => {
       expect(pages.map((p) => p.pageInfo)).toEqual([
         { marker: '', maxKeys: 5, isTruncated: true, nextMarker: ids[4], pageReverse: false },
         { marker: ids[4], maxKeys: 5, isTruncated: true, nextMarker: ids[9], pageReverse: false },
-        { marker: ids[9], maxKeys: 5, isTruncated: false, pageReverse: false },
+        { marker: ids[9], maxKeys: 5, isTruncated: false, nextMarker: ids[11], pageReverse: false },
       ]);
       expect(pages[0].versions[0]).toEqual(all[0]);
       const rev = [...ids].reverse();
@@ -678,7 +677,7 @@ describe('Integration: dataset lifecycle through the official client', () => {
       expect(reversed.map((p) => p.pageInfo)).toEqual([
         { marker: '', maxKeys: 5, isTruncated: true, nextMarker: rev[4], pageReverse: true },
         { marker: rev[4], maxKeys: 5, isTruncated: true, nextMarker: rev[9], pageReverse: true },
-        { marker: rev[9], maxKeys: 5, isTruncated: false, pageReverse: true },
+        { marker: rev[9], maxKeys: 5, isTruncated: false, nextMarker: rev[11], pageReverse: true },
       ]);
     });
 
@@ -966,7 +965,7 @@ describe('Integration: dataset lifecycle through the official client', () => {
   // ----- 11. Honest edges --------------------------------------------------------------------------------------
 
   describe('what qfdata does not do, said plainly', () => {
-    it.each(['/wenxinworkshop/etl/list', '/wenxinworkshop/enhance/list', '/wenxinworkshop/entity/list'])('%s: V1 NotSupported (HTTP 200, code 336005)', async (route) => {
+    it.each(['/wenxinworkshop/etl/list', '/wenxinworkshop/enhance/list'])('%s: V1 NotSupported (HTTP 200, code 336005)', async (route) => {
       // Act
       const viaClient = await failure(call(route, { offset: 0, pageSize: 10 }));
       const raw = await rawSigned(route, JSON.stringify({ offset: 0, pageSize: 10 }));
@@ -1038,7 +1037,7 @@ describe('Integration: dataset lifecycle through the official client', () => {
       // Assess
       expect(before.datasets.length).toBeGreaterThan(0);
       expect(res.status).toBe(200);
-      expect(after).toEqual({ requestId: expect.any(String), result: { pageInfo: { marker: '', maxKeys: 100, isTruncated: false, pageReverse: false }, datasets: [] } });
+      expect(after).toEqual({ requestId: expect.any(String), result: { pageInfo: { marker: '', maxKeys: 100, isTruncated: false, nextMarker: '', pageReverse: false }, datasets: [] } });
       expect(stale).toEqual(v1Error(404, 500002));
       expect(existsSync(bosFile)).toBe(false);
       expect(existsSync(userFile)).toBe(true);

@@ -23,6 +23,7 @@ const MISSING: ExampleIds = {
   exportTaskId: 'task-0000000000000001',
   scheduleId: 'sch-0000000000000000',
   accessKeyId: '00000000000000000000000000000000',
+  sampleId: 'task-0000000000000000-000000-000000',
 };
 
 /** Every operation of the registry: its route, a body naming missing ids (its example), the permission it needs. */

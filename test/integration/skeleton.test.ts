@@ -79,7 +79,7 @@ describe('Integration: walking skeleton through the official client', () => {
     const listed = [...first.datasets, ...second.datasets, ...third.datasets].map((d: any) => d.datasetName);
     expect(listed).toEqual(names);
     expect(first.pageInfo).toEqual({ marker: '', maxKeys: 5, isTruncated: true, nextMarker: first.datasets[4].datasetId, pageReverse: false });
-    expect(third.pageInfo).toEqual({ marker: second.pageInfo.nextMarker, maxKeys: 5, isTruncated: false, pageReverse: false });
+    expect(third.pageInfo).toEqual({ marker: second.pageInfo.nextMarker, maxKeys: 5, isTruncated: false, nextMarker: third.datasets.at(-1).datasetId, pageReverse: false });
     expect(texts.datasets.map((d: any) => [d.datasetName, d.dataFormat])).toEqual([
       ['page-01', 'Text'],
       ['page-11', 'Text'],

@@ -6,13 +6,18 @@ import { readAll } from '../unit/objects.contract.js';
 
 /** The entries of a zip: name → content as UTF-8 text. */
 export async function unzip(buffer: Buffer): Promise<Record<string, string>> {
+  return Object.fromEntries(Object.entries(await unzipBytes(buffer)).map(([name, bytes]) => [name, bytes.toString('utf8')]));
+}
+
+/** The entries of a zip: name → bytes. */
+export async function unzipBytes(buffer: Buffer): Promise<Record<string, Buffer>> {
   const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.fromBuffer(buffer, { lazyEntries: true }, (e, z) => (e ? reject(e) : resolve(z!))));
-  const out: Record<string, string> = {};
+  const out: Record<string, Buffer> = {};
   await new Promise<void>((resolve, reject) => {
     zip.on('entry', (entry: yauzl.Entry) =>
       zip.openReadStream(entry, async (e, stream) => {
         if (e) return reject(e);
-        out[entry.fileName] = (await readAll(stream!)).toString('utf8');
+        out[entry.fileName] = await readAll(stream!);
         zip.readEntry();
       }),
     );

@@ -121,4 +121,21 @@ describe('Buckets: owners, grants and the platform bucket', () => {
     await expect(buckets.revoke({ account: 'grantee-x' }, 'owned-x', 'grantee-x')).rejects.toMatchObject({ code: 'AccessDenied' });
     await expect(buckets.assertUsable({ account: 'third-x' }, 'owned-x', missing)).rejects.toMatchObject({ code: 'AccessDenied' });
   });
+
+  it('refuses, in a deployment that names its buckets, every bucket it was not given, saying how to allow it (issue 14)', async () => {
+    // Prepare: a deployment given one user bucket
+    await h.objects.createBucket('given-bucket');
+    await h.objects.createBucket('other-bucket');
+    const { buckets } = h.services({ settings: { userBuckets: ['given-bucket'], canCreateBuckets: false } });
+    // Act + Assess
+    await expect(buckets.assertUsable({ account: 'root' }, 'given-bucket', missing)).resolves.toBeUndefined();
+    for (const attempt of [
+      () => buckets.assertUsable({ account: 'root' }, 'other-bucket', missing),
+      () => buckets.grant({ account: 'root' }, 'other-bucket', 'team-z', { operator: true }),
+      () => buckets.createForOperator('other-bucket', 'team-z'),
+    ]) {
+      await expect(attempt()).rejects.toMatchObject({ code: 'AccessDenied', message: expect.stringContaining('add it to the stage parameter userBuckets') });
+    }
+    expect(await h.store.getBucketAccess('other-bucket')).toEqual({ grants: [] });
+  });
 });

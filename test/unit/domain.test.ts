@@ -54,10 +54,11 @@ describe('Domain: pagination', () => {
     expect(pageQuery({ marker: 'dg-0123456789abcdef', maxKeys: 5, pageReverse: true }, 'dataset')).toEqual({ after: 'dg-0123456789abcdef', limit: 5, reverse: true });
   });
 
-  it('gives nextMarker only when the list is truncated', () => {
+  it('always gives nextMarker: the last id of the page, or "" for an empty page (seed 003, Go and Java read it unconditionally)', () => {
     const request = { marker: '', maxKeys: 2, pageReverse: false };
     expect(pageInfo(request, { more: true, lastId: 'dg-b' })).toEqual({ marker: '', maxKeys: 2, isTruncated: true, nextMarker: 'dg-b', pageReverse: false });
-    expect(pageInfo(request, { more: false, lastId: 'dg-b' })).toEqual({ marker: '', maxKeys: 2, isTruncated: false, pageReverse: false });
+    expect(pageInfo(request, { more: false, lastId: 'dg-b' })).toEqual({ marker: '', maxKeys: 2, isTruncated: false, nextMarker: 'dg-b', pageReverse: false });
+    expect(pageInfo(request, { more: false })).toEqual({ marker: '', maxKeys: 2, isTruncated: false, nextMarker: '', pageReverse: false });
   });
 
   it('validates the DescribeDatasets filter', () => {

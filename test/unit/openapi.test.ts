@@ -16,6 +16,7 @@ const committed = () => JSON.parse(readFileSync(path.join(ROOT, OPENAPI_FILE), '
 /** The operations of a route, from the registry. */
 const namesOf = (route: RouteName) => Object.keys(REGISTRY[route]);
 const v1Names = () => namesOf('v1');
+const entityNames = () => namesOf('entity');
 const v2Actions = () => namesOf('dataset');
 const keyActions = () => namesOf('accessKey');
 const bucketActions = () => namesOf('bucket');
@@ -48,7 +49,8 @@ describe('OpenAPI document', () => {
     expect(names.length).toBeGreaterThan(0);
     for (const name of names) expect(generated.paths[`/wenxinworkshop/dataset/${name}`]?.post, name).toBeDefined();
     const described = Object.keys(generated.paths).filter((p) => p.startsWith('/wenxinworkshop/'));
-    expect(described.sort()).toEqual(names.map((name) => `/wenxinworkshop/dataset/${name}`).sort());
+    expect(described.sort()).toEqual([...names.map((name) => `/wenxinworkshop/dataset/${name}`), ...entityNames().map((name) => `/wenxinworkshop/entity/${name}`)].sort());
+    for (const name of entityNames()) expect(generated.paths[`/wenxinworkshop/entity/${name}`].post.tags).toEqual(['entity']);
   });
 
   it('describes every V2 action of the registry', () => {
@@ -56,19 +58,19 @@ describe('OpenAPI document', () => {
     const actions = v2Actions();
     const op = generated.paths['/v2/dataset'].post;
     // Assess
-    expect(actions.length).toBe(16);
+    expect(actions.length).toBe(20);
     expect(Object.keys(op['x-qfdata-actions'])).toEqual(actions);
     expect(op.parameters.find((p: Json) => p.name === 'Action').schema.enum).toEqual(actions);
     for (const action of actions) expect(op.requestBody.content['application/json'].schema.anyOf).toContainEqual({ $ref: `#/components/schemas/V2${action}Request` });
   });
 
-  it('marks the export-schedule actions, and only them, as qfdata extensions', () => {
+  it('marks the export-schedule and import-rule actions, and only them, as qfdata extensions', () => {
     // Prepare
     const actions = generated.paths['/v2/dataset'].post['x-qfdata-actions'] as Json;
     // Act
     const extensions = Object.keys(actions).filter((name) => actions[name]['x-qfdata-extension'] === true);
     // Assess
-    expect(extensions).toEqual(['CreateExportSchedule', 'DescribeExportSchedule', 'DescribeExportSchedules', 'DeleteExportSchedule']);
+    expect(extensions).toEqual(['CreateExportSchedule', 'DescribeExportSchedule', 'DescribeExportSchedules', 'DeleteExportSchedule', 'CreateImportRule', 'DescribeImportRule', 'DescribeImportRules', 'DeleteImportRule']);
   });
 
   it('describes every access-key action of the registry, each a qfdata extension needing keys:Manage', () => {
@@ -106,6 +108,7 @@ describe('OpenAPI document', () => {
     // Prepare
     const expected: Record<string, string | undefined> = {};
     for (const name of v1Names()) expected[`POST /wenxinworkshop/dataset/${name}`] = contractOf('v1', name).needs;
+    for (const name of entityNames()) expected[`POST /wenxinworkshop/entity/${name}`] = contractOf('entity', name).needs;
     for (const action of v2Actions()) expected[`POST /v2/dataset?Action=${action}`] = contractOf('dataset', action).needs;
     for (const action of keyActions()) expected[`POST /v2/accesskey?Action=${action}`] = contractOf('accessKey', action).needs;
     for (const action of bucketActions()) expected[`POST /v2/bucket?Action=${action}`] = contractOf('bucket', action).needs;
@@ -116,7 +119,7 @@ describe('OpenAPI document', () => {
         .map(({ where, op }) => [where, op['x-qfdata-permission']]),
     );
     // Assess
-    expect(Object.keys(expected)).toHaveLength(9 + 16 + 6 + 4);
+    expect(Object.keys(expected)).toHaveLength(9 + 3 + 20 + 6 + 4);
     expect(named).toEqual(expected);
     expect(generated['x-qfdata-policies'].QfdataReadOnlyAccessPolicy).toEqual(['data:Read']);
     expect(generated['x-qfdata-policies'].QianfanFullControlAccessPolicy).toContain('keys:Manage');

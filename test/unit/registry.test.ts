@@ -16,7 +16,7 @@ import { PERMISSIONS } from '../../shared/keys/policies.js';
 
 /** Files under the operation directories that route or refuse rather than implement an operation. */
 const NOT_OPERATIONS = new Set(['functions/v1/unsupported.ts', 'functions/v2/dataset.ts', 'functions/keys/accessKey.ts', 'functions/buckets/bucket.ts']);
-const ROUTERS: Record<Exclude<RouteName, 'v1'>, string> = { dataset: 'functions/v2/dataset.ts', accessKey: 'functions/keys/accessKey.ts', bucket: 'functions/buckets/bucket.ts' };
+const ROUTERS: Record<Exclude<RouteName, 'v1' | 'entity'>, string> = { dataset: 'functions/v2/dataset.ts', accessKey: 'functions/keys/accessKey.ts', bucket: 'functions/buckets/bucket.ts' };
 
 describe('The operation registry', () => {
   it('has a function file for every contract, implementing exactly that contract', async () => {
@@ -47,7 +47,7 @@ describe('The operation registry', () => {
   it('gives each contract a wire name, a permission, ids its example names, and an example its schema accepts', () => {
     for (const contract of allContracts()) {
       // Prepare
-      const ids = { datasetId: 'dg-0000000000000000', versionId: 'ds-0000000000000000', importTaskId: 'task-0000000000000000', exportTaskId: 'task-0000000000000001', scheduleId: 'sch-0000000000000000', accessKeyId: '0123456789abcdef0123456789abcdef' };
+      const ids = { datasetId: 'dg-0000000000000000', versionId: 'ds-0000000000000000', importTaskId: 'task-0000000000000000', exportTaskId: 'task-0000000000000001', scheduleId: 'sch-0000000000000000', accessKeyId: '0123456789abcdef0123456789abcdef', sampleId: 'task-00000000000000ff-000000-000000' };
       // Act
       const example = contract.example(ids);
       const parsed = contract.input.safeParse(example);
