@@ -3,36 +3,31 @@
  *
  * - chain: the microseconds the HTTP chain (request id, bce-auth-v1 verify, JSON parse, zod validation, envelope,
  *   logging) adds to the bare operation, p50 and p99, for V1 create-input validation and V2 DescribeDatasets.
- * - coldRequire: the median `import()` time of each function bundle (built with serverless.yml's esbuild options)
- *   in a fresh Node process, beside an empty bundle's.
+ * - coldRequire: the median `import()` time of each function bundle (built and zipped as `sls package` does, with
+ *   serverless.yml's esbuild options) in a fresh Node process, beside an empty bundle's; its bytes and zip bytes.
+ * - firstRequest: import, then first and second request, of a few API functions in a fresh Node process against
+ *   dynalite (splitting and lazy clients move work from the import to the first call: this says what a user's
+ *   first call costs) (`./cold.ts`).
  * - describeDatasets: page latency at 1,000 and at 20,000 datasets in dynalite (a page should cost the same).
  * - imports: import throughput (JSONL, xlsx) against the bare readers, peak RSS of a 1 GB import, and
  *   CreateImportTask → ImportFinished through the local stack (`./imports.ts`).
  * - exports: export throughput against bare zlib deflate of the same shard bytes, and the peak RSS of exports of
  *   ~20 MB and ~200 MB versions (`./exports.ts`).
+ * - samples: a page of a 1,000,000-sample version at offset 900,000 against offset 0, and an annotate in it against
+ *   one in a 1,000-sample version (the entity API must not scan or rewrite a version) (`./samples.ts`).
+ * - events: the time from a task's end to its event reaching a local subscriber under the local stack (`./events.ts`).
  * - gateway: what the local gateway's extra hop costs, through it against straight to serverless-offline
  *   (`./gateway.ts`).
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { build, type BuildOptions } from 'esbuild';
-import { ROOT, ensureTable, startDynamo } from '../scripts/local.js';
-import { functionsOf, readServerlessYml } from '../scripts/serverless-yml.js';
+import { ensureTable, startDynamo } from '../scripts/local.js';
 import type { Operation } from '../shared/http/index.js';
+import { benchColdRequire, benchFirstRequest } from './cold.js';
 import { benchExports } from './exports.js';
 import { benchGateway } from './gateway.js';
+import { benchEvents } from './events.js';
 import { benchImports } from './imports.js';
+import { benchSamples } from './samples.js';
 import { progress, round, summarize, timeEach } from './stats.js';
-
-async function serverlessEsbuildOptions(): Promise<BuildOptions & { functions: Record<string, string> }> {
-  const doc = readServerlessYml(ROOT);
-  const { bundle, minify, target, platform, format, banner, mainFields } = doc.custom.esbuild;
-  const functions: Record<string, string> = {};
-  for (const [name, fn] of Object.entries(functionsOf(ROOT))) functions[name] = fn.handler.replace(/\.handler$/, '.ts');
-  return { bundle, minify, target, platform, format, banner, mainFields, functions };
-}
 
 async function benchChain() {
   progress('chain overhead');
@@ -75,42 +70,6 @@ async function benchChain() {
     };
   }
   return results;
-}
-
-async function benchColdRequire() {
-  progress('cold require of each bundle');
-  const { functions, ...options } = await serverlessEsbuildOptions();
-  const dir = await mkdtemp(path.join(tmpdir(), 'qfdata-bench-'));
-  try {
-    const entries: Record<string, string> = { ...functions };
-    const empty = path.join(dir, 'empty.ts');
-    await writeFile(empty, 'export const handler = async () => ({ statusCode: 200 });\n');
-    entries.empty = empty;
-    const out: Record<string, unknown> = {};
-    const medians: Record<string, number> = {};
-    for (const [name, entry] of Object.entries(entries)) {
-      const outfile = path.join(dir, `${name}.mjs`);
-      await build({ ...options, entryPoints: [path.resolve(ROOT, entry)], outfile, logLevel: 'error' });
-      const script = `const t=performance.now();await import(${JSON.stringify(outfile)});process.stdout.write(String(performance.now()-t));`;
-      const times: number[] = [];
-      for (let i = 0; i < 15; i++) {
-        const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
-          encoding: 'utf8',
-          env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-        });
-        if (r.status !== 0) throw new Error(`importing ${name} failed: ${r.stderr}`);
-        times.push(Number(r.stdout));
-      }
-      medians[name] = summarize(times).p50;
-      out[name] = { bundleBytes: (await stat(outfile)).size, importMsMedian: medians[name] };
-    }
-    for (const name of Object.keys(functions)) {
-      (out[name] as Record<string, unknown>).overEmptyMs = round(medians[name]! - medians.empty!);
-    }
-    return out;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
 }
 
 async function benchDescribeDatasets(table: string, endpoint: string) {
@@ -180,7 +139,7 @@ async function benchDescribeDatasets(table: string, endpoint: string) {
   }
 }
 
-/** `npm run bench [-- section…]`: every section, or only the named ones (chain, coldRequire, describeDatasets, imports, exports, gateway). */
+/** `npm run bench [-- section…]`: every section, or only the named ones (chain, coldRequire, firstRequest, describeDatasets, imports, exports, samples, events, gateway). */
 export async function main(args: string[] = []): Promise<void> {
   const started = Date.now();
   const wanted = (name: string) => args.length === 0 || args.includes(name);
@@ -195,12 +154,15 @@ export async function main(args: string[] = []): Promise<void> {
   try {
     if (wanted('chain')) report.chain = await benchChain();
     if (wanted('coldRequire')) report.coldRequire = await benchColdRequire();
+    if (wanted('firstRequest')) report.firstRequest = await benchFirstRequest(table, dynamo.endpoint);
     if (wanted('describeDatasets')) report.describeDatasets = await benchDescribeDatasets(table, dynamo.endpoint);
   } finally {
     await dynamo.close();
   }
   if (wanted('imports')) report.imports = await benchImports(args.filter((a) => a.startsWith('imports.')).map((a) => a.slice('imports.'.length)));
   if (wanted('exports')) report.exports = await benchExports();
+  if (wanted('samples')) report.samples = await benchSamples();
+  if (wanted('events')) report.events = await benchEvents();
   if (wanted('gateway')) report.gateway = await benchGateway();
   report.seconds = round((Date.now() - started) / 1000, 1);
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

@@ -9,24 +9,44 @@
  * in this process; serverless-offline (and the esbuild service it starts) in a process group that kills itself when
  * this process is gone, however it ended. `npm start` also stops when npm or its shell is gone.
  *
+ * The download server's port also serves the BOS-compatible object endpoint (`scripts/bos-endpoint.ts`), so BOS
+ * clients (`@baiducloud/sdk`'s BosClient, bce-python-sdk, `qfdata cp`) stage data in the twin's buckets; the gateway
+ * tells clients where it is (`GET /_qfdata/endpoints`). `npm start` prints one line per request, API and objects,
+ * unless `QFDATA_QUIET=1`.
+ *
+ * Events: the functions append what they publish to the event log under the data directory
+ * (`<data dir>/events/events.jsonl`, `shared/events`); the dispatcher here delivers each event to the functions
+ * serverless.yml subscribes to the bus, through serverless-offline's Invoke API, and the gateway tells clients where
+ * the log is (`qfdata events tail` follows it).
+ *
  * Credentials never travel through serverless.yml: the root key is written into the local store, its secret sealed
  * under the local secrets key file (created here on first start, mode 0600), where the functions look keys up like
  * any other. The root key is written again at every start, enabled, with the full-control policy.
  */
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException, UpdateTableCommand, type GlobalSecondaryIndex, type TableDescription } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
+import yaml from 'js-yaml';
+import { BosService } from '../shared/bos/service.js';
+import { BucketService } from '../shared/datasets/buckets.js';
+import { lambdaInvoker, startEventDispatcher, subscriptionsOf, type Dispatcher } from '../shared/events/dispatcher.js';
+import { appendLines, localEventLogFile } from '../shared/events/publisher.js';
 import { AccessKeyService, FileKeySealer, ensureKeyFile, secretsKeyFile } from '../shared/keys/index.js';
-import { createObjectStore } from '../shared/objects/index.js';
+import { createObjectStore, type ObjectStore } from '../shared/objects/index.js';
 import { DynamoMetadataStore, tableDefinition } from '../shared/store/index.js';
+import type { RequestLine } from './bos-endpoint.js';
+import { consoleBanner, createConsoleSite } from './console.js';
 import { startDownloadServer } from './download-server.js';
-import { startGateway, type Gateway } from './gateway.js';
+import { formatRequestLine, startGateway, type Gateway } from './gateway.js';
 import { spawnTiedNode, stopGroup, watchAncestors } from './processes.js';
+import { readServerlessYml } from './serverless-yml.js';
 
 /** The project root: the nearest directory above this file (bundled or not) that holds serverless.yml. */
 export const ROOT = findRoot(path.dirname(fileURLToPath(import.meta.url)));
@@ -62,6 +82,8 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** Echo serverless-offline's output. */
   verbose?: boolean;
+  /** Called once per answered request, of the API (the gateway) and of the object endpoint. */
+  onRequest?: (line: RequestLine & { service: 'api' | 'objects' }) => void;
   /** Where serverless-esbuild builds the functions, relative to the project (default `.esbuild`). */
   buildDir?: string;
   /** Called if serverless-offline exits while the stack runs (not when `stop` stops it). */
@@ -70,7 +92,21 @@ export interface StackOptions {
 
 export interface Dynamo {
   endpoint: string;
+  /**
+   * Adds global secondary indexes to an existing table, where UpdateTable cannot: dynalite's never builds one. Only
+   * for sparse indexes whose key attributes no existing item holds (nothing to backfill).
+   */
+  addIndexes?(tableName: string, definition: ReturnType<typeof tableDefinition>, indexNames: readonly string[]): Promise<void>;
   close(): Promise<void>;
+}
+
+/** The part of dynalite's store that holds table definitions (dynalite/db). */
+interface DynaliteStore {
+  tableDb: {
+    lock(key: string, fn: (release: (cb: (error?: Error | null) => void) => (error?: Error | null) => void) => void): void;
+    put(key: string, value: unknown, cb: (error?: Error | null) => void): void;
+  };
+  getTable(name: string, checkStatus: boolean, cb: (error: Error | null, table: TableDescription & Record<string, unknown>) => void): void;
 }
 
 export interface Stack {
@@ -79,7 +115,14 @@ export interface Stack {
   /** serverless-offline's own HTTP endpoint behind the gateway (for measurements; clients use `url`). */
   offlineUrl: string;
   lambdaUrl: string;
+  /** The download server, which is also the BOS-compatible object endpoint. */
   downloadUrl: string;
+  /** The BOS-compatible object endpoint (the download server's URL). */
+  objectsUrl: string;
+  /** The web console: `/console/` on the API's own origin (it signs every request in the browser). */
+  consoleUrl: string;
+  /** The event log (JSONL): every event the functions publish, as subscribers receive it. */
+  eventLog: string;
   dynamoEndpoint: string;
   accessKeyId: string;
   secretAccessKey: string;
@@ -104,7 +147,17 @@ export async function freePort(): Promise<number> {
 /** Starts dynalite on 127.0.0.1; persisted under `dir` when given, in memory otherwise. */
 export async function startDynamo(options: { dir?: string; port?: number }): Promise<Dynamo> {
   if (options.dir) await mkdir(options.dir, { recursive: true });
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(options.dir ? { path: options.dir } : {}) });
+  // Keep hold of the store dynalite builds (its table definitions), to add indexes its UpdateTable does not build.
+  const internals = createRequire(import.meta.url)('dynalite/db') as { create: (options: unknown) => DynaliteStore };
+  const create = internals.create;
+  let store: DynaliteStore | undefined;
+  internals.create = (o: unknown) => (store = create(o));
+  let server: ReturnType<typeof dynalite>;
+  try {
+    server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(options.dir ? { path: options.dir } : {}) });
+  } finally {
+    internals.create = create;
+  }
   const port = options.port || (await freePort());
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
@@ -118,26 +171,83 @@ export async function startDynamo(options: { dir?: string; port?: number }): Pro
   });
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    ...(store ? { addIndexes: (tableName, definition, indexNames) => addDynaliteIndexes(store!, tableName, definition, indexNames) } : {}),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
 
-/** Creates the table if it does not exist yet, and waits until it is ACTIVE (writes to a CREATING table fail). */
-export async function ensureTable(endpoint: string, tableName: string): Promise<void> {
+/** Writes the named indexes of `definition` (and their key attributes) into dynalite's record of the table. */
+function addDynaliteIndexes(store: DynaliteStore, tableName: string, definition: ReturnType<typeof tableDefinition>, indexNames: readonly string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    store.tableDb.lock(tableName, (release) => {
+      const done = release((error) => (error ? reject(error) : resolve()));
+      store.getTable(tableName, false, (error, table) => {
+        if (error) return done(error);
+        const attributes = [...(table.AttributeDefinitions ?? [])];
+        const indexes = [...((table.GlobalSecondaryIndexes ?? []) as Record<string, unknown>[])];
+        for (const index of (definition.GlobalSecondaryIndexes ?? []).filter((i) => indexNames.includes(i.IndexName!))) {
+          for (const key of index.KeySchema ?? []) {
+            if (!attributes.some((a) => a.AttributeName === key.AttributeName)) attributes.push(definition.AttributeDefinitions!.find((a) => a.AttributeName === key.AttributeName)!);
+          }
+          indexes.push({
+            ...index,
+            IndexArn: `${String(table.TableArn)}/index/${index.IndexName}`,
+            IndexSizeBytes: 0,
+            ItemCount: 0,
+            IndexStatus: 'ACTIVE',
+            ProvisionedThroughput: { ReadCapacityUnits: 0, WriteCapacityUnits: 0, NumberOfDecreasesToday: 0 },
+          });
+        }
+        store.tableDb.put(tableName, { ...table, AttributeDefinitions: attributes, GlobalSecondaryIndexes: indexes }, done);
+      });
+    });
+  });
+}
+
+/**
+ * Creates the table if it does not exist yet, and waits until it is ACTIVE (writes to a CREATING table fail). A
+ * table made before an index existed (GSI2, the outbox) gets it: UpdateTable creates it, as DynamoDB does; with
+ * dynalite, whose UpdateTable does not build indexes, `dynamo.addIndexes` adds it.
+ */
+export async function ensureTable(endpoint: string, tableName: string, dynamo?: Pick<Dynamo, 'addIndexes'>): Promise<void> {
   const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  const status = async () => {
+  const definition = tableDefinition(tableName);
+  const describe = async () => {
     try {
-      return (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table?.TableStatus;
+      return (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table;
     } catch (error) {
       if (error instanceof ResourceNotFoundException) return undefined;
       throw error;
     }
   };
-  try {
-    if ((await status()) === undefined) await client.send(new CreateTableCommand(tableDefinition(tableName)));
-    for (let waited = 0; (await status()) !== 'ACTIVE'; waited += 50) {
+  const missingIndexes = (table: TableDescription | undefined): GlobalSecondaryIndex[] =>
+    (definition.GlobalSecondaryIndexes ?? []).filter((want) => !(table?.GlobalSecondaryIndexes ?? []).some((has) => has.IndexName === want.IndexName));
+  const active = async () => {
+    for (let waited = 0; ; waited += 50) {
+      const table = await describe();
+      if (table?.TableStatus === 'ACTIVE' && (table.GlobalSecondaryIndexes ?? []).every((i) => i.IndexStatus === 'ACTIVE')) return table;
       if (waited > 30_000) throw new Error(`table ${tableName} did not become ACTIVE`);
       await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  try {
+    if ((await describe()) === undefined) await client.send(new CreateTableCommand(definition));
+    let table = await active();
+    for (const index of missingIndexes(table)) {
+      const attributes = definition.AttributeDefinitions!.filter((a) => index.KeySchema!.some((k) => k.AttributeName === a.AttributeName));
+      try {
+        await client.send(new UpdateTableCommand({ TableName: tableName, AttributeDefinitions: attributes, GlobalSecondaryIndexUpdates: [{ Create: { IndexName: index.IndexName!, KeySchema: index.KeySchema!, Projection: index.Projection! } }] }));
+      } catch (error) {
+        // dynalite refuses an on-demand index without throughput (DynamoDB does not): it is added below instead.
+        if (!dynamo?.addIndexes) throw error;
+      }
+      table = await active();
+    }
+    const stillMissing = missingIndexes(table).map((i) => i.IndexName!);
+    if (stillMissing.length > 0) {
+      if (!dynamo?.addIndexes) throw new Error(`table ${tableName} lacks the index(es) ${stillMissing.join(', ')} and this DynamoDB did not build them`);
+      await dynamo.addIndexes(tableName, definition, stillMissing);
+      if (missingIndexes(await active()).length > 0) throw new Error(`could not add the index(es) ${stillMissing.join(', ')} to table ${tableName}`);
     }
   } finally {
     client.destroy();
@@ -178,29 +288,52 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const offlinePort = options.offlinePort || (await freePort());
   const lambdaPort = options.lambdaPort || (await freePort());
 
+  let downloads: Awaited<ReturnType<typeof startDownloadServer>> | undefined;
+  const eventLog = localEventLogFile(dataDir);
+  let dispatcher: Dispatcher | undefined;
+  // The console is served from memory on the API's origin (no CORS for the API, as a same-origin deployment has it).
+  const site = await createConsoleSite();
   // The API port first: a port in use fails the start before anything else is built.
-  const gateway: Gateway = await startGateway({ port: options.port || 0, upstreamPort: offlinePort });
+  const gateway: Gateway = await startGateway({
+    port: options.port || 0,
+    upstreamPort: offlinePort,
+    serveLocal: site.handle,
+    endpoints: (): Record<string, string> => (downloads ? { objects: downloads.url, downloads: downloads.url, eventLog } : { eventLog }),
+    ...(options.onRequest ? { onRequest: (line: RequestLine) => options.onRequest?.({ ...line, service: 'api' }) } : {}),
+  });
   let dynamo: Dynamo | undefined;
   let child: ChildProcess | undefined;
-  let downloads: Awaited<ReturnType<typeof startDownloadServer>> | undefined;
   let stopping: Promise<void> | undefined;
   const stopAll = () =>
     (stopping ??= (async () => {
       await gateway.close();
+      await dispatcher?.close();
       if (child) await stopGroup(child);
       await downloads?.close();
       await dynamo?.close();
     })());
   try {
     dynamo = await startDynamo({ dir: path.join(dataDir, 'dynamo'), ...(options.dynamoPort ? { port: options.dynamoPort } : {}) });
-    await ensureTable(dynamo.endpoint, tableName);
+    await ensureTable(dynamo.endpoint, tableName, dynamo);
     const store = new DynamoMetadataStore({ tableName, region: 'us-east-1', endpoint: dynamo.endpoint });
     const keyFile = ensureKeyFile(path.resolve(secretsKeyFile({ QFDATA_SECRETS_KEY_FILE: options.env?.QFDATA_SECRETS_KEY_FILE ?? process.env.QFDATA_SECRETS_KEY_FILE, QFDATA_DATA_DIR: dataDir })));
     const keys = new AccessKeyService({ store, sealer: FileKeySealer.fromFile(keyFile) });
     await keys.issueForOperator({ account: ROOT_ACCOUNT, accessKeyId, secretAccessKey, description: 'local root key (written at every start)' });
     const objects = createObjectStore({ kind: 'fs', dataDir });
     await objects.createBucket(platformBucket);
-    downloads = await startDownloadServer({ port: options.downloadPort || 0, objects, keys, store });
+    // The object endpoint decides bucket ownership with the same service and settings as the functions.
+    const buckets = new BucketService({ store, objects, settings: { platformBucket, rootAccount: ROOT_ACCOUNT, canCreate: true } });
+    downloads = await startDownloadServer({
+      port: options.downloadPort || 0,
+      objects,
+      keys,
+      store,
+      bos: {
+        service: new BosService({ objects: announcing(objects, platformBucket, eventLog), buckets, platformBucket }),
+        ...(options.onRequest ? { onRequest: (line: RequestLine) => options.onRequest?.({ ...line, service: 'objects' }) } : {}),
+      },
+    });
+    site.allow({ downloadUrls: [downloads.url] });
 
     child = startOffline({
       httpPort: offlinePort,
@@ -234,11 +367,21 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     child.once('exit', (code, signal) => {
       if (!stopping) options.onOfflineExit?.(code, signal);
     });
+    // The bus: every event the functions append to the log reaches the functions subscribed to it.
+    dispatcher = await startEventDispatcher({
+      logFile: eventLog,
+      subscriptions: localSubscriptions(),
+      invoke: lambdaInvoker(`http://127.0.0.1:${lambdaPort}`),
+      onFailure: (functionName, error) => process.stderr.write(`qfdata: could not deliver an event to ${functionName}: ${(error as Error).message}\n`),
+    });
     return {
       url: gateway.url,
       offlineUrl,
       lambdaUrl: `http://127.0.0.1:${lambdaPort}`,
       downloadUrl: downloads.url,
+      objectsUrl: downloads.url,
+      consoleUrl: site.url(gateway.url),
+      eventLog,
       dynamoEndpoint: dynamo.endpoint,
       accessKeyId,
       secretAccessKey,
@@ -252,18 +395,106 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   }
 }
 
+/**
+ * The object store as the BOS endpoint writes through it: each object written into a user's bucket (a PUT, a copy,
+ * a completed multipart upload) is announced on the local bus as S3 announces it to EventBridge (`aws.s3`,
+ * `Object Created`), so the import rules fire at once (the function subscribed to it, `objectCreated`).
+ */
+function announcing(objects: ObjectStore, platformBucket: string, eventLog: string): ObjectStore {
+  const announce = (bucket: string, key: string) => {
+    if (bucket === platformBucket) return Promise.resolve();
+    const event = {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': 'Object Created',
+      source: 'aws.s3',
+      account: '000000000000',
+      time: new Date().toISOString(),
+      region: 'us-east-1',
+      resources: [`arn:aws:s3:::${bucket}`],
+      detail: { version: '0', bucket: { name: bucket }, object: { key }, reason: 'PutObject' },
+    };
+    return appendLines(eventLog, `${JSON.stringify(event)}\n`).catch(() => undefined);
+  };
+  return new Proxy(objects, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (prop === 'put') {
+        return async (bucket: string, key: string, ...rest: unknown[]) => {
+          const out = await (value as (...a: unknown[]) => Promise<unknown>).call(target, bucket, key, ...rest);
+          await announce(bucket, key);
+          return out;
+        };
+      }
+      if (prop === 'copy') {
+        return async (from: unknown, to: { bucket: string; key: string }, ...rest: unknown[]) => {
+          const out = await (value as (...a: unknown[]) => Promise<unknown>).call(target, from, to, ...rest);
+          await announce(to.bucket, to.key);
+          return out;
+        };
+      }
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+/** The functions serverless.yml subscribes to the bus in the local stage. */
+export function localSubscriptions() {
+  return subscriptionsOf(readServerlessYml(ROOT), 'local', (file) => yaml.load(readFileSync(path.join(ROOT, file), 'utf8')));
+}
+
 /** How long `npm start` gives its stack to stop before it exits anyway (serverless-offline's group dies with it). */
 const STOP_DEADLINE_MS = 15_000;
+
+/** Where `npm start` keeps its data and which ports it takes: what `npm start`, `npm run root-key` and `npm run buckets` read. */
+export interface LocalSettings {
+  dataDir: string;
+  port: number;
+  lambdaPort: number;
+  dynamoPort: number;
+  downloadPort: number;
+  offlinePort: number;
+  /** dynalite's URL, where the operator scripts reach `npm start`'s store. */
+  dynamoEndpoint: string;
+}
+
+/**
+ * The local stack's settings from the environment, read the same way by every script: `QFDATA_DATA_DIR` (./.data),
+ * `QFDATA_PORT` (8866) and the ports derived from it unless set (`QFDATA_LAMBDA_PORT` +1, `QFDATA_DYNAMO_PORT` +2,
+ * `QFDATA_DOWNLOAD_PORT` +3, `QFDATA_OFFLINE_PORT` +4). A value that is not a port throws, naming the variable.
+ */
+export function localSettings(env: Record<string, string | undefined> = process.env): LocalSettings {
+  const portOf = (name: string, fallback: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 1 || value > 65535) throw new Error(`${name} must be a port number (1-65535), got ${JSON.stringify(raw)}`);
+    return value;
+  };
+  const port = portOf('QFDATA_PORT', 8866);
+  const dynamoPort = portOf('QFDATA_DYNAMO_PORT', port + 2);
+  return {
+    dataDir: env.QFDATA_DATA_DIR || './.data',
+    port,
+    lambdaPort: portOf('QFDATA_LAMBDA_PORT', port + 1),
+    dynamoPort,
+    downloadPort: portOf('QFDATA_DOWNLOAD_PORT', port + 3),
+    offlinePort: portOf('QFDATA_OFFLINE_PORT', port + 4),
+    dynamoEndpoint: `http://127.0.0.1:${dynamoPort}`,
+  };
+}
 
 /**
  * `npm start`. Stops everything on SIGINT, SIGTERM or SIGHUP, when npm (or whatever started it) is gone, and when
  * serverless-offline exits on its own; a signal during start-up exits at once (the pipe takes serverless-offline).
+ * Prints one line per request (API and object endpoint) unless `QFDATA_QUIET=1`; `QFDATA_VERBOSE=1` adds
+ * serverless-offline's own output.
  */
 export async function main(): Promise<void> {
   const env = process.env;
-  const dataDir = env.QFDATA_DATA_DIR || './.data';
-  const port = Number(env.QFDATA_PORT || 8866);
+  const settings = localSettings(env);
   const usingDefaults = !env.QIANFAN_ACCESS_KEY || !env.QIANFAN_SECRET_KEY;
+  const quiet = env.QFDATA_QUIET === '1';
   let stack: Stack | undefined;
   let stopping = false;
   const shutdown = async (why: string, exitCode: number) => {
@@ -277,29 +508,34 @@ export async function main(): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void shutdown(signal, 0));
   watchAncestors((reason) => void shutdown(reason, 1));
   stack = await startStack({
-    dataDir,
-    port,
-    lambdaPort: Number(env.QFDATA_LAMBDA_PORT || port + 1),
-    dynamoPort: Number(env.QFDATA_DYNAMO_PORT || port + 2),
-    downloadPort: Number(env.QFDATA_DOWNLOAD_PORT || port + 3),
-    offlinePort: Number(env.QFDATA_OFFLINE_PORT || port + 4),
+    dataDir: settings.dataDir,
+    port: settings.port,
+    lambdaPort: settings.lambdaPort,
+    dynamoPort: settings.dynamoPort,
+    downloadPort: settings.downloadPort,
+    offlinePort: settings.offlinePort,
     accessKeyId: env.QIANFAN_ACCESS_KEY || LOCAL_ACCESS_KEY,
     secretAccessKey: env.QIANFAN_SECRET_KEY || LOCAL_SECRET_KEY,
     verbose: env.QFDATA_VERBOSE === '1',
     ...(env.QFDATA_ESBUILD_DIR ? { buildDir: env.QFDATA_ESBUILD_DIR } : {}),
+    ...(quiet ? {} : { onRequest: (line) => void process.stdout.write(`${formatRequestLine(line, new Date())}\n`) }),
     onOfflineExit: (code, signal) => void shutdown(`serverless-offline exited: ${code ?? signal}`, 1),
   });
   const lines = [
     '',
-    `qfdata is running at ${stack.url}  (data in ${stack.dataDir}; downloads at ${stack.downloadUrl})`,
+    `qfdata is running at ${stack.url}  (data in ${stack.dataDir})`,
+    `BOS-compatible object endpoint (and downloads) at ${stack.objectsUrl}`,
+    consoleBanner(stack.consoleUrl),
     '',
     'Point the official SDKs at it:',
     `  export QIANFAN_CONSOLE_API_BASE_URL=${stack.url}   # JS, Python, Java`,
     `  export QIANFAN_CONSOLE_BASE_URL=${stack.url}       # Go`,
     `  export QIANFAN_ACCESS_KEY=${stack.accessKeyId}`,
     usingDefaults ? `  export QIANFAN_SECRET_KEY=${stack.secretAccessKey}   # local default credentials` : '  (secret key: the QIANFAN_SECRET_KEY you set)',
+    `BOS clients: new BosClient({ endpoint: '${stack.objectsUrl}', credentials: { ak, sk } })`,
+    `Events: ${stack.eventLog}  (npx qfdata events tail)`,
     '',
-    'Ctrl-C stops everything.',
+    quiet ? 'Ctrl-C stops everything.' : 'Ctrl-C stops everything. One line per request follows (QFDATA_QUIET=1 turns them off).',
     '',
   ];
   process.stdout.write(lines.join('\n') + '\n');

@@ -3,6 +3,7 @@
  * with the variable's name, not in the middle of a request. The README's configuration table mirrors this schema.
  */
 import * as z from 'zod';
+import { bucketNameProblem } from './objects/port.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', ''])
@@ -23,6 +24,45 @@ const schema = z.object({
   QFDATA_S3_ENDPOINT: z.url().optional(),
   /** Path-style bucket addressing (MinIO, s3rver); virtual-hosted style otherwise. */
   QFDATA_S3_FORCE_PATH_STYLE: bool,
+  /** Signing region of QFDATA_S3_ENDPOINT (BOS: `bj`, `gz`, `su`, …); AWS_REGION when unset. */
+  QFDATA_S3_REGION: z.string().min(1).optional(),
+  /**
+   * Where the S3 store's keys are kept when they are not the function's own (BOS, MinIO):
+   * `secretsmanager:<secret name or ARN>` or `ssm:<SecureString parameter name>`, whose value is the JSON object
+   * `{"accessKeyId": "…", "secretAccessKey": "…"}`, read at first use and cached. Only where they are travels in the
+   * environment, never the keys.
+   */
+  QFDATA_S3_CREDENTIALS: z
+    .string()
+    .transform((value, ctx): { secret: string } | { parameter: string } => {
+      const at = value.indexOf(':');
+      const [scheme, name] = at < 0 ? ['', value] : [value.slice(0, at), value.slice(at + 1)];
+      if (scheme === 'secretsmanager' && name !== '') return { secret: name };
+      if (scheme === 'ssm' && /^\/[A-Za-z0-9_.\-/]+$/.test(name)) return { parameter: name };
+      ctx.addIssue({ code: 'custom', message: 'must be secretsmanager:<secret name or ARN> or ssm:<parameter name starting with />, e.g. secretsmanager:qfdata/prod/s3-credentials' });
+      return z.NEVER;
+    })
+    .optional(),
+  /** How long a warm function keeps those credentials before reading them again (so a rotation is picked up). */
+  QFDATA_S3_CREDENTIALS_MAX_AGE_SECONDS: positiveInt(300),
+  /**
+   * The buckets requests may name as their own (datasets on BOS, import sources, export destinations),
+   * comma-separated with no spaces (serverless.yml makes the functions' IAM resources of the same list), named when
+   * the stack is deployed; `*` allows any bucket. Unset: any bucket with the filesystem store (the local twin), none
+   * with S3.
+   */
+  QFDATA_USER_BUCKETS: z
+    .string()
+    .transform((value, ctx): '*' | string[] => {
+      if (value === '*') return '*';
+      const names = value.split(',');
+      for (const name of names) {
+        const problem = name === '*' ? 'use * alone to allow every bucket' : bucketNameProblem(name);
+        if (problem) ctx.addIssue({ code: 'custom', message: `"${name}" is not a bucket name: ${problem}` });
+      }
+      return names;
+    })
+    .optional(),
   /** Where local data lives: dynalite's LevelDB, object buckets, temp files. */
   QFDATA_DATA_DIR: z.string().min(1).default('./.data'),
   /** Bucket that plays Qianfan's platform storage (`sysBos` / `sysStorage`). */
@@ -65,16 +105,31 @@ const schema = z.object({
   QFDATA_IMPORT_LEASE_SECONDS: positiveInt(30),
   /** Where the local download server answers (error reports, exports); signed URLs point here. */
   QFDATA_DOWNLOAD_BASE_URL: z.url().optional(),
+  /** The EventBridge bus events are published to (serverless.yml: the stack's own); unset locally (the event log under the data dir). */
+  QFDATA_EVENT_BUS: z.string().min(1).optional(),
   /** Lifetime of download URLs (at most 7 days). */
   QFDATA_DOWNLOAD_URL_SECONDS: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(24 * 3600),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** The share of invocations (0 to 1) that log at debug level whatever LOG_LEVEL says (Powertools sampling). */
+  QFDATA_LOG_DEBUG_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(0),
+  /** `emf`: CloudWatch metrics as Embedded Metric Format lines on stdout (the cloud); `off`: none (the default). */
+  QFDATA_METRICS: z.enum(['emf', 'off']).default('off'),
+  /** The CloudWatch namespace of those metrics (serverless.yml: `qfdata-<stage>`). */
+  QFDATA_METRICS_NAMESPACE: z.string().regex(/^[A-Za-z0-9._/#:-]{1,255}$/, 'must be 1-255 letters, digits or . _ / # : -').default('qfdata'),
   /** Set by serverless-offline; enables the local-only routes. */
   IS_OFFLINE: bool,
 });
 
 export type Config = z.infer<typeof schema>;
 
+/**
+ * Whether `Intl` knows the zone. A canonical IANA name is found in `Intl.supportedValuesOf` (~2 ms at a cold
+ * start); building an `Intl.DateTimeFormat` loads a locale's date formats (~12 ms), so only other spellings (aliases
+ * such as `UTC`, another letter case) are asked of it. The views pay that load at their first formatted time, and
+ * requests that format none (DescribeDatasets, refusals) never do.
+ */
 function isTimeZone(tz: string): boolean {
+  if (Intl.supportedValuesOf('timeZone').includes(tz)) return true;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: tz });
     return true;
@@ -93,6 +148,17 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     throw new Error(`qfdata configuration is invalid: ${problems}`);
   }
   return result.data;
+}
+
+/**
+ * The AWS credentials in the environment (what Lambda gives a function's role), if any. Not part of {@link Config}:
+ * they are secrets, read where a request is signed (`shared/store/aws-json.ts`) and never parsed, kept or logged here.
+ */
+export function environmentCredentials(env: Record<string, string | undefined> = process.env): { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined {
+  const accessKeyId = env.AWS_ACCESS_KEY_ID;
+  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
+  if (!accessKeyId || !secretAccessKey) return undefined;
+  return { accessKeyId, secretAccessKey, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) };
 }
 
 let cached: Config | undefined;

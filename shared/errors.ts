@@ -17,6 +17,7 @@
  * | 336101  | InvalidHTTPMethod (SDK)                  | MethodNotAllowed                                     |
  * | 336001  | InvalidArgument (SDK)                    | EntityTooLarge                                       |
  * | 2       | ServiceUnavailable (SDK)                 | ServiceUnavailable (the local gateway only)          |
+ * | 336100  | ServerHighLoad (SDK; the SDKs retry it)  | ConcurrentModification                               |
  * | 336000  | InternalError (SDK)                      | InternalError                                        |
  *
  * `BucketAlreadyExists` answers 500003 like the other state conflicts; `NotFound` (no API at that path) 336005.
@@ -83,7 +84,7 @@ export class ResourceNotFoundError extends QfError {
 }
 
 /** The kinds of resource a request can name, as "does not exist" messages call them. */
-export type ResourceKind = 'dataset' | 'dataset version' | 'import task' | 'export task' | 'export schedule' | 'access key' | 'bucket';
+export type ResourceKind = 'dataset' | 'dataset version' | 'import task' | 'export task' | 'export schedule' | 'access key' | 'bucket' | 'sample' | 'import rule';
 
 /** The one "does not exist" answer: `The dataset "dg-…" does not exist.` (the id shown bounded and quoted). */
 export function notFound(kind: ResourceKind, id: string | number): ResourceNotFoundError {
@@ -95,6 +96,17 @@ export class PreconditionFailedError extends QfError {
   readonly code = 'PreconditionFailed';
   readonly status = 412;
   readonly v1Code = 500003;
+}
+
+/**
+ * Another change to the same thing was in progress and did not finish in time (sample edits of one version run one
+ * at a time). Retrying succeeds; the V1 code is 336100 (ServerHighLoad), which the Python and JS SDKs retry on
+ * their own.
+ */
+export class ConcurrentModificationError extends QfError {
+  readonly code = 'ConcurrentModification';
+  readonly status = 409;
+  readonly v1Code = 336100;
 }
 
 /** `POST /v2/dataset` with an Action that is not a dataset action. */

@@ -137,8 +137,72 @@ export interface VersionRecord {
   sampleCount: number;
   characterCount: number;
   sizeBytes: number;
+  /** Annotated samples. Absent on versions imported before it was counted: read as {@link sampleCount} then. */
+  annotatedCount?: number;
+  /**
+   * The revision of the version's sample edits (the entity API): an edit item whose `rev` is at most this is part
+   * of the version; a newer one belongs to {@link pendingEdit}, not committed yet. Absent: 0.
+   */
+  editRev?: number;
+  /** The sample edit being written, if any (see `shared/datasets/samples.ts`). */
+  pendingEdit?: PendingEdit;
   createdAt: string;
   modifiedAt: string;
+}
+
+/** What one change of samples adds to a version's counters. */
+export interface SampleDelta {
+  samples: number;
+  annotated: number;
+  characters: number;
+  bytes: number;
+}
+
+/** A sample edit in progress: written on the version before its edit items, committed (or rolled back) after. */
+export interface PendingEdit {
+  /** Unique to this attempt: a commit or roll-back names it, so it can never settle another attempt at `rev`. */
+  id: string;
+  rev: number;
+  sampleIds: string[];
+  delta: SampleDelta;
+  /** When it began (ISO): one left behind by a request that died is completed or rolled back by the next edit. */
+  at: string;
+}
+
+/** A label of a sample (the entity API's `labels`: image datasets label their samples). */
+export interface SampleLabel {
+  label_id: string;
+  name: string;
+  color: string;
+}
+
+/** What a sample is at one revision, as an edit item keeps it (the sample's text or its deletion). */
+export interface SampleState {
+  rev: number;
+  /** The {@link PendingEdit} that wrote it. */
+  editId: string;
+  state: 'edited' | 'deleted';
+  /** The sample's JSONL text (one line), when edited. */
+  text?: string;
+  annotated: boolean;
+  characters: number;
+  bytes: number;
+  labels?: SampleLabel[];
+  /** When it was annotated through the API (ISO). */
+  annotatedAt?: string;
+}
+
+/**
+ * An edit of one sample of a version: the sample as it is now, over what its import stored. `prev` is the state
+ * before this revision (absent: the imported sample), kept so that an edit that never commits can be rolled back.
+ */
+export interface SampleEdit extends SampleState {
+  account: string;
+  versionId: string;
+  sampleId: string;
+  /** The imported sample's figures, which the version's counters and the index's block counts hold. */
+  original: { annotated: boolean; characters: number; bytes: number };
+  prev?: SampleState;
 }
 
 /**
@@ -171,6 +235,11 @@ export interface TokenRecord {
   expiresAt: number;
 }
 
+/** A Step Functions task waiting for a task's end (the callback pattern: `.waitForTaskToken`). */
+export interface TaskCallback {
+  taskToken: string;
+}
+
 /** Import task states. `Pending` and `Running` show as `Importing` on the wire. */
 export type ImportTaskStatus = 'Pending' | 'Running' | 'Finished' | 'Failed';
 
@@ -188,6 +257,8 @@ export interface ImportCheckpoint {
   shard: number;
   /** Bytes of the sources fully handled (for progress). */
   bytesDone: number;
+  /** Bytes of the current source read when the checkpoint was cut (for progress within a large file). */
+  bytesInFile?: number;
 }
 
 export interface ImportCounts {
@@ -219,6 +290,8 @@ export interface ImportTaskRecord {
   sources: ImportSource[];
   totalBytes: number;
   annotated: boolean;
+  /** A Step Functions task token to answer (SendTaskSuccess / SendTaskFailure) when the task ends. */
+  callback?: TaskCallback;
   status: ImportTaskStatus;
   /** Epoch milliseconds until which the current worker owns the task; 0 when nobody does. */
   leaseUntil: number;
@@ -264,6 +337,8 @@ export interface ExportTaskRecord {
   status: ExportTaskStatus;
   leaseUntil: number;
   fence: number;
+  /** A Step Functions task token to answer when the export ends. */
+  callback?: TaskCallback;
   /** Set when the export came from a schedule: which one, for which due time. */
   scheduleId?: string;
   dueAt?: string;
@@ -306,5 +381,41 @@ export interface ScheduleRecord {
   modifiedAt: string;
 }
 
+/**
+ * An import rule (a qfdata extension): an object that lands under `bucket` / `prefix` (and ends in `suffix`, when
+ * given) is imported into the dataset: into a new version per object, or into one named version.
+ */
+export interface ImportRuleRecord {
+  account: string;
+  /** `rule-…` */
+  ruleId: string;
+  bucket: string;
+  /** A key prefix (`''` for the whole bucket). */
+  prefix: string;
+  suffix?: string;
+  datasetId: string;
+  /** The one version every drop imports into; absent: a new version per object. */
+  versionId?: string;
+  /** The modification time (ISO) up to which the sweep has looked at the prefix's objects. */
+  sweptUntil?: string;
+  createdAt: string;
+}
+
 /** The two kinds of background task; they share the lease and failure mechanics. */
 export type TaskKind = 'import' | 'export';
+
+/**
+ * An event recorded with the state change it tells of (the outbox, `shared/events`): written by the same write as
+ * the change, published at least once afterwards, and acknowledged (removed) once published. `eventId` is fixed by
+ * the transition (the same change always yields the same id), so a consumer dedupes on it.
+ */
+export interface OutboxEvent {
+  eventId: string;
+  /** The EventBridge detail-type: one per kind of subject (`Import Task State Change`, …). */
+  detailType: string;
+  /** When the transition happened (ISO). */
+  time: string;
+  /** The qfdata account the event belongs to (also in `detail.account`). */
+  account: string;
+  detail: Record<string, unknown>;
+}

@@ -3,23 +3,34 @@
  * locally, `npm run jobs` by hand). Each run restarts every open import task whose lease has expired (a
  * never-started one included), starts the exports of the export schedules that are due (each due time exactly
  * once, see shared/datasets/schedules.ts), then runs the open exports one by one while its time budget lasts,
- * leaving the rest for the next run. Overlapping runs are safe: each task is claimed with a conditional write, and
- * each schedule moves past a due time with one.
+ * leaving the rest for the next run. It looks for objects that landed under import rules (BOS sends no
+ * notification; local bucket directories neither). Last, it publishes the events their writers could not (the outbox sweep,
+ * `shared/events/relay.ts`), finishing the deletions that died half-way. Overlapping runs are safe: each task is
+ * claimed with a conditional write, each schedule moves past a due time with one, and an event published twice keeps
+ * its id.
  */
 import type { Context } from 'aws-lambda';
-import { exports, imports, schedules } from '../../shared/root.js';
-import { log } from '../../shared/log.js';
+import { datasets, events, exports, imports, rules, schedules } from '../../shared/root.js';
+import type { RedriveResult } from '../../shared/events/relay.js';
+import { endInvocation, log, startInvocation } from '../../shared/log.js';
 
 export async function handler(
   _event: unknown,
   context?: Context,
-): Promise<{ importsRestarted: number; schedules: Record<string, number>; exports: Record<string, number> }> {
-  const budget = { remainingMs: () => context?.getRemainingTimeInMillis?.() ?? 60_000 };
-  const importsRestarted = await imports().sweep();
-  const scheduleOutcomes = await schedules().runDue(budget, exports().settings.reserveMs);
-  const exportOutcomes = await exports().runPending(budget);
-  if (importsRestarted > 0 || Object.keys(scheduleOutcomes).length > 0 || Object.keys(exportOutcomes).length > 0) {
-    log.info('scheduled run', { importsRestarted, schedules: scheduleOutcomes, exports: exportOutcomes });
+): Promise<{ importsRestarted: number; schedules: Record<string, number>; exports: Record<string, number>; rules: { rules: number; fired: number; skipped: number }; events: RedriveResult }> {
+  startInvocation(context);
+  try {
+    const budget = { remainingMs: () => context?.getRemainingTimeInMillis?.() ?? 60_000 };
+    const importsRestarted = await imports().sweep();
+    const scheduleOutcomes = await schedules().runDue(budget, exports().settings.reserveMs);
+    const swept = await rules().sweep(budget, exports().settings.reserveMs);
+    const exportOutcomes = await exports().runPending(budget);
+    const redriven = await events().redrive({ budget, reserveMs: 5_000, finishDeletion: (item) => datasets().resumeDeletion(item) });
+    if (importsRestarted > 0 || Object.keys(scheduleOutcomes).length > 0 || Object.keys(exportOutcomes).length > 0 || swept.fired > 0 || redriven.items > 0 || redriven.failed > 0) {
+      log.info('scheduled run', { importsRestarted, schedules: scheduleOutcomes, exports: exportOutcomes, rules: swept, events: redriven });
+    }
+    return { importsRestarted, schedules: scheduleOutcomes, exports: exportOutcomes, rules: swept, events: redriven };
+  } finally {
+    endInvocation();
   }
-  return { importsRestarted, schedules: scheduleOutcomes, exports: exportOutcomes };
 }

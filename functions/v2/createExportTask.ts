@@ -12,7 +12,7 @@ export const createExportTask = implement(DATASET.CreateExportTask, async (body,
   const task = await exports().createTask(
     caller,
     body.versionId,
-    { exportType: body.exportType, destination: body.destination },
+    { exportType: body.exportType, destination: body.destination, ...(body.taskToken ? { taskToken: body.taskToken } : {}) },
     clientToken,
   );
   return task.taskId;

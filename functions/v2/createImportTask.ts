@@ -8,7 +8,7 @@ import { httpHandler, implement } from '../../shared/http/index.js';
 import { DATASET } from '../../shared/api/registry.js';
 
 export const createImportTask = implement(DATASET.CreateImportTask, async (body, { caller, clientToken }) => {
-  const task = await imports().createTask(caller, body.versionId, body.files, { annotated: true }, clientToken);
+  const task = await imports().createTask(caller, body.versionId, body.files, { annotated: true, ...(body.taskToken ? { taskToken: body.taskToken } : {}) }, clientToken);
   return task.taskId;
 });
 

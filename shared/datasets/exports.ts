@@ -12,18 +12,23 @@
 import { Readable } from 'node:stream';
 import yazl from 'yazl';
 import { InappropriateJSONError, notFound, PreconditionFailedError } from '../errors.js';
+import { callbackOf, exportTaskEvent } from '../events/catalog.js';
+import { EventRelay } from '../events/relay.js';
 import { describeCause, log } from '../log.js';
-import { listAll, type ObjectStore } from '../objects/index.js';
+import { metrics, type TaskFailureReason } from '../metrics.js';
+import type { ObjectStore } from '../objects/index.js';
 import { ConditionFailedError, type MetadataStore } from '../store/port.js';
 import { type Clock, type ExportDestination, type ExportTaskRecord, type VersionRecord } from '../model.js';
 import type { BucketService } from './buckets.js';
 import { isId, newId } from './ids.js';
 import { idempotent, type ClientToken } from './idempotency.js';
 import type { Budget } from './imports.js';
-import { exportDirProblem, exportTarget, importLayout } from './layout.js';
+import { archiveEntries, compressible } from './archive.js';
+import { exportDirProblem, exportTarget } from './layout.js';
 import { NO_LINKS, type Links } from './links.js';
+import { VersionSamples } from './samples.js';
 import type { Caller, DatasetService, VersionRef } from './service.js';
-import { afterFailure, holdLease, isLeaseLost } from './tasks.js';
+import { afterFailure, describeFailure, holdLease, isLeaseLost } from './tasks.js';
 
 export { exportTarget } from './layout.js';
 
@@ -46,6 +51,8 @@ export interface ExportDeps {
   buckets: BucketService;
   /** How archives are handed out (none when omitted). */
   links?: Links;
+  /** Records and publishes the event of each export's end (none recorded when omitted). */
+  events?: EventRelay;
   settings: ExportSettings;
   /** Asks the runner to run soon (locally: at once); the schedule runs it within a minute anyway. */
   kick?: () => Promise<void>;
@@ -61,6 +68,7 @@ export class ExportService {
   readonly #datasets: DatasetService;
   readonly #buckets: BucketService;
   readonly #links: Links;
+  readonly #events: EventRelay;
   readonly #settings: ExportSettings;
   readonly #kick: () => Promise<void>;
   readonly #now: Clock;
@@ -71,6 +79,7 @@ export class ExportService {
     this.#datasets = deps.datasets;
     this.#buckets = deps.buckets;
     this.#links = deps.links ?? NO_LINKS;
+    this.#events = deps.events ?? new EventRelay({ store: deps.store });
     this.#settings = deps.settings;
     this.#kick = deps.kick ?? (async () => undefined);
     this.#now = deps.now ?? Date.now;
@@ -84,7 +93,7 @@ export class ExportService {
   async createTask(
     caller: Caller,
     ref: VersionRef,
-    options: { exportType: 1 | 2; destination: ExportDestination; scheduleId?: string; dueAt?: string },
+    options: { exportType: 1 | 2; destination: ExportDestination; scheduleId?: string; dueAt?: string; /** Answered when the export ends (Step Functions). */ taskToken?: string },
     token?: ClientToken,
   ): Promise<ExportTaskRecord> {
     const { dataset, version } = await this.#datasets.getVersion(caller, ref);
@@ -113,6 +122,7 @@ export class ExportService {
           leaseUntil: 0,
           fence: 0,
           ...(options.scheduleId ? { scheduleId: options.scheduleId, dueAt: options.dueAt } : {}),
+          ...(options.taskToken ? { callback: { taskToken: options.taskToken } } : {}),
           createdAt: plan.at,
         };
         try {
@@ -230,8 +240,8 @@ export class ExportService {
     try {
       const maxCrashes = this.#settings.maxCrashes ?? 5;
       version = await this.#store.getVersion(task.account, task.versionId);
-      if (task.fence - 1 > maxCrashes) return await this.#finish(task, version, { failure: `The export was interrupted ${maxCrashes} times without finishing; giving up.` });
-      if (!version) return await this.#finish(task, undefined, { failure: 'The version was deleted before the export ran.' });
+      if (task.fence - 1 > maxCrashes) return await this.#finish(task, version, { failure: `The export was interrupted ${maxCrashes} times without finishing; giving up.` }, 'Interrupted');
+      if (!version) return await this.#finish(task, undefined, { failure: 'The version was deleted before the export ran.' }, 'VersionGone');
       if (task.destination.kind === 'bos') await this.checkDestination({ account: task.account }, task.destination);
       const result = await this.#writeArchive(task, version, lease.signal);
       return await this.#finish(task, version, { result });
@@ -250,7 +260,7 @@ export class ExportService {
   async #failed(task: ExportTaskRecord, version: VersionRecord | undefined, error: unknown): Promise<ExportOutcome> {
     const next = afterFailure(error, task);
     try {
-      if (next.fail) return await this.#finish(task, version, { failure: next.reason });
+      if (next.fail) return await this.#finish(task, version, { failure: next.reason }, describeFailure(error).permanent ? 'Refused' : 'Repeated');
       await this.#store.retryTaskLater('export', task.account, task.taskId, task.fence, {
         leaseUntil: this.#now() + next.retryInMs,
         failures: next.failures,
@@ -265,29 +275,18 @@ export class ExportService {
   }
 
   /**
-   * Writes the archive as one stream (memory does not grow with the dataset): type 1, the version's JSONL shards
-   * of the snapshot's imports (and, for image formats, their images); type 2, the source files of those imports.
-   * Each object is opened only when the zip reaches it, so one is open at a time however many entries there are. Any
-   * failure (an object that cannot be read, the lease lost through `signal`) ends the write: the stream being
-   * stored fails with that error, so the put rejects with it and nothing is left half-written.
+   * Writes the archive as one stream (memory does not grow with the dataset): its entries, in the layout the SDK
+   * reads for the format (`./archive.ts`), are added a few at a time as the zip takes them, and each object is
+   * opened only when the zip reaches it. Any failure (an object that cannot be read, the lease lost through
+   * `signal`) ends the write: the stream being stored fails with that error, so the put rejects with it and nothing
+   * is left half-written.
    */
   async #writeArchive(task: ExportTaskRecord, version: VersionRecord, signal: AbortSignal): Promise<NonNullable<ExportTaskRecord['result']>> {
     const objects = this.#objects;
-    const { bucket, prefix } = version.storage;
-    const entries: { name: string; key: string }[] = [];
-    for (const importTask of task.importTasks) {
-      const layout = importLayout(version, importTask);
-      const from = task.exportType === 1 ? layout.shardsPrefix : layout.sourcesPrefix;
-      for await (const key of this.#keys(bucket, from)) {
-        entries.push({ name: task.exportType === 1 ? key.slice(prefix.length) : `${importTask}/${key.slice(from.length)}`, key });
-      }
-    }
-    if (task.exportType === 1) {
-      // Images of image formats sit beside the shards, under the paths the samples name.
-      for await (const key of this.#keys(bucket, prefix)) {
-        if (!key.slice(prefix.length).startsWith('part-')) entries.push({ name: key.slice(prefix.length), key });
-      }
-    }
+    const dataset = await this.#store.getDataset(task.account, version.datasetId);
+    if (!dataset) throw notFound('dataset', version.datasetId);
+    // The snapshot the task fixed: its imports, with the samples' edits as they are now.
+    const samples = await VersionSamples.open({ store: this.#store, objects }, { ...version, importedTasks: task.importTasks }, dataset.dataFormat);
     const target = exportTarget(task, this.#settings.platformBucket);
     signal.throwIfAborted();
     const zip = new yazl.ZipFile();
@@ -295,33 +294,53 @@ export class ExportService {
     // The first failure is kept and rethrown; the listener keeps a failure before the store reads the stream from
     // becoming an uncaught 'error' event (which would take the whole process down).
     let failure: Error | undefined;
+    let wake: (() => void) | undefined;
+    const stop = new AbortController();
     const fail = (error: unknown) => {
       failure ??= error instanceof Error ? error : new Error(String(error));
       output.destroy(failure);
+      stop.abort(failure);
+      wake?.();
     };
     output.on('error', () => undefined);
     zip.on('error', fail);
     const onAbort = () => fail(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
-    for (const entry of entries) {
-      zip.addReadStreamLazy(entry.name, { compress: !/\.(zip|png|jpe?g|webp|bmp|gz|xlsx)$/i.test(entry.name) }, (done) => {
-        objects.get(bucket, entry.key).then(
-          (stream) => {
-            stream.once('error', fail);
-            done(null, stream);
-          },
-          (error: unknown) => fail(error),
-        );
-      });
-    }
-    zip.end();
+    const count = { samples: 0 };
+    const fill = async () => {
+      // At most LOOKAHEAD entries wait in the zip's queue: the rest are made as it takes them.
+      const LOOKAHEAD = 16;
+      let queued = 0;
+      for await (const entry of archiveEntries(objects, samples, task, count, stop.signal)) {
+        while (queued >= LOOKAHEAD && !failure) await new Promise<void>((resolve) => (wake = resolve));
+        if (failure) return;
+        queued++;
+        zip.addReadStreamLazy(entry.name, { compress: compressible(entry.name) }, (done) => {
+          queued--;
+          wake?.();
+          entry.open().then(
+            (stream) => {
+              stream.once('error', fail);
+              done(null, stream);
+            },
+            (error: unknown) => fail(error),
+          );
+        });
+      }
+      zip.end();
+    };
+    const filling = fill().catch(fail);
     try {
       const { size } = await objects.put(target.bucket, target.key, output);
+      await filling;
       if (failure) throw failure;
-      return { ...target, size, sampleCount: task.exportType === 1 ? task.sampleCount : 0 };
+      const sampleCount = task.exportType === 1 ? count.samples : await this.#importedSamples(task);
+      return { ...target, size, sampleCount };
     } catch (error) {
       // The put may have failed before it read the stream (a refused key): end the zip's work too.
       if (!output.destroyed) output.destroy();
+      fail(error);
+      await filling;
       // A half-written archive is no one's (but when the lease was lost: the object is the new runner's now).
       if (!signal.aborted) await objects.delete(target.bucket, target.key).catch(() => undefined);
       throw signal.aborted ? signal.reason : (failure ?? error);
@@ -330,9 +349,12 @@ export class ExportService {
     }
   }
 
-  async *#keys(bucket: string, prefix: string): AsyncGenerator<string> {
-    for await (const o of listAll(this.#objects, bucket, prefix)) yield o.key;
+  /** The samples the source files of an export's imports held (export type 2 returns those files). */
+  async #importedSamples(task: ExportTaskRecord): Promise<number> {
+    const tasks = await Promise.all(task.importTasks.map((id) => this.#store.getImportTask(task.account, id)));
+    return tasks.reduce((n, t) => n + (t?.counts.samples ?? 0), 0);
   }
+
 
   /**
    * Moves the version out of `Exporting` (if this is its newest export), then records the outcome with a write
@@ -343,6 +365,7 @@ export class ExportService {
     task: ExportTaskRecord,
     version: VersionRecord | undefined,
     outcome: { result?: ExportTaskRecord['result']; failure?: string },
+    why: TaskFailureReason = 'Repeated',
   ): Promise<'finished' | 'failed'> {
     const finishedAt = new Date(this.#now()).toISOString();
     const status = outcome.result ? 'Finished' : 'Failed';
@@ -354,8 +377,14 @@ export class ExportService {
           if (!(error instanceof ConditionFailedError)) throw error;
         });
     }
-    await this.#store.finishExportTask(task.account, task.taskId, task.fence, { status, finishedAt, ...outcome });
+    // The outcome and its event are one write; the event is published right after it (or by the sweep).
+    const ended = exportTaskEvent(task, { finishedAt, ...outcome });
+    const events = this.#events.record(ended, ...(task.callback ? [callbackOf(task.callback.taskToken, ended)] : []));
+    await this.#store.finishExportTask(task.account, task.taskId, task.fence, { status, finishedAt, ...outcome }, events);
+    await this.#events.relay({ kind: 'exportTask', account: task.account, id: task.taskId }, events);
     if (outcome.failure) log.warn('export failed', { account: task.account, taskId: task.taskId, failure: outcome.failure });
+    metrics.exportEnded({ outcome: status, bytes: outcome.result?.size ?? 0, samples: outcome.result?.sampleCount ?? 0, durationMs: this.#now() - Date.parse(task.createdAt) });
+    if (outcome.failure) metrics.taskFailed('export', why);
     return status === 'Finished' ? 'finished' : 'failed';
   }
 }

@@ -1,14 +1,14 @@
 /**
  * Ids: a prefix (`dg-` dataset, `ds-` version, `task-` task, `sch-` export
- * schedule) and 16 lowercase base36 characters. The first 9 encode
+ * schedule, `rule-` import rule) and 16 lowercase base36 characters. The first 9 encode
  * the creation time in milliseconds and the last 7 are random, so ids sort in creation order and serve directly as
  * DynamoDB sort keys and list markers. Within one process, ids made in the same millisecond still increase.
  */
 import { randomInt } from 'node:crypto';
 
-export type IdKind = 'dataset' | 'version' | 'task' | 'schedule';
+export type IdKind = 'dataset' | 'version' | 'task' | 'schedule' | 'rule';
 
-export const PREFIX: Record<IdKind, string> = { dataset: 'dg-', version: 'ds-', task: 'task-', schedule: 'sch-' };
+export const PREFIX: Record<IdKind, string> = { dataset: 'dg-', version: 'ds-', task: 'task-', schedule: 'sch-', rule: 'rule-' };
 const TIME_CHARS = 9;
 const RANDOM_CHARS = 7;
 const RANDOM_SPACE = 36 ** RANDOM_CHARS;

@@ -12,16 +12,19 @@
  * lease cannot checkpoint or finish over the one that took over. Every task ends `Finished` or `Failed`: an
  * unreadable file fails it with a message, and a task whose workers keep dying is failed after a few attempts.
  */
-import { Readable } from 'node:stream';
+import { pipeline, Readable, Transform } from 'node:stream';
+import { callbackOf, importTaskEvent } from '../events/catalog.js';
 import { jsonText, readRecordBatches, UnreadableFileError, type ImportRecord, type SourceFile } from '../formats/index.js';
 import { log } from '../log.js';
+import { metrics, type TaskFailureReason } from '../metrics.js';
 import { listAll, type ObjectStore } from '../objects/index.js';
 import type { TaskRef } from '../queue/index.js';
 import { ConditionFailedError } from '../store/port.js';
 import { type ImportCheckpoint, type ImportCounts, type ImportErrorEntry, type ImportSource, type ImportTaskRecord, type VersionRecord } from '../model.js';
 import { emptyCounts, type Budget, type ImportService, type RunOutcome } from './imports.js';
 import { importLayout } from './layout.js';
-import { afterFailure, holdLease, isLeaseLost } from './tasks.js';
+import { buildTaskIndex, ShardIndexBuilder, type ShardIndex } from './sample-index.js';
+import { afterFailure, describeFailure, holdLease, isLeaseLost } from './tasks.js';
 
 /**
  * One worker run: claim the task, keep its lease alive while importing from its checkpoint, then finish, fail, hand
@@ -91,14 +94,14 @@ class Worker {
     this.#version = version;
     const dataset = version ? await store.getDataset(task.account, version.datasetId) : undefined;
     if (!version || !dataset || version.importTaskId !== task.taskId) {
-      return this.#fail(undefined, 'The version was deleted, or another import replaced this one, before it ran.');
+      return this.#fail(undefined, 'The version was deleted, or another import replaced this one, before it ran.', 'VersionGone');
     }
     if (version.importStatus !== 'Importing') {
       // A previous worker already settled the version and died before it could finish the task.
       return this.#finishTask(version.importStatus === 'ImportFinished' ? 'Finished' : 'Failed', task.failure);
     }
     if (task.fence - 1 - task.handoffs > this.#deps.settings.maxCrashes) {
-      return this.#fail(version, `The import was interrupted ${this.#deps.settings.maxCrashes} times without finishing; giving up.`);
+      return this.#fail(version, `The import was interrupted ${this.#deps.settings.maxCrashes} times without finishing; giving up.`, 'Interrupted');
     }
     // A bucket may have been taken away from the account since the task was created.
     for (const bucket of new Set(task.sources.map((s) => s.bucket))) {
@@ -114,7 +117,8 @@ class Worker {
         copying.catch(() => undefined);
         const skip = this.#checkpoint.record;
         let record = 0;
-        for await (const batch of readRecordBatches(sourceFile(this.#deps.objects, source), dataset.dataFormat)) {
+        const read = { bytes: 0 };
+        for await (const batch of readRecordBatches(sourceFile(this.#deps.objects, source, read), dataset.dataFormat)) {
           this.#signal.throwIfAborted();
           for (const item of batch) {
             record++;
@@ -122,18 +126,18 @@ class Worker {
             if (item.kind === 'asset') await this.#deps.objects.put(layout.bucket, layout.asset(item.path), await item.open());
             else this.#take(item);
             if (this.#shardChars >= this.#deps.settings.shardBytes || this.#shard.lines >= this.#deps.settings.shardSamples) {
-              await this.#flush(layout, { ...this.#checkpoint, record });
+              await this.#flush(layout, { ...this.#checkpoint, record, bytesInFile: read.bytes });
             }
             if (budget.remainingMs() < this.#deps.settings.handoffMs) {
               await copying;
-              await this.#flush(layout, { ...this.#checkpoint, record });
+              await this.#flush(layout, { ...this.#checkpoint, record, bytesInFile: read.bytes });
               await this.#drain();
               return await this.#handOff();
             }
           }
         }
         await copying;
-        await this.#flush(layout, { file: index + 1, record: 0, shard: this.#checkpoint.shard, bytesDone: this.#checkpoint.bytesDone + source.size });
+        await this.#flush(layout, { file: index + 1, record: 0, shard: this.#checkpoint.shard, bytesDone: this.#checkpoint.bytesDone + source.size, bytesInFile: 0 });
       }
       await this.#drain();
     } catch (error) {
@@ -144,11 +148,13 @@ class Worker {
         await this.#flush(layout, this.#checkpoint);
         await this.#drain();
         await this.#writeReport(layout);
-        return this.#fail(version, `${e.file} cannot be read: ${e.message}`);
+        return this.#fail(version, `${e.file} cannot be read: ${e.message}`, 'Unreadable');
       }
       throw error;
     }
     await this.#writeReport(layout);
+    // The samples' line index (the entity API pages with it), before the version shows the samples.
+    await this.#deps.objects.put(layout.bucket, layout.taskIndex, JSON.stringify(await buildTaskIndex(this.#deps.objects, version, task.taskId, dataset.dataFormat)));
     await this.#settleVersion(version, 'ImportFinished');
     return this.#finishTask('Finished');
   }
@@ -157,10 +163,15 @@ class Worker {
   #take(item: Exclude<ImportRecord, { kind: 'asset' }>): void {
     switch (item.kind) {
       case 'sample': {
-        const line = item.text ?? jsonText(item.sample);
-        this.#shard.add(line);
-        // Characters, not bytes, decide when a shard is full (cheap); the shard's exact bytes are counted once.
-        this.#shardChars += line.length + 1;
+        if (item.bytes !== undefined) {
+          // Stored as it came (most samples): the source line's own bytes are copied, not encoded again.
+          this.#shardChars += this.#shard.addBytes(item.bytes, item.annotated);
+        } else {
+          const line = item.text ?? jsonText(item.sample);
+          this.#shard.add(line, item.annotated);
+          // Characters, not bytes, decide when a shard is full (cheap); the shard's exact bytes are counted once.
+          this.#shardChars += line.length + 1;
+        }
         this.#pending.samples++;
         this.#pending.characters += item.characters;
         if (item.annotated) this.#pending.annotated++;
@@ -193,7 +204,7 @@ class Worker {
     await this.#inFlight;
     const { settings } = this.#deps;
     const shard = this.#checkpoint.shard;
-    const body = this.#shard.take();
+    const cut = this.#shard.take(shard);
     const errors = this.#errors;
     const pending = this.#pending;
     for (const e of this.#pendingErrors) {
@@ -205,7 +216,7 @@ class Worker {
     this.#errors = [];
     this.#pending = emptyCounts();
     this.#pendingErrors = [];
-    const write = this.#persist(layout, shard, body, errors, pending, this.#checkpoint, [...this.#errorSample], { ...this.#errorCodes });
+    const write = this.#persist(layout, shard, cut, errors, pending, this.#checkpoint, [...this.#errorSample], { ...this.#errorCodes });
     write.catch(() => undefined); // awaited by the next flush or by drain(); marked handled meanwhile
     this.#inFlight = write;
   }
@@ -218,7 +229,7 @@ class Worker {
   async #persist(
     layout: ReturnType<typeof importLayout>,
     shard: number,
-    body: Buffer | undefined,
+    cut: { body: Buffer; index: ShardIndex; release(): void } | undefined,
     errors: string[],
     pending: ImportCounts,
     checkpoint: ImportCheckpoint,
@@ -226,9 +237,11 @@ class Worker {
     errorCodes: Record<string, number>,
   ): Promise<void> {
     const { objects, store, settings, now } = this.#deps;
-    await (body ? objects.put(layout.bucket, layout.shard(shard), body) : objects.delete(layout.bucket, layout.shard(shard)));
+    await (cut ? objects.put(layout.bucket, layout.shard(shard), cut.body) : objects.delete(layout.bucket, layout.shard(shard)));
+    cut?.release();
+    await (cut ? objects.put(layout.bucket, layout.shardIndex(shard), JSON.stringify(cut.index)) : objects.delete(layout.bucket, layout.shardIndex(shard)));
     await (errors.length > 0 ? objects.put(layout.bucket, layout.errors(shard), errors.join('\n') + '\n') : objects.delete(layout.bucket, layout.errors(shard)));
-    const counts = addCounts(this.#counts, { ...pending, bytes: body?.length ?? 0 });
+    const counts = addCounts(this.#counts, { ...pending, bytes: cut?.body.length ?? 0 });
     await store.checkpointImportTask(this.#task.account, this.#task.taskId, this.#fence, {
       checkpoint,
       counts,
@@ -273,6 +286,7 @@ class Worker {
           // The data an export may take: only finished imports (a consistent snapshot, whatever runs meanwhile).
           ...(status === 'ImportFinished' ? { importedTasks: [...(version.importedTasks ?? []), this.#task.taskId] } : {}),
           sampleCount: version.sampleCount + add.samples,
+          annotatedCount: (version.annotatedCount ?? version.sampleCount) + add.annotated,
           characterCount: version.characterCount + add.characters,
           sizeBytes: version.sizeBytes + add.bytes,
           modifiedAt: new Date(this.#deps.now()).toISOString(),
@@ -285,15 +299,29 @@ class Worker {
   }
 
   async #finishTask(status: 'Finished' | 'Failed', failure?: string): Promise<RunOutcome> {
-    await this.#deps.store.finishImportTask(this.#task.account, this.#task.taskId, this.#fence, {
-      status,
-      counts: this.#counts,
-      errorSample: this.#errorSample,
-      errorCodes: this.#errorCodes,
-      checkpoint: this.#checkpoint,
-      finishedAt: new Date(this.#deps.now()).toISOString(),
-      ...(failure ? { failure } : {}),
-    });
+    const finishedAt = new Date(this.#deps.now()).toISOString();
+    const { events: relay } = this.#deps;
+    // The task's end and its event are one write; the event is published right after it (or by the sweep).
+    const ended = importTaskEvent({ ...this.#task, counts: this.#counts }, { status, finishedAt, ...(failure ? { failure } : {}) });
+    // A Step Functions task waiting for this import is answered with the same write's outbox.
+    const events = relay.record(ended, ...(this.#task.callback ? [callbackOf(this.#task.callback.taskToken, ended)] : []));
+    await this.#deps.store.finishImportTask(
+      this.#task.account,
+      this.#task.taskId,
+      this.#fence,
+      {
+        status,
+        counts: this.#counts,
+        errorSample: this.#errorSample,
+        errorCodes: this.#errorCodes,
+        checkpoint: this.#checkpoint,
+        finishedAt,
+        ...(failure ? { failure } : {}),
+      },
+      events,
+    );
+    await relay.relay({ kind: 'importTask', account: this.#task.account, id: this.#task.taskId }, events);
+    metrics.importEnded({ outcome: status, bytes: this.#counts.bytes, samples: this.#counts.samples, durationMs: this.#deps.now() - Date.parse(this.#task.createdAt) });
     return status === 'Finished' ? 'finished' : 'failed';
   }
 
@@ -305,7 +333,7 @@ class Worker {
     await this.#inFlight.catch(() => undefined);
     const next = afterFailure(error, this.#task);
     try {
-      if (next.fail) return await this.#fail(this.#version, next.reason);
+      if (next.fail) return await this.#fail(this.#version, next.reason, describeFailure(error).permanent ? 'Refused' : 'Repeated');
       await this.#deps.store.retryTaskLater('import', this.#task.account, this.#task.taskId, this.#fence, {
         leaseUntil: this.#deps.now() + next.retryInMs,
         failures: next.failures,
@@ -319,10 +347,12 @@ class Worker {
     }
   }
 
-  async #fail(version: VersionRecord | undefined, failure: string): Promise<RunOutcome> {
+  async #fail(version: VersionRecord | undefined, failure: string, why: TaskFailureReason): Promise<RunOutcome> {
     log.warn('import failed', { account: this.#task.account, taskId: this.#task.taskId, failure });
     if (version) await this.#settleVersion(version, 'ImportFailed');
-    return this.#finishTask('Failed', failure);
+    const outcome = await this.#finishTask('Failed', failure);
+    metrics.taskFailed('import', why);
+    return outcome;
   }
 
   /** Gives the lease back and queues a continuation (the work is longer than one function run). */
@@ -341,15 +371,23 @@ class Worker {
 }
 
 /**
- * The samples of one shard as the JSONL bytes that are stored, encoded as they are taken: no string outlives its
- * sample, and nothing is joined at the cut. Blocks are allocated as needed and joined once per shard.
+ * The samples of one shard as the JSONL bytes that are stored, encoded (or copied) as they are taken: no string
+ * outlives its sample, and nothing is joined at the cut. A block holds a whole default shard, so a shard is one
+ * block's bytes; blocks are reused once their shard is stored (allocating a fresh buffer per shard, and joining
+ * several, made the import spend a fifth of its time collecting them), so memory stays at two shards' worth.
  */
 class ShardBuffer {
-  static readonly BLOCK = 4 * 1024 * 1024;
+  static readonly BLOCK = 16 * 1024 * 1024;
+  /** Blocks no shard holds any more, for the next ones. */
+  static readonly #KEEP = 2;
+  #free: Buffer[] = [];
   #blocks: Buffer[] = [];
   #block: Buffer = Buffer.alloc(0);
   #used = 0;
+  /** Bytes in the blocks before the current one. */
+  #before = 0;
   #lines = 0;
+  readonly #index = new ShardIndexBuilder();
 
   /** The number of samples taken since the last {@link take}. */
   get lines(): number {
@@ -357,32 +395,61 @@ class ShardBuffer {
   }
 
   /** Appends one sample's line and its `\n`. */
-  add(line: string): void {
+  add(line: string, annotated: boolean): void {
     // A UTF-16 unit is at most 3 UTF-8 bytes; the exact length is counted only near the end of a block.
     if (this.#block.length - this.#used < line.length * 3 + 1) {
       const bytes = Buffer.byteLength(line, 'utf8') + 1;
       if (this.#block.length - this.#used < bytes) this.#next(bytes);
     }
+    this.#index.line(this.#before + this.#used, annotated);
     this.#used += this.#block.write(line, this.#used, 'utf8');
     this.#block[this.#used++] = 10;
     this.#lines++;
   }
 
-  /** The shard's bytes (`undefined` if it holds no sample), and a fresh start. */
-  take(): Buffer | undefined {
+  /** Appends one sample's line given as its UTF-8 bytes, and its `\n`; answers the bytes appended. */
+  addBytes(line: Uint8Array, annotated: boolean): number {
+    const bytes = line.length + 1;
+    if (this.#block.length - this.#used < bytes) this.#next(bytes);
+    this.#index.line(this.#before + this.#used, annotated);
+    this.#block.set(line, this.#used);
+    this.#used += line.length;
+    this.#block[this.#used++] = 10;
+    this.#lines++;
+    return bytes;
+  }
+
+  /**
+   * Shard `shard`'s bytes and line index (`undefined` if it holds no sample), and a fresh start. `release()` once
+   * the bytes are stored hands their block back for the next shards.
+   */
+  take(shard: number): { body: Buffer; index: ShardIndex; release(): void } | undefined {
     if (this.#lines === 0) return undefined;
     if (this.#used > 0) this.#blocks.push(this.#block.subarray(0, this.#used));
     const blocks = this.#blocks;
+    const bytes = this.#before + this.#used;
     this.#blocks = [];
     this.#block = Buffer.alloc(0);
     this.#used = 0;
+    this.#before = 0;
     this.#lines = 0;
-    return blocks.length === 1 ? blocks[0]! : Buffer.concat(blocks);
+    const index = this.#index.take(shard, bytes);
+    if (blocks.length !== 1) return { body: Buffer.concat(blocks), index, release: () => this.#recycle(blocks) };
+    return { body: blocks[0]!, index, release: () => this.#recycle(blocks) };
+  }
+
+  #recycle(blocks: Buffer[]): void {
+    for (const block of blocks) {
+      // Only whole standard blocks are kept (a block grown for one long line is left to the collector).
+      if (block.byteOffset !== 0 || block.buffer.byteLength !== ShardBuffer.BLOCK || this.#free.length >= ShardBuffer.#KEEP) continue;
+      this.#free.push(Buffer.from(block.buffer, 0, ShardBuffer.BLOCK));
+    }
   }
 
   #next(bytes: number): void {
+    this.#before += this.#used;
     if (this.#used > 0) this.#blocks.push(this.#block.subarray(0, this.#used));
-    this.#block = Buffer.allocUnsafe(Math.max(ShardBuffer.BLOCK, bytes));
+    this.#block = bytes <= ShardBuffer.BLOCK ? (this.#free.pop() ?? Buffer.allocUnsafeSlow(ShardBuffer.BLOCK)) : Buffer.allocUnsafeSlow(bytes);
     this.#used = 0;
   }
 }
@@ -398,12 +465,26 @@ function addCounts(a: ImportCounts, b: ImportCounts): ImportCounts {
   };
 }
 
-/** A source object as the format readers open it (a zip or an xlsx is read in place if the store has it as a file). */
-function sourceFile(objects: ObjectStore, source: ImportSource): SourceFile {
+/**
+ * A source object as the format readers open it (a zip or an xlsx is read in place if the store has it as a file).
+ * `read.bytes` counts what the readers have read of it as a stream (progress within a file; a file read in place
+ * counts only when it is done).
+ */
+function sourceFile(objects: ObjectStore, source: ImportSource, read: { bytes: number }): SourceFile {
   return {
     name: `bos:/${source.bucket}/${source.key}`,
     size: source.size,
-    open: () => objects.get(source.bucket, source.key),
+    open: async () => {
+      read.bytes = 0;
+      const counter = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          read.bytes += chunk.length;
+          done(null, chunk);
+        },
+      });
+      // A failure of the source reaches the reader through the counter (pipeline destroys it with the error).
+      return pipeline(await objects.get(source.bucket, source.key), counter, () => undefined);
+    },
     openFile: () => objects.openFile(source.bucket, source.key),
   };
 }

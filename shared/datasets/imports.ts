@@ -4,6 +4,8 @@
  * and the V1 reads look tasks up; the scheduled sweep restarts tasks whose lease expired.
  */
 import { InappropriateJSONError, notFound, PreconditionFailedError } from '../errors.js';
+import { importRuleEvent } from '../events/catalog.js';
+import { EventRelay } from '../events/relay.js';
 import { fileTypeOf, supports } from '../formats/filetypes.js';
 import { describeCause, log } from '../log.js';
 import { formatBosPath, listAll, parseBosPath, type ObjectStore } from '../objects/index.js';
@@ -64,6 +66,8 @@ export interface ImportDeps {
   buckets: BucketService;
   /** How error reports are handed out (none when omitted). */
   links?: Links;
+  /** Records and publishes the event of each import's end (none recorded when omitted). */
+  events?: EventRelay;
   settings?: Partial<ImportSettings>;
   now?: () => number;
 }
@@ -77,6 +81,7 @@ export class ImportService {
   readonly #datasets: DatasetService;
   readonly #buckets: BucketService;
   readonly #links: Links;
+  readonly #events: EventRelay;
   readonly #settings: ImportSettings;
   readonly #now: Clock;
 
@@ -87,6 +92,7 @@ export class ImportService {
     this.#datasets = deps.datasets;
     this.#buckets = deps.buckets;
     this.#links = deps.links ?? NO_LINKS;
+    this.#events = deps.events ?? new EventRelay({ store: deps.store });
     this.#settings = { ...DEFAULT_IMPORT_SETTINGS, ...deps.settings };
     this.#now = deps.now ?? Date.now;
   }
@@ -99,14 +105,26 @@ export class ImportService {
    * the worker. Safe to repeat with a `clientToken`: a repeat gets the first request's task (even while it runs,
    * when the version is `Importing` because of it), and finishes what a first request that died left undone.
    */
-  async createTask(caller: Caller, ref: VersionRef, files: readonly string[], options: { annotated: boolean }, token?: ClientToken): Promise<ImportTaskRecord> {
+  async createTask(
+    caller: Caller,
+    ref: VersionRef,
+    files: readonly string[],
+    options: {
+      annotated: boolean;
+      /** A Step Functions task token: answered (SendTaskSuccess / SendTaskFailure) when the import ends. */
+      taskToken?: string;
+      /** The import rule that started it, for its event. */
+      firedBy?: { ruleId: string; datasetId: string; bucket: string; key: string; etag: string };
+    },
+    token?: ClientToken,
+  ): Promise<ImportTaskRecord> {
     const check = async () => {
       const view = await this.#datasets.getVersion(caller, ref);
       assertImportable(view);
       return { view, sources: await this.#resolveSources(caller, files, view) };
     };
     let checked: Awaited<ReturnType<typeof check>> | undefined;
-    return idempotent(this.#store, caller.account, token, { ref, files, annotated: options.annotated }, {
+    return idempotent(this.#store, caller.account, token, { ref, files, annotated: options.annotated, ...(options.taskToken ? { taskToken: options.taskToken } : {}) }, {
       plan: async () => {
         // Checked only for a new request: a repeat must not be refused because of the state its first made.
         checked = await check();
@@ -118,9 +136,13 @@ export class ImportService {
           if (existing) return this.#resume(caller, existing);
         }
         const { view, sources } = checked ?? (await check());
-        const task = newTask(caller.account, plan.taskId, view, files, sources, options.annotated, plan.at);
+        const task: ImportTaskRecord = { ...newTask(caller.account, plan.taskId, view, files, sources, options.annotated, plan.at), ...(options.taskToken ? { callback: { taskToken: options.taskToken } } : {}) };
+        const { firedBy } = options;
+        const events = firedBy
+          ? this.#events.record(importRuleEvent({ account: caller.account, ruleId: firedBy.ruleId, datasetId: firedBy.datasetId }, { ...firedBy, taskId: task.taskId, versionId: task.versionId, at: plan.at }))
+          : undefined;
         try {
-          await this.#store.putImportTask(task);
+          await this.#store.putImportTask(task, events);
         } catch (error) {
           // A concurrent request with the same clientToken stored it first: that is the one result.
           const winner = error instanceof ConditionFailedError ? await this.#store.getImportTask(caller.account, plan.taskId) : undefined;
@@ -129,6 +151,7 @@ export class ImportService {
         }
         await this.#link(caller, view, task);
         await this.kick({ account: caller.account, taskId: task.taskId });
+        await this.#events.relay({ kind: 'importTask', account: caller.account, id: task.taskId }, events);
         return task;
       },
     }, this.#now);
@@ -193,7 +216,7 @@ export class ImportService {
 
   /** @internal The worker's view of the service's dependencies. */
   get deps() {
-    return { store: this.#store, objects: this.#objects, buckets: this.#buckets, settings: this.#settings, now: this.#now, kick: (ref: TaskRef) => this.kick(ref) };
+    return { store: this.#store, objects: this.#objects, buckets: this.#buckets, events: this.#events, settings: this.#settings, now: this.#now, kick: (ref: TaskRef) => this.kick(ref) };
   }
 
   /** A repeated create whose task exists: links it if the first request died before that, and kicks it again. */

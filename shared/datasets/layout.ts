@@ -26,6 +26,14 @@ export function versionStorage(bucket: string, dir: string, versionId: string, f
   return { bucket, prefix: `${base}${SYSTEM_SEGMENT}/dataset/${versionId}/${isMultimodal(format) ? 'images' : 'texts'}/` };
 }
 
+/**
+ * Everything a version keeps: its data (`texts/` or `images/`) and, beside it, its imports' sources and error
+ * reports, the line index and the objects of single samples: `<dir>_system_/dataset/<ds-id>/`.
+ */
+export function versionDirectory(storage: StorageLocation): StorageLocation {
+  return { bucket: storage.bucket, prefix: storage.prefix.replace(/[^/]+\/$/, '') };
+}
+
 /** `storageInfo.storagePath` on the wire: `/<bucket>/<prefix without the trailing slash>`. */
 export function storagePathOf(location: StorageLocation): string {
   return `/${location.bucket}/${location.prefix.replace(/\/$/, '')}`;
@@ -39,6 +47,10 @@ export function importLayout(version: Pick<VersionRecord, 'storage'>, taskId: st
     bucket,
     shard: (n: number) => `${prefix}part-${taskId}-${pad(n)}.jsonl`,
     shardsPrefix: `${prefix}part-${taskId}-`,
+    /** Each shard's line index (`./sample-index.ts`), written with the shard, and the task's, made from them. */
+    shardIndex: (n: number) => `${base}index/${taskId}/part-${pad(n)}.json`,
+    shardIndexPrefix: `${base}index/${taskId}/part-`,
+    taskIndex: `${base}index/${taskId}.json`,
     sourcesPrefix: `${base}source/${taskId}/`,
     errors: (n: number) => `${base}import-errors/${taskId}/part-${pad(n)}.jsonl`,
     errorsPrefix: `${base}import-errors/${taskId}/part-`,
@@ -46,6 +58,40 @@ export function importLayout(version: Pick<VersionRecord, 'storage'>, taskId: st
     source: (index: number, key: string) => `${base}source/${taskId}/${pad(index, 4)}-${key.split('/').pop()}`,
     asset: (path: string) => `${prefix}${path.replace(/^\/+/, '')}`,
   };
+}
+
+/**
+ * A sample's id: the import task that stored it, its shard and its line, `task-…-000001-000042`. Ids sort in the
+ * version's order (task ids sort by creation, and a version's imports run one after another), never change, and
+ * stay URL- and key-safe. A shard holds at most {@link MAX_SHARD_LINES} samples.
+ */
+export const MAX_SHARD_LINES = 999_999;
+
+export interface SamplePosition {
+  taskId: string;
+  shard: number;
+  line: number;
+}
+
+export function sampleId(at: SamplePosition): string {
+  return `${at.taskId}-${pad(at.shard)}-${pad(at.line)}`;
+}
+
+const SAMPLE_ID = /^(task-[0-9a-z]{16})-(\d{6})-(\d{6})$/;
+
+/** The position a sample id names, or undefined if it is not one. */
+export function parseSampleId(id: string): SamplePosition | undefined {
+  const m = SAMPLE_ID.exec(id);
+  return m ? { taskId: m[1]!, shard: Number(m[2]), line: Number(m[3]) } : undefined;
+}
+
+/**
+ * Where a sample is kept as an object of its own, for its download URL (the entity API's `url`): made when a page
+ * first lists it, and again at each revision (`rev` 0: as imported), so a URL never serves another revision.
+ */
+export function sampleObjectKey(version: Pick<VersionRecord, 'storage'>, id: string, rev: number, extension: 'json' | 'txt'): string {
+  const base = version.storage.prefix.replace(/[^/]+\/$/, '');
+  return `${base}entities/${id}/r${rev}.${extension}`;
 }
 
 /** The file name of an export's archive: fixed by the task, so a repeated run rewrites the same object. */
@@ -75,7 +121,8 @@ export function datasetDirProblem(dir: string): string | undefined {
   if (reserved) return reserved;
   const storage = versionStorage('b', dir, LONGEST.version, 'PromptImageResponse');
   const layout = importLayout({ storage }, LONGEST.task);
-  for (const key of [layout.shard(999_999), layout.errors(999_999), layout.report]) {
+  const longestSample = sampleId({ taskId: LONGEST.task, shard: 999_999, line: MAX_SHARD_LINES });
+  for (const key of [layout.shard(999_999), layout.errors(999_999), layout.report, layout.shardIndex(999_999), layout.taskIndex, sampleObjectKey({ storage }, longestSample, 999_999_999, 'json')]) {
     const problem = storableKeyProblem(key);
     if (problem) return `it would make object keys qfdata cannot store (${problem})`;
   }

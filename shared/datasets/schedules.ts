@@ -18,6 +18,8 @@
  * holds no data yet, or the destination bucket is missing, the due time is skipped (`lastSkipReason`).
  */
 import { AccessDeniedError, IdempotentParameterMismatchError, InappropriateJSONError, notFound, PreconditionFailedError, ResourceNotFoundError } from '../errors.js';
+import { scheduleEvent } from '../events/catalog.js';
+import { EventRelay } from '../events/relay.js';
 import { describeCause, log } from '../log.js';
 import { ConditionFailedError, type MetadataStore } from '../store/port.js';
 import { type Clock, type DatasetRecord, type ExportDestination, type ScheduleRecord, type VersionRecord } from '../model.js';
@@ -34,6 +36,8 @@ export interface ScheduleDeps {
   store: MetadataStore;
   datasets: DatasetService;
   exports: ExportService;
+  /** Records and publishes the event of a schedule that stops (none recorded when omitted). */
+  events?: EventRelay;
   now?: () => number;
 }
 
@@ -52,12 +56,14 @@ export class ScheduleService {
   readonly #store: MetadataStore;
   readonly #datasets: DatasetService;
   readonly #exports: ExportService;
+  readonly #events: EventRelay;
   readonly #now: Clock;
 
   constructor(deps: ScheduleDeps) {
     this.#store = deps.store;
     this.#datasets = deps.datasets;
     this.#exports = deps.exports;
+    this.#events = deps.events ?? new EventRelay({ store: deps.store });
     this.#now = deps.now ?? Date.now;
   }
 
@@ -106,8 +112,28 @@ export class ScheduleService {
 
   /** Deletes a schedule: it leaves the due index at once; exports it already started are not touched. */
   async delete(caller: Caller, scheduleId: string): Promise<void> {
-    const gone = isId('schedule', scheduleId) && (await this.#store.deleteSchedule(caller.account, scheduleId));
+    const gone = isId('schedule', scheduleId) && (await this.#deleteFlushed(caller.account, scheduleId));
     if (!gone) throw scheduleNotFound(scheduleId);
+  }
+
+  /** Deletes a schedule, publishing first the events it still holds (the store never deletes them unpublished). */
+  async #deleteFlushed(account: string, scheduleId: string): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#store.deleteSchedule(account, scheduleId);
+      } catch (error) {
+        if (!(error instanceof ConditionFailedError) || attempt >= 3) throw error;
+        await this.#events.flush({ kind: 'schedule', account, id: scheduleId });
+      }
+    }
+  }
+
+  /** Stops a schedule with its reason, recording and publishing the event that it stopped. */
+  async #stop(schedule: ScheduleRecord, reason: string, at: string): Promise<void> {
+    const events = this.#events.record(scheduleEvent(schedule, reason, at));
+    if (await this.#store.stopSchedule(schedule.account, schedule.scheduleId, reason, at, events)) {
+      await this.#events.relay({ kind: 'schedule', account: schedule.account, id: schedule.scheduleId }, events);
+    }
   }
 
   /**
@@ -144,14 +170,14 @@ export class ScheduleService {
     try {
       expression = parseSchedule(schedule.expression);
     } catch (error) {
-      await this.#store.stopSchedule(schedule.account, schedule.scheduleId, `The expression can no longer be run: ${(error as Error).message}`, at);
+      await this.#stop(schedule, `The expression can no longer be run: ${(error as Error).message}`, at);
       return 'stopped';
     }
     const { latest, next } = catchUp(expression, dueAt, now, Date.parse(schedule.createdAt));
     const latestIso = new Date(latest).toISOString();
     const caller = { account: schedule.account };
     const stop = async (reason: string): Promise<ScheduleOutcome> => {
-      await this.#store.stopSchedule(schedule.account, schedule.scheduleId, reason, at);
+      await this.#stop(schedule, reason, at);
       log.info('export schedule stopped', { account: schedule.account, scheduleId: schedule.scheduleId, reason });
       return 'stopped';
     };
@@ -166,7 +192,7 @@ export class ScheduleService {
       version = await this.#versionFor(schedule, latestIso);
     } catch (error) {
       if (!(error instanceof ResourceNotFoundError)) throw error;
-      await this.#store.stopSchedule(schedule.account, schedule.scheduleId, `${error.message} The schedule has stopped.`, at);
+      await this.#stop(schedule, `${error.message} The schedule has stopped.`, at);
       log.info('export schedule stopped', { account: schedule.account, scheduleId: schedule.scheduleId, reason: error.message });
       return 'stopped';
     }
@@ -189,7 +215,7 @@ export class ScheduleService {
         if (error instanceof AccessDeniedError) return stop(`${error.message} The schedule has stopped.`);
         if (error instanceof ResourceNotFoundError) {
           // Deleted between the two reads.
-          await this.#store.stopSchedule(schedule.account, schedule.scheduleId, `${error.message} The schedule has stopped.`, at);
+          await this.#stop(schedule, `${error.message} The schedule has stopped.`, at);
           return 'stopped';
         }
         if (error instanceof PreconditionFailedError || error instanceof InappropriateJSONError) skip = error.message;
@@ -199,18 +225,28 @@ export class ScheduleService {
         } else throw error;
       }
     }
+    const finalReason = 'The expression has no further due times.';
+    // A schedule that runs out of due times stops in this write: its event rides on it.
+    const events = next === undefined ? this.#events.record(scheduleEvent(schedule, finalReason, at)) : undefined;
     try {
-      await this.#store.advanceSchedule(schedule.account, schedule.scheduleId, schedule.nextRunAt, {
-        ...(next !== undefined ? { nextRunAt: new Date(next).toISOString() } : { stopReason: 'The expression has no further due times.' }),
-        lastRunAt: latestIso,
-        ...(taskId ? { lastExportTaskId: taskId } : {}),
-        ...(skip ? { lastSkipReason: skip } : {}),
-        modifiedAt: at,
-      });
+      await this.#store.advanceSchedule(
+        schedule.account,
+        schedule.scheduleId,
+        schedule.nextRunAt,
+        {
+          ...(next !== undefined ? { nextRunAt: new Date(next).toISOString() } : { stopReason: finalReason }),
+          lastRunAt: latestIso,
+          ...(taskId ? { lastExportTaskId: taskId } : {}),
+          ...(skip ? { lastSkipReason: skip } : {}),
+          modifiedAt: at,
+        },
+        events,
+      );
     } catch (error) {
       if (error instanceof ConditionFailedError) return 'raced';
       throw error;
     }
+    await this.#events.relay({ kind: 'schedule', account: schedule.account, id: schedule.scheduleId }, events);
     return taskId ? 'started' : next === undefined ? 'stopped' : 'skipped';
   }
 

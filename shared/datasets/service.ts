@@ -5,13 +5,16 @@
  * functions noticing.
  */
 import { InappropriateJSONError, notFound, PreconditionFailedError, ResourceNotFoundError } from '../errors.js';
+import { datasetEvent, versionEvent } from '../events/catalog.js';
+import { EventRelay } from '../events/relay.js';
+import { describeCause, log } from '../log.js';
 import { NoSuchBucketError, type ObjectStore } from '../objects/index.js';
-import { ConditionFailedError, type MetadataStore } from '../store/port.js';
+import { ConditionFailedError, type MetadataStore, type OutboxItem } from '../store/port.js';
 import { type Clock, type DataFormat, type DatasetRecord, type ImportStatus, type PublishStatus, type StorageType, type Tombstone, type VersionRecord } from '../model.js';
 import { isId, newId } from './ids.js';
 import type { BucketService } from './buckets.js';
 import { idempotent, type ClientToken } from './idempotency.js';
-import { versionStorage } from './layout.js';
+import { versionDirectory, versionStorage } from './layout.js';
 import { pageInfo, pageQuery, type PageInfo, type PageRequest } from './pagination.js';
 
 export interface DatasetSettings {
@@ -63,6 +66,8 @@ export interface Deps {
   /** Who may use which bucket (a dataset on a user's bucket needs the bucket to be the caller's). */
   buckets: BucketService;
   settings: DatasetSettings;
+  /** Records and publishes the events of creations, publications and deletions (none recorded when omitted). */
+  events?: EventRelay;
   now?: Clock;
 }
 
@@ -71,6 +76,7 @@ export class DatasetService {
   readonly #objects: ObjectStore;
   readonly #buckets: BucketService;
   readonly #settings: DatasetSettings;
+  readonly #events: EventRelay;
   readonly #now: Clock;
 
   constructor(deps: Deps) {
@@ -78,6 +84,7 @@ export class DatasetService {
     this.#objects = deps.objects;
     this.#buckets = deps.buckets;
     this.#settings = deps.settings;
+    this.#events = deps.events ?? new EventRelay({ store: deps.store });
     this.#now = deps.now ?? Date.now;
   }
 
@@ -100,29 +107,34 @@ export class DatasetService {
       run: async (plan) => {
         const done = await this.#store.getDataset(caller.account, plan.datasetId);
         if (done) return { dataset: done, version: await this.#mustGetVersion(caller, plan.versionId) };
-        const created = await this.#store.createDataset({
-          dataset: {
-            account: caller.account,
-            datasetId: plan.datasetId,
-            legacyId: plan.legacyId,
-            name: input.name,
-            dataFormat: input.dataFormat,
-            storageType: input.storageType,
-            storageBucket: bucket,
-            storageDir: dir,
-            projectType: input.projectType,
-            templateType: input.templateType,
-            dataType: input.dataType,
-            createdAt: plan.at,
-            modifiedAt: plan.at,
-          },
-          firstVersion: this.#newVersion(caller, plan.datasetId, { bucket, dir, format: input.dataFormat }, plan.versionId, plan.legacyId + 1, '', plan.at),
-        }).catch(async (error: unknown) => {
+        const dataset = {
+          account: caller.account,
+          datasetId: plan.datasetId,
+          legacyId: plan.legacyId,
+          name: input.name,
+          dataFormat: input.dataFormat,
+          storageType: input.storageType,
+          storageBucket: bucket,
+          storageDir: dir,
+          projectType: input.projectType,
+          templateType: input.templateType,
+          dataType: input.dataType,
+          createdAt: plan.at,
+          modifiedAt: plan.at,
+        };
+        const firstVersion = this.#newVersion(caller, plan.datasetId, { bucket, dir, format: input.dataFormat }, plan.versionId, plan.legacyId + 1, '', plan.at);
+        // Both events ride on the dataset item, the visible record written last: told only once it exists.
+        const events = this.#events.record(
+          datasetEvent(dataset, 'Created', plan.at, [plan.versionId]),
+          versionEvent({ ...firstVersion, versionNumber: 1 }, 'Created', plan.at),
+        );
+        const created = await this.#store.createDataset({ dataset, firstVersion }, events).catch(async (error: unknown) => {
           // A concurrent request with the same clientToken stored it first: that is the one result.
           const winner = error instanceof ConditionFailedError ? await this.#store.getDataset(caller.account, plan.datasetId) : undefined;
           if (!winner) throw error;
-          return { dataset: winner, firstVersion: await this.#mustGetVersion(caller, plan.versionId) };
+          return { dataset: winner, firstVersion: await this.#mustGetVersion(caller, plan.versionId), lost: true };
         });
+        if (!('lost' in created)) await this.#events.relay({ kind: 'dataset', account: caller.account, id: plan.datasetId }, events);
         return { dataset: created.dataset, version: created.firstVersion };
       },
     }, this.#now);
@@ -167,7 +179,8 @@ export class DatasetService {
         versions: versions.map(({ versionId, legacyId, storage }) => ({ versionId, legacyId, storage })),
         createdAt: new Date(this.#now()).toISOString(),
       };
-      await this.#store.putTombstone(tombstone);
+      // The deletion's event rides on the tombstone; it is published when the deletion is done.
+      await this.#store.putTombstone(tombstone, this.#events.record(datasetEvent(dataset, 'Deleted', tombstone.createdAt, tombstone.versions.map((v) => v.versionId))));
     }
     await this.#finishDeletion(tombstone);
   }
@@ -200,7 +213,9 @@ export class DatasetService {
           ),
           versionNumber: plan.versionNumber,
         };
-        await this.#store.putVersion(version);
+        const events = this.#events.record(versionEvent(version, 'Created', plan.at));
+        await this.#store.putVersion(version, events);
+        await this.#events.relay({ kind: 'version', account: caller.account, id: version.versionId }, events);
         return { dataset, version };
       },
     }, this.#now);
@@ -264,12 +279,17 @@ export class DatasetService {
     const { dataset, version } = await this.getVersion(caller, ref);
     if (version.publishStatus === 'Published') return { dataset, version };
     try {
+      const at = new Date(this.#now()).toISOString();
+      const events = this.#events.record(versionEvent(version, 'Published', at));
       const published = await this.#store.updateVersion(
         caller.account,
         version.versionId,
-        { publishStatus: 'Published', modifiedAt: new Date(this.#now()).toISOString() },
+        { publishStatus: 'Published', modifiedAt: at },
         { importStatus: ['Created', 'ImportFinished', 'ImportFailed'], publishStatus: ['Unpublished', 'PublishFailed', 'Published'] },
+        {},
+        events,
       );
+      await this.#events.relay({ kind: 'version', account: caller.account, id: version.versionId }, events);
       return { dataset, version: published };
     } catch (error) {
       if (!(error instanceof ConditionFailedError)) throw error;
@@ -300,7 +320,7 @@ export class DatasetService {
         versions: [{ versionId: version.versionId, legacyId: version.legacyId, storage: version.storage }],
         createdAt: new Date(this.#now()).toISOString(),
       };
-      await this.#store.putTombstone(tombstone);
+      await this.#store.putTombstone(tombstone, this.#events.record(versionEvent(version, 'Deleted', tombstone.createdAt)));
     }
     await this.#finishDeletion(tombstone);
     const remaining = (await this.#store.allVersions(account, tombstone.datasetId)).filter((v) => v.versionId !== tombstone.id);
@@ -380,20 +400,57 @@ export class DatasetService {
     const { account } = tombstone;
     const single = tombstone.kind === 'version';
     const deleteOne = async (v: Tombstone['versions'][number]) => {
-      await this.#store.deleteVersionItem(account, v.versionId);
-      await this.#objects.deletePrefix(v.storage.bucket, v.storage.prefix).catch((error: unknown) => {
+      await this.#deleteItem({ kind: 'version', account, id: v.versionId }, () => this.#store.deleteVersionItem(account, v.versionId));
+      const edits = await this.#store.listSampleEdits(account, v.versionId);
+      await this.#store.deleteSampleEdits(account, v.versionId, edits.map((e) => e.sampleId));
+      const directory = versionDirectory(v.storage);
+      await this.#objects.deletePrefix(directory.bucket, directory.prefix).catch((error: unknown) => {
         // The user's bucket may be gone: then so are the objects.
         if (!(error instanceof NoSuchBucketError) && (error as Error).name !== 'NoSuchBucketError') throw error;
       });
       if (!single) await this.#store.deleteLegacyLookup(account, v.legacyId);
     };
-    if (!single) await this.#store.deleteDatasetItem(account, tombstone.datasetId);
+    if (!single) await this.#deleteItem({ kind: 'dataset', account, id: tombstone.datasetId }, () => this.#store.deleteDatasetItem(account, tombstone.datasetId));
     for (const v of tombstone.versions) await deleteOne(v);
     if (!single) {
       // Versions created in the instant before the dataset item went (the index is eventually consistent).
       for (const straggler of await this.#store.allVersions(account, tombstone.datasetId)) await deleteOne(straggler);
     }
+    // The deletion is done: tell it, then remove the tombstone (which acknowledges its events). If they cannot be
+    // published now, the tombstone stays and the sweep publishes them and removes it.
+    if (this.#events.enabled) {
+      try {
+        await this.#events.publish(await this.#store.getOutbox({ kind: 'tombstone', account, id: tombstone.id }));
+      } catch (error) {
+        log.warn('deletion done, its event not published yet; the sweep will publish it', { account, id: tombstone.id, ...describeCause(error) });
+        return;
+      }
+    }
     await this.#store.deleteTombstone(account, tombstone.id, single ? tombstone.versions.map((v) => v.legacyId) : []);
+  }
+
+  /**
+   * Finishes a deletion the sweep found unfinished (its tombstone still holds its events: the request that made it
+   * died, or the events could not be published).
+   */
+  async resumeDeletion(item: Pick<OutboxItem, 'account' | 'id'>): Promise<void> {
+    const tombstone = await this.#store.getTombstone(item.account, item.id);
+    if (tombstone) await this.#finishDeletion(tombstone);
+  }
+
+  /**
+   * Deletes an item, publishing first the events it still holds (a transition whose writer died before it could
+   * publish): the store refuses to delete an item with unpublished events, which would be lost with it.
+   */
+  async #deleteItem(item: OutboxItem, remove: () => Promise<void>): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await remove();
+      } catch (error) {
+        if (!(error instanceof ConditionFailedError) || attempt >= 3) throw error;
+        await this.#events.flush(item);
+      }
+    }
   }
 }
 

@@ -3,19 +3,19 @@
  * in tests. dynalite has no transactions, so every state change is one conditional write on one item, and changes
  * that span items are ordered children first, visible record last (see `./table.ts` for the layout).
  */
-import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BatchWriteCommand,
+  ConditionalCheckFailedException,
   DeleteCommand,
-  DynamoDBDocumentClient,
+  DocumentClient as DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
   ScanCommand,
   UpdateCommand,
   type QueryCommandInput,
-} from '@aws-sdk/lib-dynamodb';
-import { GSI1 } from './table.js';
+} from './document-client.js';
+import { GSI1, GSI2 } from './table.js';
 import type {
   AccessKeyRecord,
   AccountBucket,
@@ -23,7 +23,11 @@ import type {
   BucketRecord,
   DatasetRecord,
   ExportTaskRecord,
+  ImportRuleRecord,
   ImportTaskRecord,
+  OutboxEvent,
+  PendingEdit,
+  SampleEdit,
   ScheduleRecord,
   TaskKind,
   Tombstone,
@@ -39,6 +43,8 @@ import {
   type ImportProgress,
   type MetadataStore,
   type NewDataset,
+  type OutboxEntry,
+  type OutboxItem,
   type ScheduleAdvance,
   type ScheduleListQuery,
   type SchedulePage,
@@ -58,7 +64,8 @@ export interface DynamoStoreOptions {
 
 type Item = Record<string, unknown>;
 
-const KEY_ATTRIBUTES = ['PK', 'SK', 'GSI1PK', 'GSI1SK', 'nameLower', 'role'] as const;
+/** Attributes of the table's layout, never part of a record (the outbox's events are handed out by its own methods). */
+const KEY_ATTRIBUTES = ['PK', 'SK', 'GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK', 'outbox', 'nameLower', 'role'] as const;
 
 const keys = {
   accessKey: (ak: string) => ({ PK: `K#${ak}`, SK: 'K' }),
@@ -84,11 +91,46 @@ const keys = {
   exportRecord: (account: string, versionId: string, taskId: string) => ({ PK: `A#${account}`, SK: `R#${versionId}#${taskId}` }),
   openExports: 'OPEN#export',
   schedule: (account: string, scheduleId: string) => ({ PK: `A#${account}`, SK: `S#${scheduleId}` }),
+  /** A version's sample edits, in sample-id order (task, shard, line): `M#<version>#<sample>`. */
+  sampleEdit: (account: string, versionId: string, sampleId: string) => ({ PK: `A#${account}`, SK: `M#${versionId}#${sampleId}` }),
+  sampleEditsOf: (versionId: string) => `M#${versionId}#`,
   /** Sparse index of Active schedules, across accounts, by next due time: what the runner starts. */
   dueSchedules: 'DUE#schedule',
   dueSort: (nextRunAt: string, account: string, scheduleId: string) => `${nextRunAt}#${account}#${scheduleId}`,
   byFormat: (account: string, format: string) => `A#${account}#F#${format}`,
   byDataset: (account: string, datasetId: string) => `A#${account}#D#${datasetId}`,
+  /** An account's import rules: `U#<rule-id>`; every rule is also in one index partition, by bucket and prefix. */
+  importRule: (account: string, ruleId: string) => ({ PK: `A#${account}`, SK: `U#${ruleId}` }),
+  rules: 'RULES',
+  ruleSort: (bucket: string, prefix: string, account: string, ruleId: string) => `${bucket}#${prefix}#${account}#${ruleId}`,
+  /** Sparse index (GSI2) of the items holding events not published yet, across accounts: what the sweep re-drives. */
+  outbox: 'OUTBOX',
+};
+
+/** The sort-key prefix of each kind of item that may hold an outbox, and back. */
+const OUTBOX_KINDS = { dataset: 'D#', version: 'V#', importTask: 'I#', exportTask: 'E#', schedule: 'S#', tombstone: 'X#' } as const satisfies Record<OutboxItem['kind'], string>;
+
+function outboxKey(item: OutboxItem): { PK: string; SK: string } {
+  return { PK: keys.account(item.account), SK: `${OUTBOX_KINDS[item.kind]}${item.id}` };
+}
+
+function outboxItemOf(key: Item): OutboxItem | undefined {
+  const pk = String(key.PK);
+  const sk = String(key.SK);
+  const kind = (Object.keys(OUTBOX_KINDS) as OutboxItem['kind'][]).find((k) => sk.startsWith(OUTBOX_KINDS[k]));
+  return kind && pk.startsWith('A#') ? { kind, account: pk.slice(2), id: sk.slice(OUTBOX_KINDS[kind].length) } : undefined;
+}
+
+/** The attributes a new item (PutItem) carries with its first events. */
+function outboxAttributes(events: readonly OutboxEvent[] | undefined): Item {
+  return events && events.length > 0 ? { outbox: [...events], GSI2PK: keys.outbox, GSI2SK: events[0]!.time } : {};
+}
+
+/** A version allows sample edits while no import runs and it is not published or being published. */
+const EDITABLE = {
+  conditions: ['#importStatus <> :importing', '#publishStatus IN (:unpublished, :publishFailed)'],
+  names: { '#importStatus': 'importStatus', '#publishStatus': 'publishStatus' },
+  values: { ':importing': 'Importing', ':unpublished': 'Unpublished', ':publishFailed': 'PublishFailed' },
 };
 
 /** Query page size when a filter may drop items: large enough to fill a page in few round trips. */
@@ -130,6 +172,8 @@ interface UpdateParts {
   conditions?: string[];
   names?: Record<string, string>;
   values?: Record<string, unknown>;
+  /** Events recorded with the change: appended to the item's outbox in the same write (see `./table.ts`, GSI2). */
+  events?: readonly OutboxEvent[];
 }
 
 /** Builds an UpdateItem's expressions, names and values from {@link UpdateParts}: the one builder of the adapter. */
@@ -151,6 +195,15 @@ function updateExpression(parts: UpdateParts) {
   const sets = Object.entries(parts.set ?? {})
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => `${name(k)} = ${value(v)}`);
+  if (parts.events && parts.events.length > 0) {
+    const outbox = name('outbox');
+    const since = name('GSI2SK');
+    sets.push(
+      `${outbox} = list_append(if_not_exists(${outbox}, ${value([])}), ${value([...parts.events])})`,
+      `${name('GSI2PK')} = ${value(keys.outbox)}`,
+      `${since} = if_not_exists(${since}, ${value(parts.events[0]!.time)})`,
+    );
+  }
   const adds = Object.entries(parts.add ?? {}).map(([k, v]) => `${name(k)} ${value(v)}`);
   const removes = (parts.remove ?? []).map((k) => name(k));
   const conditions = [...(parts.conditions ?? [])];
@@ -186,13 +239,13 @@ async function conditional<T>(write: Promise<T>, message: string): Promise<T> {
 }
 
 export function createDocumentClient(options: Omit<DynamoStoreOptions, 'tableName'>): DynamoDBDocumentClient {
-  const client = new DynamoDBClient({
+  return new DynamoDBDocumentClient({
     region: options.region,
     ...(options.endpoint
       ? { endpoint: options.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
       : {}),
+    marshallOptions: { removeUndefinedValues: true },
   });
-  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
 
 function strip<T>(item: Item): T {
@@ -311,13 +364,13 @@ export class DynamoMetadataStore implements MetadataStore {
     return last - count + 1;
   }
 
-  async createDataset(input: NewDataset): Promise<{ dataset: DatasetRecord; firstVersion: VersionRecord }> {
+  async createDataset(input: NewDataset, events?: readonly OutboxEvent[]): Promise<{ dataset: DatasetRecord; firstVersion: VersionRecord }> {
     const dataset: DatasetRecord = { ...input.dataset, lastVersionNumber: 1 };
     const firstVersion: VersionRecord = { ...input.firstVersion, versionNumber: 1 };
     // Children first: the version and its legacy-id lookup are invisible until the dataset item exists. They are
     // plain puts of fresh ids, so a retry with the same records (clientToken) rewrites them harmlessly.
     await this.putVersion(firstVersion);
-    await conditional(this.#putNew(this.#datasetItem(dataset)), `dataset ${dataset.datasetId} already exists`);
+    await conditional(this.#putNew({ ...this.#datasetItem(dataset), ...outboxAttributes(events) }), `dataset ${dataset.datasetId} already exists`);
     return { dataset, firstVersion };
   }
 
@@ -390,11 +443,11 @@ export class DynamoMetadataStore implements MetadataStore {
     return Number(out.Attributes?.lastVersionNumber);
   }
 
-  async putVersion(version: VersionRecord): Promise<void> {
+  async putVersion(version: VersionRecord, events?: readonly OutboxEvent[]): Promise<void> {
     const { account } = version;
     await this.#db.send(new PutCommand({ TableName: this.#table, Item: { ...keys.legacy(account, version.legacyId), versionId: version.versionId } }));
     await this.#db.send(
-      new PutCommand({ TableName: this.#table, Item: { ...keys.version(account, version.versionId), ...this.#versionIndex(version), ...version } }),
+      new PutCommand({ TableName: this.#table, Item: { ...keys.version(account, version.versionId), ...this.#versionIndex(version), ...version, ...outboxAttributes(events) } }),
     );
   }
 
@@ -438,13 +491,14 @@ export class DynamoMetadataStore implements MetadataStore {
     changes: VersionChanges,
     expect: VersionExpectation = {},
     add: VersionCounters = {},
+    events?: readonly OutboxEvent[],
   ): Promise<VersionRecord> {
     const out = await conditional(
       this.#db.send(
         new UpdateCommand({
           TableName: this.#table,
           Key: keys.version(account, versionId),
-          ...updateExpression({ set: changes, add, expect, conditions: ['attribute_exists(PK)'] }),
+          ...updateExpression({ set: changes, add, expect, conditions: ['attribute_exists(PK)'], ...(events ? { events } : {}) }),
           ReturnValues: 'ALL_NEW',
         }),
       ),
@@ -453,9 +507,9 @@ export class DynamoMetadataStore implements MetadataStore {
     return strip<VersionRecord>(out.Attributes ?? {});
   }
 
-  async putImportTask(task: ImportTaskRecord): Promise<void> {
+  async putImportTask(task: ImportTaskRecord, events?: readonly OutboxEvent[]): Promise<void> {
     await conditional(
-      this.#putNew({ ...keys.importTask(task.account, task.taskId), GSI1PK: keys.openImports, GSI1SK: `${task.account}#${task.taskId}`, ...task }),
+      this.#putNew({ ...keys.importTask(task.account, task.taskId), GSI1PK: keys.openImports, GSI1SK: `${task.account}#${task.taskId}`, ...task, ...outboxAttributes(events) }),
       `import task ${task.taskId} already exists`,
     );
   }
@@ -514,15 +568,15 @@ export class DynamoMetadataStore implements MetadataStore {
     await this.#fenced(kind, account, taskId, fence, retry);
   }
 
-  /** Sets attributes of a running task, conditional on the worker's fence. */
-  async #fenced(kind: TaskKind, account: string, taskId: string, fence: number, set: Record<string, unknown>, remove: readonly string[] = []): Promise<void> {
+  /** Sets attributes of a running task (recording `events` with them), conditional on the worker's fence. */
+  async #fenced(kind: TaskKind, account: string, taskId: string, fence: number, set: Record<string, unknown>, remove: readonly string[] = [], events?: readonly OutboxEvent[]): Promise<void> {
     const key = kind === 'import' ? keys.importTask(account, taskId) : keys.exportTask(account, taskId);
     await conditional(
       this.#db.send(
         new UpdateCommand({
           TableName: this.#table,
           Key: key,
-          ...updateExpression({ set, remove, conditions: ['fence = :fence AND #status = :running'], names: { '#status': 'status' }, values: { ':fence': fence, ':running': 'Running' } }),
+          ...updateExpression({ set, remove, conditions: ['fence = :fence AND #status = :running'], names: { '#status': 'status' }, values: { ':fence': fence, ':running': 'Running' }, ...(events ? { events } : {}) }),
         }),
       ),
       `${kind} task ${taskId}: the lease of fence ${fence} was lost`,
@@ -540,9 +594,10 @@ export class DynamoMetadataStore implements MetadataStore {
     taskId: string,
     fence: number,
     outcome: Pick<ImportTaskRecord, 'status' | 'counts' | 'errorSample' | 'errorCodes' | 'checkpoint'> & { finishedAt: string; failure?: string },
+    events?: readonly OutboxEvent[],
   ): Promise<void> {
     const { status, counts, errorSample, errorCodes, checkpoint, finishedAt, failure } = outcome;
-    await this.#finishTask('import', account, taskId, fence, { status, counts, errorSample, errorCodes, checkpoint, finishedAt, failure });
+    await this.#finishTask('import', account, taskId, fence, { status, counts, errorSample, errorCodes, checkpoint, finishedAt, failure }, events);
   }
 
   async listOpenImportTasks(): Promise<Pick<ImportTaskRecord, 'account' | 'taskId' | 'leaseUntil' | 'status'>[]> {
@@ -586,17 +641,18 @@ export class DynamoMetadataStore implements MetadataStore {
     taskId: string,
     fence: number,
     outcome: Pick<ExportTaskRecord, 'status'> & { finishedAt: string; result?: ExportTaskRecord['result']; failure?: string },
+    events?: readonly OutboxEvent[],
   ): Promise<void> {
     const { status, finishedAt, result, failure } = outcome;
-    await this.#finishTask('export', account, taskId, fence, { status, finishedAt, result, failure });
+    await this.#finishTask('export', account, taskId, fence, { status, finishedAt, result, failure }, events);
   }
 
   /**
    * Records a running task's outcome with a write conditional on its fence: sets the `fields` that hold a value (an
    * absent optional one is skipped), ends the lease and takes the task out of the open index.
    */
-  async #finishTask(kind: TaskKind, account: string, taskId: string, fence: number, fields: Record<string, unknown>): Promise<void> {
-    await this.#fenced(kind, account, taskId, fence, { ...fields, leaseUntil: 0 }, ['GSI1PK', 'GSI1SK']);
+  async #finishTask(kind: TaskKind, account: string, taskId: string, fence: number, fields: Record<string, unknown>, events?: readonly OutboxEvent[]): Promise<void> {
+    await this.#fenced(kind, account, taskId, fence, { ...fields, leaseUntil: 0 }, ['GSI1PK', 'GSI1SK'], events);
   }
 
   async listOpenExportTasks(): Promise<Pick<ExportTaskRecord, 'account' | 'taskId' | 'leaseUntil' | 'status'>[]> {
@@ -626,7 +682,10 @@ export class DynamoMetadataStore implements MetadataStore {
   }
 
   async deleteSchedule(account: string, scheduleId: string): Promise<boolean> {
-    const out = await this.#db.send(new DeleteCommand({ TableName: this.#table, Key: keys.schedule(account, scheduleId), ReturnValues: 'ALL_OLD' }));
+    const out = await conditional(
+      this.#db.send(new DeleteCommand({ TableName: this.#table, Key: keys.schedule(account, scheduleId), ConditionExpression: 'attribute_not_exists(outbox)', ReturnValues: 'ALL_OLD' })),
+      `schedule ${scheduleId} holds events not published yet`,
+    );
     return out.Attributes !== undefined;
   }
 
@@ -639,7 +698,7 @@ export class DynamoMetadataStore implements MetadataStore {
     return items.map((i) => strip<ScheduleRecord>(i));
   }
 
-  async advanceSchedule(account: string, scheduleId: string, expectedNextRunAt: string, changes: ScheduleAdvance): Promise<ScheduleRecord> {
+  async advanceSchedule(account: string, scheduleId: string, expectedNextRunAt: string, changes: ScheduleAdvance, events?: readonly OutboxEvent[]): Promise<ScheduleRecord> {
     const next = changes.nextRunAt
       ? { set: { nextRunAt: changes.nextRunAt, GSI1SK: keys.dueSort(changes.nextRunAt, account, scheduleId) }, remove: [] }
       : { set: { status: 'Stopped', stopReason: changes.stopReason ?? 'The schedule has no further due times.' }, remove: ['nextRunAt', 'GSI1PK', 'GSI1SK'] };
@@ -654,6 +713,7 @@ export class DynamoMetadataStore implements MetadataStore {
             conditions: ['attribute_exists(PK) AND #status = :active AND nextRunAt = :expected'],
             names: { '#status': 'status' },
             values: { ':active': 'Active', ':expected': expectedNextRunAt },
+            ...(events ? { events } : {}),
           }),
           ReturnValues: 'ALL_NEW',
         }),
@@ -663,28 +723,119 @@ export class DynamoMetadataStore implements MetadataStore {
     return strip<ScheduleRecord>(out.Attributes ?? {});
   }
 
-  async stopSchedule(account: string, scheduleId: string, reason: string, at: string): Promise<void> {
+  async stopSchedule(account: string, scheduleId: string, reason: string, at: string, events?: readonly OutboxEvent[]): Promise<boolean> {
     try {
       await conditional(
         this.#db.send(
           new UpdateCommand({
             TableName: this.#table,
             Key: keys.schedule(account, scheduleId),
-            UpdateExpression: 'SET #status = :stopped, stopReason = :reason, modifiedAt = :at REMOVE nextRunAt, GSI1PK, GSI1SK',
-            ConditionExpression: 'attribute_exists(PK)',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: { ':stopped': 'Stopped', ':reason': reason, ':at': at },
+            ...updateExpression({
+              set: { status: 'Stopped', stopReason: reason, modifiedAt: at },
+              remove: ['nextRunAt', 'GSI1PK', 'GSI1SK'],
+              conditions: ['attribute_exists(PK) AND #status = :active'],
+              names: { '#status': 'status' },
+              values: { ':active': 'Active' },
+              ...(events ? { events } : {}),
+            }),
           }),
         ),
-        `schedule ${scheduleId} is gone`,
+        `schedule ${scheduleId} is gone or stopped`,
       );
+      return true;
     } catch (error) {
       if (!(error instanceof ConditionFailedError)) throw error;
+      return false;
     }
   }
 
-  async putTombstone(tombstone: Tombstone): Promise<void> {
-    await this.#db.send(new PutCommand({ TableName: this.#table, Item: { ...keys.tombstone(tombstone.account, tombstone.id), ...tombstone } }));
+  async beginSampleEdit(account: string, versionId: string, pending: PendingEdit, init: { annotatedCount?: number } = {}): Promise<VersionRecord> {
+    const out = await conditional(
+      this.#db.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: keys.version(account, versionId),
+          ...updateExpression({
+            set: { pendingEdit: pending, ...(init.annotatedCount === undefined ? {} : { annotatedCount: init.annotatedCount }) },
+            conditions: [
+              'attribute_exists(PK) AND attribute_not_exists(#pending)',
+              pending.rev === 1 ? '(attribute_not_exists(#rev) OR #rev = :committed)' : '#rev = :committed',
+              ...(init.annotatedCount === undefined ? [] : ['attribute_not_exists(#annotated)']),
+              ...EDITABLE.conditions,
+            ],
+            names: { '#pending': 'pendingEdit', '#rev': 'editRev', ...(init.annotatedCount === undefined ? {} : { '#annotated': 'annotatedCount' }), ...EDITABLE.names },
+            values: { ':committed': pending.rev - 1, ...EDITABLE.values },
+          }),
+          ReturnValues: 'ALL_NEW',
+        }),
+      ),
+      `version ${versionId} has another edit pending, moved on, or does not allow edits`,
+    );
+    return strip<VersionRecord>(out.Attributes ?? {});
+  }
+
+  async commitSampleEdit(account: string, versionId: string, pending: Pick<PendingEdit, 'id' | 'rev' | 'delta'>, modifiedAt: string, events?: readonly OutboxEvent[]): Promise<VersionRecord> {
+    const { rev, delta } = pending;
+    const out = await conditional(
+      this.#db.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: keys.version(account, versionId),
+          ...updateExpression({
+            set: { editRev: rev, modifiedAt },
+            add: { sampleCount: delta.samples, annotatedCount: delta.annotated, characterCount: delta.characters, sizeBytes: delta.bytes },
+            remove: ['pendingEdit'],
+            conditions: ['attribute_exists(PK) AND #pending.#id = :id', ...EDITABLE.conditions],
+            names: { '#pending': 'pendingEdit', '#id': 'id', ...EDITABLE.names },
+            values: { ':id': pending.id, ...EDITABLE.values },
+            ...(events ? { events } : {}),
+          }),
+          ReturnValues: 'ALL_NEW',
+        }),
+      ),
+      `the edit ${pending.id} (${rev}) of version ${versionId} is no longer pending, or the version no longer allows edits`,
+    );
+    return strip<VersionRecord>(out.Attributes ?? {});
+  }
+
+  async abandonSampleEdit(account: string, versionId: string, id: string): Promise<void> {
+    await this.#db
+      .send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: keys.version(account, versionId),
+          ...updateExpression({ remove: ['pendingEdit'], conditions: ['#pending.#id = :id'], names: { '#pending': 'pendingEdit', '#id': 'id' }, values: { ':id': id } }),
+        }),
+      )
+      .catch((error: unknown) => {
+        if (!(error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException')) throw error;
+      });
+  }
+
+  async getSampleEdits(account: string, versionId: string, sampleIds: readonly string[]): Promise<Map<string, SampleEdit>> {
+    const found = await Promise.all([...new Set(sampleIds)].map((id) => this.#get<SampleEdit>(keys.sampleEdit(account, versionId, id))));
+    return new Map(found.filter((e): e is SampleEdit => e !== undefined).map((e) => [e.sampleId, e]));
+  }
+
+  async listSampleEdits(account: string, versionId: string, prefix = ''): Promise<SampleEdit[]> {
+    const items = await this.#all({
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)',
+      ExpressionAttributeValues: { ':pk': keys.account(account), ':sk': `${keys.sampleEditsOf(versionId)}${prefix}` },
+      ConsistentRead: true,
+    });
+    return items.map((i) => strip<SampleEdit>(i));
+  }
+
+  async putSampleEdits(edits: readonly SampleEdit[]): Promise<void> {
+    await this.#batchWrite(edits.map((e) => ({ PutRequest: { Item: { ...keys.sampleEdit(e.account, e.versionId, e.sampleId), ...e } } })));
+  }
+
+  async deleteSampleEdits(account: string, versionId: string, sampleIds: readonly string[]): Promise<void> {
+    await this.#batchDelete(sampleIds.map((id) => keys.sampleEdit(account, versionId, id)));
+  }
+
+  async putTombstone(tombstone: Tombstone, events?: readonly OutboxEvent[]): Promise<void> {
+    await this.#db.send(new PutCommand({ TableName: this.#table, Item: { ...keys.tombstone(tombstone.account, tombstone.id), ...tombstone, ...outboxAttributes(events) } }));
   }
 
   async getTombstone(account: string, id: string): Promise<Tombstone | undefined> {
@@ -696,11 +847,134 @@ export class DynamoMetadataStore implements MetadataStore {
   }
 
   async deleteDatasetItem(account: string, datasetId: string): Promise<void> {
-    await this.#delete(keys.dataset(account, datasetId));
+    await this.#deleteUnlessOutbox(keys.dataset(account, datasetId), `dataset ${datasetId}`);
   }
 
   async deleteVersionItem(account: string, versionId: string): Promise<void> {
-    await this.#delete(keys.version(account, versionId));
+    await this.#deleteUnlessOutbox(keys.version(account, versionId), `version ${versionId}`);
+  }
+
+  /** Deletes an item unless it holds events not published yet (they would be lost with it). */
+  async #deleteUnlessOutbox(key: Item, what: string): Promise<void> {
+    await conditional(
+      this.#db.send(new DeleteCommand({ TableName: this.#table, Key: key, ConditionExpression: 'attribute_not_exists(outbox)' })),
+      `${what} holds events not published yet`,
+    );
+  }
+
+  async putImportRule(rule: ImportRuleRecord): Promise<void> {
+    const item = { ...keys.importRule(rule.account, rule.ruleId), GSI1PK: keys.rules, GSI1SK: keys.ruleSort(rule.bucket, rule.prefix, rule.account, rule.ruleId), ...rule };
+    await conditional(this.#putNew(item), `import rule ${rule.ruleId} already exists`);
+  }
+
+  async getImportRule(account: string, ruleId: string): Promise<ImportRuleRecord | undefined> {
+    return this.#get<ImportRuleRecord>(keys.importRule(account, ruleId));
+  }
+
+  async listImportRules(account: string, query: ScheduleListQuery): Promise<{ items: ImportRuleRecord[]; more: boolean }> {
+    const items = await this.#collect(
+      {
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+        ExpressionAttributeValues: { ':pk': keys.account(account), ':prefix': 'U#' },
+        ...(query.after ? { ExclusiveStartKey: keys.importRule(account, query.after) } : {}),
+      },
+      query.limit + 1,
+      query.reverse,
+      undefined,
+    );
+    return this.#page<ImportRuleRecord>(items, query.limit);
+  }
+
+  async deleteImportRule(account: string, ruleId: string): Promise<boolean> {
+    const out = await this.#db.send(new DeleteCommand({ TableName: this.#table, Key: keys.importRule(account, ruleId), ReturnValues: 'ALL_OLD' }));
+    return out.Attributes !== undefined;
+  }
+
+  async listRulesOnBucket(bucket?: string): Promise<ImportRuleRecord[]> {
+    const items = await this.#all({
+      IndexName: GSI1,
+      KeyConditionExpression: bucket === undefined ? 'GSI1PK = :pk' : 'GSI1PK = :pk AND begins_with(GSI1SK, :bucket)',
+      ExpressionAttributeValues: { ':pk': keys.rules, ...(bucket === undefined ? {} : { ':bucket': `${bucket}#` }) },
+    });
+    return items.map((i) => strip<ImportRuleRecord>(i));
+  }
+
+  async setRuleSweptUntil(account: string, ruleId: string, sweptUntil: string): Promise<void> {
+    await this.#db
+      .send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: keys.importRule(account, ruleId),
+          ...updateExpression({ set: { sweptUntil }, conditions: ['attribute_exists(PK)'] }),
+        }),
+      )
+      .catch((error: unknown) => {
+        if (!(error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException')) throw error;
+      });
+  }
+
+  async getOutbox(item: OutboxItem): Promise<OutboxEvent[]> {
+    const out = await this.#db.send(new GetCommand({ TableName: this.#table, Key: outboxKey(item), ProjectionExpression: 'outbox', ConsistentRead: true }));
+    return (out.Item?.outbox as OutboxEvent[] | undefined) ?? [];
+  }
+
+  async ackOutbox(item: OutboxItem, eventIds: readonly string[]): Promise<number> {
+    const published = new Set(eventIds);
+    const key = outboxKey(item);
+    // First guess: the outbox holds exactly these events, in this order (one transition's, acknowledged by its writer).
+    let outbox: { eventId: string }[] = eventIds.map((eventId) => ({ eventId }));
+    for (let attempt = 0; attempt < 4; attempt++) {
+      // The published events at the head of the outbox (it grows at its tail, shrinks at its head).
+      let head = 0;
+      while (head < outbox.length && published.has(outbox[head]!.eventId)) head++;
+      if (head === 0) return outbox.length;
+      const all = head === outbox.length;
+      const last = { ':last': outbox[head - 1]!.eventId };
+      try {
+        await conditional(
+          this.#db.send(
+            new UpdateCommand({
+              TableName: this.#table,
+              Key: key,
+              ...(all
+                ? {
+                    // Exactly these: the item leaves the outbox index.
+                    UpdateExpression: 'REMOVE outbox, GSI2PK, GSI2SK',
+                    ConditionExpression: 'size(outbox) = :n AND outbox[' + (head - 1) + '].eventId = :last',
+                    ExpressionAttributeValues: { ':n': head, ...last },
+                  }
+                : {
+                    UpdateExpression: `REMOVE ${Array.from({ length: head }, (_, i) => `outbox[${i}]`).join(', ')}`,
+                    ConditionExpression: `outbox[${head - 1}].eventId = :last`,
+                    ExpressionAttributeValues: last,
+                  }),
+            }),
+          ),
+          'the outbox changed',
+        );
+        return outbox.length - head;
+      } catch (error) {
+        if (!(error instanceof ConditionFailedError)) throw error;
+        // Another process acknowledged some, or a transition added more: look again.
+        outbox = await this.getOutbox(item);
+      }
+    }
+    return outbox.length;
+  }
+
+  async listOutbox(before: string, limit: number): Promise<OutboxEntry[]> {
+    const items = await this.#collect(
+      { IndexName: GSI2, KeyConditionExpression: 'GSI2PK = :pk AND GSI2SK < :before', ExpressionAttributeValues: { ':pk': keys.outbox, ':before': before } },
+      limit,
+      false,
+      undefined,
+    );
+    const entries: OutboxEntry[] = [];
+    for (const i of items) {
+      const item = outboxItemOf(i);
+      if (item && Array.isArray(i.outbox) && i.outbox.length > 0) entries.push({ item, events: i.outbox as OutboxEvent[], since: String(i.GSI2SK) });
+    }
+    return entries;
   }
 
   async deleteLegacyLookup(account: string, legacyId: number): Promise<void> {
@@ -842,10 +1116,13 @@ export class DynamoMetadataStore implements MetadataStore {
   }
 
   async #batchDelete(keyList: Item[]): Promise<void> {
-    for (let i = 0; i < keyList.length; i += 25) {
-      let requests: { DeleteRequest: { Key: Item } }[] | undefined = keyList
-        .slice(i, i + 25)
-        .map((Key) => ({ DeleteRequest: { Key } }));
+    await this.#batchWrite(keyList.map((Key) => ({ DeleteRequest: { Key } })));
+  }
+
+  /** Writes requests 25 at a time, retrying what DynamoDB leaves unprocessed with a jittered backoff. */
+  async #batchWrite(all: ({ DeleteRequest: { Key: Item } } | { PutRequest: { Item: Item } })[]): Promise<void> {
+    for (let i = 0; i < all.length; i += 25) {
+      let requests: typeof all | undefined = all.slice(i, i + 25);
       for (let attempt = 0; requests && requests.length > 0; attempt++) {
         if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt) * Math.random());
         const out = await this.#db.send(new BatchWriteCommand({ RequestItems: { [this.#table]: requests } }));

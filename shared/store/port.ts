@@ -18,7 +18,11 @@ import type {
   ImportTaskRecord,
   ExportTaskRecord,
   ScheduleRecord,
+  ImportRuleRecord,
   TaskKind,
+  PendingEdit,
+  SampleEdit,
+  OutboxEvent,
 } from '../model.js';
 
 /** What may change on an access key after creation. */
@@ -70,6 +74,7 @@ export type VersionChanges = Partial<
     | 'importedTasks'
     | 'exportTaskId'
     | 'exportRecordCount'
+    | 'annotatedCount'
   >
 >;
 
@@ -113,6 +118,20 @@ export interface NewDataset {
   firstVersion: Omit<VersionRecord, 'versionNumber'>;
 }
 
+/**
+ * An item that may hold events recorded with its transitions (the outbox, `shared/events/relay.ts`): the events ride
+ * in the transition's own write and leave once published. The adapter maps each to its key.
+ */
+export type OutboxItem = { kind: 'dataset' | 'version' | 'importTask' | 'exportTask' | 'schedule' | 'tombstone'; account: string; id: string };
+
+/** An item's pending events, as the sweep finds them. */
+export interface OutboxEntry {
+  item: OutboxItem;
+  events: OutboxEvent[];
+  /** When its oldest pending event was recorded (ISO). */
+  since: string;
+}
+
 /** Thrown when a conditional write finds the item in another state than required. */
 export class ConditionFailedError extends Error {
   override readonly name = 'ConditionFailedError';
@@ -153,7 +172,7 @@ export interface MetadataStore {
    * the dataset last, so a crash in between leaves nothing visible: a version whose dataset does not exist is
    * treated as absent by every read. Repeating it with the same records (a clientToken retry) completes it.
    */
-  createDataset(input: NewDataset): Promise<{ dataset: DatasetRecord; firstVersion: VersionRecord }>;
+  createDataset(input: NewDataset, events?: readonly OutboxEvent[]): Promise<{ dataset: DatasetRecord; firstVersion: VersionRecord }>;
 
   getDataset(account: string, datasetId: string): Promise<DatasetRecord | undefined>;
   listDatasets(account: string, query: DatasetListQuery): Promise<DatasetPage>;
@@ -163,8 +182,8 @@ export interface MetadataStore {
    * concurrent creates). Throws {@link ConditionFailedError} if the dataset does not exist.
    */
   nextVersionNumber(account: string, datasetId: string, now: string): Promise<number>;
-  /** Stores a new version (its legacy-id lookup first, the version last). Repeatable with the same record. */
-  putVersion(version: VersionRecord): Promise<void>;
+  /** Stores a new version (its legacy-id lookup first, the version last, with `events`). Repeatable with the same record. */
+  putVersion(version: VersionRecord, events?: readonly OutboxEvent[]): Promise<void>;
   getVersion(account: string, versionId: string): Promise<VersionRecord | undefined>;
   /** The `ds-` id behind a legacy integer version id. */
   versionIdOfLegacy(account: string, legacyId: number): Promise<string | undefined>;
@@ -175,10 +194,10 @@ export interface MetadataStore {
    * Applies `changes` to an existing version. `expect` lists attribute values the version must have (a state
    * move); otherwise, or if the version is missing, throws {@link ConditionFailedError}.
    */
-  updateVersion(account: string, versionId: string, changes: VersionChanges, expect?: VersionExpectation, add?: VersionCounters): Promise<VersionRecord>;
+  updateVersion(account: string, versionId: string, changes: VersionChanges, expect?: VersionExpectation, add?: VersionCounters, events?: readonly OutboxEvent[]): Promise<VersionRecord>;
 
-  /** Stores a new import task and lists it among the open tasks. */
-  putImportTask(task: ImportTaskRecord): Promise<void>;
+  /** Stores a new import task (with `events`) and lists it among the open tasks. */
+  putImportTask(task: ImportTaskRecord, events?: readonly OutboxEvent[]): Promise<void>;
   getImportTask(account: string, taskId: string): Promise<ImportTaskRecord | undefined>;
   /** Removes a task that never got linked to its version. */
   deleteImportTask(account: string, taskId: string): Promise<void>;
@@ -195,6 +214,7 @@ export interface MetadataStore {
     taskId: string,
     fence: number,
     outcome: Pick<ImportTaskRecord, 'status' | 'counts' | 'errorSample' | 'errorCodes' | 'checkpoint'> & { finishedAt: string; failure?: string },
+    events?: readonly OutboxEvent[],
   ): Promise<void>;
   /** Renews a running task's lease (the heartbeat); throws {@link ConditionFailedError} if the fence moved on. */
   renewTaskLease(kind: TaskKind, account: string, taskId: string, fence: number, leaseUntil: number): Promise<void>;
@@ -219,6 +239,7 @@ export interface MetadataStore {
     taskId: string,
     fence: number,
     outcome: Pick<ExportTaskRecord, 'status'> & { finishedAt: string; result?: ExportTaskRecord['result']; failure?: string },
+    events?: readonly OutboxEvent[],
   ): Promise<void>;
   listOpenExportTasks(): Promise<Pick<ExportTaskRecord, 'account' | 'taskId' | 'leaseUntil' | 'status'>[]>;
 
@@ -227,7 +248,10 @@ export interface MetadataStore {
   getSchedule(account: string, scheduleId: string): Promise<ScheduleRecord | undefined>;
   /** One page of an account's schedules, in creation order (or reversed). */
   listSchedules(account: string, query: ScheduleListQuery): Promise<SchedulePage>;
-  /** Removes a schedule (and so its due-index entry); false if there was none. */
+  /**
+   * Removes a schedule (and so its due-index entry); false if there was none. Throws {@link ConditionFailedError} if it
+   * holds events not published yet (publish them first: see `shared/events/relay.ts`).
+   */
   deleteSchedule(account: string, scheduleId: string): Promise<boolean>;
   /** Active schedules of every account whose next due time is at or before `nowIso`, earliest first. */
   listDueSchedules(nowIso: string): Promise<ScheduleRecord[]>;
@@ -236,20 +260,53 @@ export interface MetadataStore {
    * value (so of several runners handling the same due time only one moves it on). Throws
    * {@link ConditionFailedError} otherwise (or if the schedule is gone).
    */
-  advanceSchedule(account: string, scheduleId: string, expectedNextRunAt: string, changes: ScheduleAdvance): Promise<ScheduleRecord>;
-  /** Stops a schedule for good with a reason and removes it from the due index (a no-op if it is gone). */
-  stopSchedule(account: string, scheduleId: string, reason: string, at: string): Promise<void>;
+  advanceSchedule(account: string, scheduleId: string, expectedNextRunAt: string, changes: ScheduleAdvance, events?: readonly OutboxEvent[]): Promise<ScheduleRecord>;
+  /**
+   * Stops an Active schedule for good with a reason, recording `events`, and removes it from the due index; false (a
+   * no-op) if it is gone or stopped already.
+   */
+  stopSchedule(account: string, scheduleId: string, reason: string, at: string, events?: readonly OutboxEvent[]): Promise<boolean>;
 
-  putTombstone(tombstone: Tombstone): Promise<void>;
+  /**
+   * Starts a sample edit of a version (`./samples.ts` of the domain): records `pending` on the version if no other
+   * edit is pending, its committed revision is `pending.rev - 1`, and its state allows edits (no import running,
+   * not published or being published). `annotatedCount`, when given, initialises a counter the version lacks.
+   * Throws {@link ConditionFailedError} otherwise.
+   */
+  beginSampleEdit(account: string, versionId: string, pending: PendingEdit, init?: { annotatedCount?: number }): Promise<VersionRecord>;
+  /**
+   * Commits the pending edit: adds its delta to the counters, moves `editRev` to its `rev` and clears it, in one
+   * write conditional on it (by `id`) still being pending and the version still allowing edits.
+   */
+  commitSampleEdit(account: string, versionId: string, pending: Pick<PendingEdit, 'id' | 'rev' | 'delta'>, modifiedAt: string, events?: readonly OutboxEvent[]): Promise<VersionRecord>;
+  /** Clears the pending edit `id` without committing it (its items were rolled back); a no-op if it is not pending. */
+  abandonSampleEdit(account: string, versionId: string, id: string): Promise<void>;
+  /** The edit items of some samples of a version (missing ones are absent from the map). */
+  getSampleEdits(account: string, versionId: string, sampleIds: readonly string[]): Promise<Map<string, SampleEdit>>;
+  /** Every edit item of a version whose sample id starts with `prefix` (a task id: one import's), in sample-id order. */
+  listSampleEdits(account: string, versionId: string, prefix?: string): Promise<SampleEdit[]>;
+  /** Writes edit items (each replaces the item of its sample). */
+  putSampleEdits(edits: readonly SampleEdit[]): Promise<void>;
+  /** Removes edit items of a version (a roll-back of an item that had no earlier state, a deleted version). */
+  deleteSampleEdits(account: string, versionId: string, sampleIds: readonly string[]): Promise<void>;
+
+  /**
+   * Stores a tombstone with the events of the deletion: they are published once the deletion is done, and the
+   * tombstone's removal acknowledges them (a deletion that dies is finished, and told, by the sweep).
+   */
+  putTombstone(tombstone: Tombstone, events?: readonly OutboxEvent[]): Promise<void>;
   getTombstone(account: string, id: string): Promise<Tombstone | undefined>;
   /**
    * Removes the tombstone, and in the same request the given legacy-id lookups (so that a repeat by legacy id
    * can reach the tombstone until the very end).
    */
   deleteTombstone(account: string, id: string, legacyIds?: readonly number[]): Promise<void>;
-  /** Removes the dataset's own item (its versions are removed one by one). */
+  /**
+   * Removes the dataset's own item (its versions are removed one by one). Throws {@link ConditionFailedError} while it
+   * holds events not published yet (see {@link getOutbox}).
+   */
   deleteDatasetItem(account: string, datasetId: string): Promise<void>;
-  /** Removes a version's item (the visible record). */
+  /** Removes a version's item (the visible record); as {@link deleteDatasetItem}, never with unpublished events. */
   deleteVersionItem(account: string, versionId: string): Promise<void>;
   /** Removes a legacy integer id's lookup entry. */
   deleteLegacyLookup(account: string, legacyId: number): Promise<void>;
@@ -262,6 +319,30 @@ export interface MetadataStore {
    */
   claimToken(record: TokenRecord, nowSeconds: number): Promise<TokenRecord>;
   completeToken(account: string, scope: string, result: unknown): Promise<void>;
+
+  /** Stores a new import rule; throws {@link ConditionFailedError} if the id is taken. */
+  putImportRule(rule: ImportRuleRecord): Promise<void>;
+  getImportRule(account: string, ruleId: string): Promise<ImportRuleRecord | undefined>;
+  /** One page of an account's import rules, in creation order (or reversed). */
+  listImportRules(account: string, query: ScheduleListQuery): Promise<{ items: ImportRuleRecord[]; more: boolean }>;
+  /** Removes a rule; false if there was none. */
+  deleteImportRule(account: string, ruleId: string): Promise<boolean>;
+  /** The rules of every account on one bucket (to match an object that landed), or on every bucket (the sweep). */
+  listRulesOnBucket(bucket?: string): Promise<ImportRuleRecord[]>;
+  /** Records how far the sweep has looked at a rule's objects (a no-op if the rule is gone). */
+  setRuleSweptUntil(account: string, ruleId: string, sweptUntil: string): Promise<void>;
+
+  /** The events an item holds that are not published yet, oldest first (none if it is gone). */
+  getOutbox(item: OutboxItem): Promise<OutboxEvent[]>;
+  /**
+   * Removes published events from an item's outbox: those of `eventIds` at its head, in one conditional write (the
+   * outbox only grows at its tail and shrinks at its head, so the condition tells what is still there). Returns how
+   * many events are left after it; a condition that no longer holds (another process acknowledged or added events
+   * meanwhile) is re-read and tried again a few times.
+   */
+  ackOutbox(item: OutboxItem, eventIds: readonly string[]): Promise<number>;
+  /** Items of every account holding events recorded before `before` (ISO), oldest first, at most `limit`. */
+  listOutbox(before: string, limit: number): Promise<OutboxEntry[]>;
 
   /** Local reset: the accounts that hold any data. */
   listAccounts(): Promise<string[]>;

@@ -13,10 +13,15 @@
  *
  * Ids are time-ordered, so sort keys order datasets and versions by creation time. GSI1 is overloaded: datasets by
  * format (O(page) format filters), versions by dataset.
+ *
+ * GSI2 is the outbox (`shared/events/relay.ts`): an item holding events that are not published yet carries them in
+ * its `outbox` list and `GSI2PK` = `OUTBOX`, `GSI2SK` = when the oldest of them was recorded. It is sparse (an item
+ * leaves it when its last event is acknowledged) and projects only the outbox, which is all the sweep reads.
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 
 export const GSI1 = 'GSI1';
+export const GSI2 = 'GSI2';
 
 export function tableDefinition(tableName: string): CreateTableCommandInput {
   return {
@@ -27,6 +32,8 @@ export function tableDefinition(tableName: string): CreateTableCommandInput {
       { AttributeName: 'SK', AttributeType: 'S' },
       { AttributeName: 'GSI1PK', AttributeType: 'S' },
       { AttributeName: 'GSI1SK', AttributeType: 'S' },
+      { AttributeName: 'GSI2PK', AttributeType: 'S' },
+      { AttributeName: 'GSI2SK', AttributeType: 'S' },
     ],
     KeySchema: [
       { AttributeName: 'PK', KeyType: 'HASH' },
@@ -40,6 +47,14 @@ export function tableDefinition(tableName: string): CreateTableCommandInput {
           { AttributeName: 'GSI1SK', KeyType: 'RANGE' },
         ],
         Projection: { ProjectionType: 'ALL' },
+      },
+      {
+        IndexName: GSI2,
+        KeySchema: [
+          { AttributeName: 'GSI2PK', KeyType: 'HASH' },
+          { AttributeName: 'GSI2SK', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['outbox'] },
       },
     ],
   };

@@ -120,3 +120,68 @@ describe('Toolchain: stages', () => {
     expect(catchAlls.map(([name]) => name)).toEqual(['gatewayNotFound']);
   }, 60_000);
 });
+
+describe('Toolchain: code splitting and packaging', () => {
+  it('builds each function with its chunks beside it, and serverless-esbuild zips every function with only its own', async () => {
+    // Prepare: two functions of one folder, built as serverless-esbuild builds them (one entry per build, into the
+    // same folder), with serverless.yml's options and chunk plugin.
+    const { build } = await import('esbuild');
+    const { mkdtemp, readdir, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { createRequire } = await import('node:module');
+    const requireHere = createRequire(path.join(ROOT, 'package.json'));
+    const esbuild = serverlessYml().custom.esbuild;
+    const buildDir = await mkdtemp(path.join(tmpdir(), 'qfdata-split-'));
+    try {
+      const entries = ['functions/v1/info.ts', 'functions/v1/import.ts', 'functions/v1/importErrorDetail.ts'];
+      for (const entry of entries) {
+        await build({
+          absWorkingDir: ROOT,
+          entryPoints: [entry],
+          outdir: path.join(buildDir, path.dirname(entry)),
+          bundle: esbuild.bundle,
+          minify: esbuild.minify,
+          target: esbuild.target,
+          platform: esbuild.platform,
+          format: esbuild.format,
+          mainFields: esbuild.mainFields,
+          banner: esbuild.banner,
+          splitting: esbuild.splitting,
+          outExtension: { '.js': esbuild.outputFileExtension },
+          plugins: requireHere(path.join(ROOT, esbuild.plugins)),
+          logLevel: 'error',
+        });
+      }
+      const files = (await readdir(buildDir, { recursive: true, withFileTypes: true }))
+        .filter((d) => d.isFile())
+        .map((d) => path.relative(buildDir, path.join(d.parentPath, d.name)));
+      // Act: the files serverless-esbuild's pack step puts in each function's zip.
+      const { filterFilesForZipPackage } = requireHere('serverless-esbuild/dist/pack.js');
+      const bundles = entries.map((e) => e.replace(/\.ts$/, '.mjs'));
+      const zipOf = (bundle: string) =>
+        filterFilesForZipPackage({
+          files: files.map((localPath) => ({ localPath, rootPath: path.join(buildDir, localPath) })),
+          functionAlias: path.basename(bundle, '.mjs'),
+          includedFiles: [],
+          excludedFiles: ['package-lock.json', 'pnpm-lock.yaml', 'yarn.lock', 'package.json', ...bundles.filter((b) => b !== bundle).map((b) => b.replace(/\.mjs$/, ''))],
+          hasExternals: false,
+          isGoogleProvider: false,
+          depWhiteList: [],
+        }).map((f: { localPath: string }) => f.localPath);
+      // Assess: splitting is on, every chunk sits in its entry's folder, and each zip holds its bundle and its own
+      // chunks only (import and importErrorDetail share a prefix: neither takes the other's).
+      expect(esbuild.splitting).toBe(true);
+      for (const bundle of bundles) {
+        const own = files.filter((f) => f.startsWith(bundle.replace(/\.mjs$/, '.chunks/')));
+        expect(own.length).toBeGreaterThan(0);
+        expect(zipOf(bundle).sort()).toEqual([bundle, ...own].sort());
+      }
+      expect(files.filter((f) => !bundles.includes(f) && !bundles.some((b) => f.startsWith(b.replace(/\.mjs$/, '.chunks/'))))).toEqual([]);
+      // And a bundle loads its chunks from there.
+      const info = await import(path.join(buildDir, 'functions/v1/info.mjs'));
+      expect(typeof info.handler).toBe('function');
+    } finally {
+      await rm(buildDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});

@@ -5,11 +5,18 @@
 import * as z from 'zod';
 import type { PageInfo } from '../../datasets/pagination.js';
 import { pageRequestFields } from '../../datasets/pagination.js';
-import { dataFormat, datasetName, exportTypeField, idField, importFilesField, storageFields, withStorageDestination } from '../fields.js';
+import type { ImportRuleRecord } from '../../model.js';
+import { bucketName, dataFormat, datasetName, exportTypeField, idField, importFilesField, storageFields, withStorageDestination } from '../fields.js';
 import type { v2CreatedDataset, v2CreatedSchedule, v2DatasetSummary, v2ExportTask, v2ImportTask, v2Schedule, v2Version } from '../views.js';
 import { contract } from '../contract.js';
 
 type Version = ReturnType<typeof v2Version>;
+
+/**
+ * A Step Functions task token (a qfdata extension on the create-task actions): the workflow that started the task
+ * with `.waitForTaskToken` is answered with SendTaskSuccess / SendTaskFailure when the task ends.
+ */
+const taskToken = z.string().min(1).max(1024).optional();
 
 const CreateDataset = contract<ReturnType<typeof v2CreatedDataset>>()({
   route: 'dataset',
@@ -115,7 +122,7 @@ const CreateImportTask = contract<string>()({
   needs: 'data:Write',
   ids: ['versionId'],
   extension: false,
-  input: z.object({ versionId: idField('version'), files: importFilesField }),
+  input: z.object({ versionId: idField('version'), files: importFilesField, taskToken }),
   example: (ids) => ({ versionId: String(ids.versionId), files: ['bos:/corpus/a.jsonl'] }),
 });
 
@@ -135,7 +142,7 @@ const CreateExportTask = contract<string>()({
   needs: 'data:Write',
   ids: ['versionId'],
   extension: false,
-  input: withStorageDestination(z.object({ versionId: idField('version'), ...storageFields, exportType: exportTypeField }), 'export'),
+  input: withStorageDestination(z.object({ versionId: idField('version'), ...storageFields, exportType: exportTypeField, taskToken }), 'export'),
   example: (ids) => ({ versionId: String(ids.versionId), storageType: 'sysStorage' }),
 });
 
@@ -198,6 +205,69 @@ const DeleteExportSchedule = contract<true>()({
   example: (ids) => ({ scheduleId: ids.scheduleId }),
 });
 
+/** An import rule as the import-rule actions answer it (a qfdata extension). */
+export function v2ImportRule(rule: ImportRuleRecord) {
+  return {
+    ruleId: rule.ruleId,
+    storagePath: `bos:/${rule.bucket}/${rule.prefix}`,
+    bucket: rule.bucket,
+    prefix: rule.prefix,
+    suffix: rule.suffix ?? '',
+    datasetId: rule.datasetId,
+    versionId: rule.versionId ?? '',
+    mode: rule.versionId ? 'version' : 'newVersionPerObject',
+    createTime: rule.createdAt,
+  };
+}
+
+type ImportRule = ReturnType<typeof v2ImportRule>;
+
+const CreateImportRule = contract<ImportRule>()({
+  route: 'dataset',
+  name: 'CreateImportRule',
+  needs: 'data:Write',
+  ids: ['datasetId'],
+  extension: true,
+  input: z.object({
+    bucket: bucketName,
+    prefix: z.string().max(1024).optional().default('').describe('the key prefix objects land under ("" for the whole bucket)'),
+    suffix: z.string().min(1).max(64).nullish().describe('only keys ending in this, e.g. .jsonl'),
+    datasetId: idField('dataset'),
+    versionId: idField('version').nullish().describe('import every object into this version; absent: a new version per object'),
+  }),
+  example: (ids) => ({ bucket: 'corpus', prefix: 'incoming/', suffix: '.jsonl', datasetId: ids.datasetId }),
+});
+
+const DescribeImportRule = contract<ImportRule>()({
+  route: 'dataset',
+  name: 'DescribeImportRule',
+  needs: 'data:Read',
+  ids: [],
+  extension: true,
+  input: z.object({ ruleId: idField('rule') }),
+  example: () => ({ ruleId: 'rule-0123456789abcdef' }),
+});
+
+const DescribeImportRules = contract<{ pageInfo: PageInfo; rules: ImportRule[] }>()({
+  route: 'dataset',
+  name: 'DescribeImportRules',
+  needs: 'data:Read',
+  ids: [],
+  extension: true,
+  input: z.object({ ...pageRequestFields }),
+  example: () => ({ maxKeys: 10 }),
+});
+
+const DeleteImportRule = contract<true>()({
+  route: 'dataset',
+  name: 'DeleteImportRule',
+  needs: 'data:Write',
+  ids: [],
+  extension: true,
+  input: z.object({ ruleId: idField('rule') }),
+  example: () => ({ ruleId: 'rule-0123456789abcdef' }),
+});
+
 /** The actions of `POST /v2/dataset`, in the order the router and the document list them. */
 export const DATASET = {
   CreateDataset,
@@ -216,4 +286,8 @@ export const DATASET = {
   DescribeExportSchedule,
   DescribeExportSchedules,
   DeleteExportSchedule,
+  CreateImportRule,
+  DescribeImportRule,
+  DescribeImportRules,
+  DeleteImportRule,
 };
