@@ -22,9 +22,11 @@ import {
   InvalidObjectKeyError,
   InvalidRangeError,
   NoSuchBucketError,
+  MAX_LIST_LIMIT,
   NoSuchKeyError,
   type Body,
   type ByteRange,
+  type DeletePrefixOptions,
   type ListOptions,
   type ListPage,
   type ObjectInfo,
@@ -313,15 +315,16 @@ export class BosHttpStore implements ObjectStore {
     answer.stream.resume();
   }
 
-  async deletePrefix(bucket: string, prefix: string): Promise<number> {
+  async deletePrefix(bucket: string, prefix: string, options: DeletePrefixOptions = {}): Promise<number> {
+    const limit = options.limit ?? Infinity;
     let count = 0;
     for (;;) {
-      const page = await this.list(bucket, prefix);
+      const page = await this.list(bucket, prefix, { limit: Math.min(MAX_LIST_LIMIT, limit - count) });
       for (const object of page.objects) {
         await this.delete(bucket, object.key);
         count++;
       }
-      if (!page.isTruncated || page.objects.length === 0) return count;
+      if (!page.isTruncated || page.objects.length === 0 || count >= limit) return count;
     }
   }
 }

@@ -16,7 +16,7 @@ import { NO_LINKS, type Links } from './links.js';
 import { ImportRuleService } from './rules.js';
 import { SampleService } from './samples.js';
 import { ScheduleService } from './schedules.js';
-import { DatasetService } from './service.js';
+import { DatasetService, type DatasetSettings } from './service.js';
 
 export interface ServiceSettings {
   /** The bucket playing Qianfan's platform storage. */
@@ -29,6 +29,8 @@ export interface ServiceSettings {
   userBuckets: '*' | readonly string[];
   imports: Partial<ImportSettings>;
   exports: Omit<ExportSettings, 'platformBucket'>;
+  /** How deletions are purged (`purgeBatch`). */
+  datasets?: Omit<DatasetSettings, 'platformBucket'>;
 }
 
 export const DEFAULT_SERVICE_SETTINGS: ServiceSettings = {
@@ -84,7 +86,7 @@ export function composeServices(deps: ServiceDeps): Services {
     settings: { platformBucket: settings.platformBucket, rootAccount: settings.rootAccount, canCreate: settings.canCreateBuckets, userBuckets: settings.userBuckets },
     now,
   });
-  const datasets = new DatasetService({ store, objects, buckets, events, settings: { platformBucket: settings.platformBucket }, now });
+  const datasets = new DatasetService({ store, objects, buckets, events, settings: { platformBucket: settings.platformBucket, ...settings.datasets }, kick: () => queue.kickRunner(), now });
   const imports = new ImportService({ store, objects, queue, datasets, buckets, links, events, settings: settings.imports, now });
   const exports = new ExportService({
     store,

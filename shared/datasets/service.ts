@@ -20,7 +20,17 @@ import { pageInfo, pageQuery, type PageInfo, type PageRequest } from './paginati
 export interface DatasetSettings {
   /** The bucket playing Qianfan's platform storage. */
   platformBucket: string;
+  /** Objects deleted per step of a purge, between two looks at the budget (default 1000, one S3 DeleteObjects). */
+  purgeBatch?: number;
 }
+
+/** How long a background run may still go on. */
+export interface PurgeBudget {
+  remainingMs(): number;
+}
+
+/** A purge step is not started with less time than this left (a step of 1000 deletes takes well under a second). */
+const PURGE_RESERVE_MS = 10_000;
 
 /** Who a request acts for: the account, and (for the links handed out) the access key that signed it. */
 export interface Caller {
@@ -68,6 +78,8 @@ export interface Deps {
   settings: DatasetSettings;
   /** Records and publishes the events of creations, publications and deletions (none recorded when omitted). */
   events?: EventRelay;
+  /** Asks the scheduled runner to run now (it purges deleted datasets and versions); a no-op where it cannot. */
+  kick?: () => Promise<void>;
   now?: Clock;
 }
 
@@ -78,6 +90,7 @@ export class DatasetService {
   readonly #settings: DatasetSettings;
   readonly #events: EventRelay;
   readonly #now: Clock;
+  readonly #kick: () => Promise<void>;
 
   constructor(deps: Deps) {
     this.#store = deps.store;
@@ -86,6 +99,7 @@ export class DatasetService {
     this.#settings = deps.settings;
     this.#events = deps.events ?? new EventRelay({ store: deps.store });
     this.#now = deps.now ?? Date.now;
+    this.#kick = deps.kick ?? (async () => {});
   }
 
   // ----- datasets --------------------------------------------------------------------------------------------
@@ -160,14 +174,20 @@ export class DatasetService {
   }
 
   /**
-   * Deletes a dataset with all its versions and everything stored for them. A tombstone is written first and the
-   * dataset item removed next, so from then on nothing of it is visible (versions are only visible through their
-   * dataset); then each version's metadata and objects go, and the tombstone last. Repeating the call after a
-   * crash finds the tombstone and finishes the job.
+   * Deletes a dataset with all its versions and everything stored for them, answering at once: a tombstone is
+   * written first, then the dataset's item and its versions' items are removed, so from then on nothing of it is
+   * visible; the objects, sample edits and lookups go in the background ({@link purgeDeletions}), and the
+   * tombstone last. A repeat finds the tombstone and finishes hiding what a request that died left visible; if
+   * nothing was visible any more, it answers as for any missing dataset.
    */
   async deleteDataset(caller: Caller, datasetId: string): Promise<void> {
     const account = caller.account;
     let tombstone = isId('dataset', datasetId) ? await this.#store.getTombstone(account, datasetId) : undefined;
+    if (tombstone && !(await this.#store.getDataset(account, datasetId))) {
+      await this.#hide(tombstone);
+      await this.#kickPurge(tombstone);
+      throw datasetNotFound(datasetId);
+    }
     if (!tombstone) {
       const dataset = await this.getDataset(caller, datasetId);
       const versions = await this.#store.allVersions(account, dataset.datasetId);
@@ -182,7 +202,8 @@ export class DatasetService {
       // The deletion's event rides on the tombstone; it is published when the deletion is done.
       await this.#store.putTombstone(tombstone, this.#events.record(datasetEvent(dataset, 'Deleted', tombstone.createdAt, tombstone.versions.map((v) => v.versionId))));
     }
-    await this.#finishDeletion(tombstone);
+    await this.#hide(tombstone);
+    await this.#kickPurge(tombstone);
   }
 
   // ----- versions --------------------------------------------------------------------------------------------
@@ -303,13 +324,18 @@ export class DatasetService {
 
   /**
    * Deletes one version: its metadata and everything stored under its storage path, ordered as for datasets
-   * (tombstone, visible record, objects, lookups, tombstone). Returns how many versions its dataset still has;
-   * with `dropEmptyDataset` (V1), a dataset left with none is deleted too.
+   * (tombstone, visible record; then in the background objects, lookups, tombstone). Returns how many versions its
+   * dataset still has; with `dropEmptyDataset` (V1), a dataset left with none is deleted too.
    */
   async deleteVersion(caller: Caller, ref: VersionRef, options: { dropEmptyDataset?: boolean } = {}): Promise<{ datasetId: string; remaining: number }> {
     const account = caller.account;
     const versionId = await this.#versionIdOf(caller, ref);
     let tombstone = versionId ? await this.#store.getTombstone(account, versionId) : undefined;
+    if (tombstone && !(await this.#store.getVersion(account, tombstone.id))) {
+      // Already invisible (a repeat): answered as for any missing version, as V1 and V2 do.
+      await this.#kickPurge(tombstone);
+      throw versionNotFound(ref);
+    }
     if (!tombstone) {
       const { version } = await this.#viewOf(caller, ref, versionId);
       tombstone = {
@@ -322,7 +348,8 @@ export class DatasetService {
       };
       await this.#store.putTombstone(tombstone, this.#events.record(versionEvent(version, 'Deleted', tombstone.createdAt)));
     }
-    await this.#finishDeletion(tombstone);
+    await this.#hide(tombstone);
+    await this.#kickPurge(tombstone);
     const remaining = (await this.#store.allVersions(account, tombstone.datasetId)).filter((v) => v.versionId !== tombstone.id);
     if (remaining.length === 0 && options.dropEmptyDataset) {
       // V1 semantics: the group goes with its last version (a concurrent delete may have taken it already).
@@ -338,7 +365,10 @@ export class DatasetService {
     for (const account of await this.#store.listAccounts()) {
       const caller = { account };
       for (let page = await this.#store.listDatasets(account, { limit: 100, reverse: false }); page.items.length > 0; page = await this.#store.listDatasets(account, { limit: 100, reverse: false })) {
-        for (const dataset of page.items) await this.deleteDataset(caller, dataset.datasetId);
+        for (const dataset of page.items) {
+          await this.deleteDataset(caller, dataset.datasetId);
+          await this.resumeDeletion({ account, id: dataset.datasetId });
+        }
       }
       await this.#store.deleteAccountData(account);
     }
@@ -391,51 +421,116 @@ export class DatasetService {
   }
 
   /**
-   * Removes what a tombstone lists, each step idempotent, the visible record first and the tombstone last: the
-   * dataset item (for a dataset), then per version its item, its objects and its legacy-id lookup. Deleting a
-   * single version removes its lookup together with the tombstone (one request), so a repeat by legacy id finds
-   * the tombstone until the very end.
+   * The request's part of a deletion, idempotent: removes the visible records a tombstone lists (the dataset's item
+   * and its versions', or the one version's), so that no read finds them again. The items of many versions are
+   * removed a few at a time.
    */
-  async #finishDeletion(tombstone: Tombstone): Promise<void> {
+  async #hide(tombstone: Tombstone): Promise<void> {
+    const { account } = tombstone;
+    if (tombstone.kind === 'dataset') await this.#deleteItem({ kind: 'dataset', account, id: tombstone.datasetId }, () => this.#store.deleteDatasetItem(account, tombstone.datasetId));
+    for (let i = 0; i < tombstone.versions.length; i += HIDE_PARALLEL) {
+      await Promise.all(
+        tombstone.versions.slice(i, i + HIDE_PARALLEL).map((v) => this.#deleteItem({ kind: 'version', account, id: v.versionId }, () => this.#store.deleteVersionItem(account, v.versionId))),
+      );
+    }
+  }
+
+  /** Asks for the purge to run now; if the ask is lost, the scheduled run finds the tombstone anyway. */
+  async #kickPurge(tombstone: Tombstone): Promise<void> {
+    await this.#kick().catch((error: unknown) => {
+      log.warn('could not kick the purge of a deletion; the scheduled run will do it', { account: tombstone.account, id: tombstone.id, ...describeCause(error) });
+    });
+  }
+
+  /**
+   * The background part of deletions: finishes the tombstones, oldest first, while the budget lasts. A deletion
+   * that does not fit goes on from its checkpoint in the next run; one that fails does not stop the others.
+   */
+  async purgeDeletions(budget: PurgeBudget, limit = 100): Promise<{ finished: number; pending: number; failed: number }> {
+    const result = { finished: 0, pending: 0, failed: 0 };
+    for (const ref of await this.#store.listTombstones(limit)) {
+      if (budget.remainingMs() < PURGE_RESERVE_MS) {
+        result.pending++;
+        continue;
+      }
+      try {
+        const tombstone = await this.#store.getTombstone(ref.account, ref.id);
+        if (!tombstone) continue;
+        if (await this.#purge(tombstone, budget)) result.finished++;
+        else result.pending++;
+      } catch (error) {
+        result.failed++;
+        log.warn('a deletion could not be purged now; the next run tries again', { ...ref, ...describeCause(error) });
+      }
+    }
+    return result;
+  }
+
+  /**
+   * Finishes a deletion whatever the time it takes (the local reset; the outbox sweep's hook for tombstones written
+   * before tombstones were indexed as deletions). Throws if it cannot.
+   */
+  async resumeDeletion(item: Pick<OutboxItem, 'account' | 'id'>): Promise<void> {
+    const tombstone = await this.#store.getTombstone(item.account, item.id);
+    if (tombstone) await this.#purge(tombstone);
+  }
+
+  /**
+   * Removes what a tombstone lists, each step idempotent, the tombstone last: per version its item (again: the
+   * request may have died before), its sample edits, its objects (in steps of `purgeBatch`, looking at the budget
+   * between two) and its legacy-id lookup. A dataset's tombstone is the checkpoint: each version purged leaves its
+   * list. Deleting a single version removes its lookup together with the tombstone (one request), so a repeat by
+   * legacy id finds the tombstone until the very end. Returns false if the budget ran out first.
+   */
+  async #purge(tombstone: Tombstone, budget?: PurgeBudget): Promise<boolean> {
     const { account } = tombstone;
     const single = tombstone.kind === 'version';
-    const deleteOne = async (v: Tombstone['versions'][number]) => {
-      await this.#deleteItem({ kind: 'version', account, id: v.versionId }, () => this.#store.deleteVersionItem(account, v.versionId));
-      const edits = await this.#store.listSampleEdits(account, v.versionId);
-      await this.#store.deleteSampleEdits(account, v.versionId, edits.map((e) => e.sampleId));
-      const directory = versionDirectory(v.storage);
-      await this.#objects.deletePrefix(directory.bucket, directory.prefix).catch((error: unknown) => {
-        // The user's bucket may be gone: then so are the objects.
-        if (!(error instanceof NoSuchBucketError) && (error as Error).name !== 'NoSuchBucketError') throw error;
-      });
-      if (!single) await this.#store.deleteLegacyLookup(account, v.legacyId);
-    };
-    if (!single) await this.#deleteItem({ kind: 'dataset', account, id: tombstone.datasetId }, () => this.#store.deleteDatasetItem(account, tombstone.datasetId));
-    for (const v of tombstone.versions) await deleteOne(v);
+    await this.#hide(tombstone);
+    let left = tombstone.versions;
+    while (left.length > 0) {
+      if (!(await this.#purgeVersion(tombstone, left[0]!, budget))) return false;
+      left = left.slice(1);
+      if (!single) await this.#store.updateTombstoneVersions(account, tombstone.id, left);
+    }
     if (!single) {
       // Versions created in the instant before the dataset item went (the index is eventually consistent).
-      for (const straggler of await this.#store.allVersions(account, tombstone.datasetId)) await deleteOne(straggler);
+      for (const straggler of await this.#store.allVersions(account, tombstone.datasetId)) {
+        if (!(await this.#purgeVersion(tombstone, straggler, budget))) return false;
+      }
     }
     // The deletion is done: tell it, then remove the tombstone (which acknowledges its events). If they cannot be
-    // published now, the tombstone stays and the sweep publishes them and removes it.
+    // published now, the tombstone stays and the next purge publishes them and removes it.
     if (this.#events.enabled) {
       try {
         await this.#events.publish(await this.#store.getOutbox({ kind: 'tombstone', account, id: tombstone.id }));
       } catch (error) {
-        log.warn('deletion done, its event not published yet; the sweep will publish it', { account, id: tombstone.id, ...describeCause(error) });
-        return;
+        log.warn('deletion done, its event not published yet; the next purge will publish it', { account, id: tombstone.id, ...describeCause(error) });
+        return false;
       }
     }
     await this.#store.deleteTombstone(account, tombstone.id, single ? tombstone.versions.map((v) => v.legacyId) : []);
+    return true;
   }
 
-  /**
-   * Finishes a deletion the sweep found unfinished (its tombstone still holds its events: the request that made it
-   * died, or the events could not be published).
-   */
-  async resumeDeletion(item: Pick<OutboxItem, 'account' | 'id'>): Promise<void> {
-    const tombstone = await this.#store.getTombstone(item.account, item.id);
-    if (tombstone) await this.#finishDeletion(tombstone);
+  /** Purges one version of a tombstone; false if the budget ran out before its objects were all gone. */
+  async #purgeVersion(tombstone: Tombstone, v: Tombstone['versions'][number], budget?: PurgeBudget): Promise<boolean> {
+    const { account } = tombstone;
+    await this.#deleteItem({ kind: 'version', account, id: v.versionId }, () => this.#store.deleteVersionItem(account, v.versionId));
+    const edits = await this.#store.listSampleEdits(account, v.versionId);
+    await this.#store.deleteSampleEdits(account, v.versionId, edits.map((e) => e.sampleId));
+    const directory = versionDirectory(v.storage);
+    const step = this.#settings.purgeBatch ?? 1000;
+    for (;;) {
+      if (budget && budget.remainingMs() < PURGE_RESERVE_MS) return false;
+      const deleted = await this.#objects.deletePrefix(directory.bucket, directory.prefix, { limit: step }).catch((error: unknown) => {
+        // The user's bucket may be gone: then so are the objects.
+        if (error instanceof NoSuchBucketError || (error as Error).name === 'NoSuchBucketError') return 0;
+        throw error;
+      });
+      if (deleted < step) break;
+    }
+    if (tombstone.kind === 'dataset') await this.#store.deleteLegacyLookup(account, v.legacyId);
+    return true;
   }
 
   /**
@@ -453,6 +548,9 @@ export class DatasetService {
     }
   }
 }
+
+/** How many version items a deletion removes at once. */
+const HIDE_PARALLEL = 8;
 
 function datasetNotFound(datasetId: string): ResourceNotFoundError {
   return notFound('dataset', datasetId);

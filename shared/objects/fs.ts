@@ -56,6 +56,7 @@ import {
   pageSortedObjects,
   type Body,
   type ByteRange,
+  type DeletePrefixOptions,
   type ListOptions,
   type ListPage,
   type ObjectInfo,
@@ -245,10 +246,11 @@ export class FsObjectStore implements ObjectStore {
     throw new Error(`Could not delete ${bucket}/${key}: the directories kept changing under it`);
   }
 
-  async deletePrefix(bucket: string, prefix: string): Promise<number> {
+  async deletePrefix(bucket: string, prefix: string, options: DeletePrefixOptions = {}): Promise<number> {
     const root = await this.requireBucket(bucket);
     let deleted = 0;
-    for (const entry of await this.collectEntries(root, prefix)) {
+    const entries = await this.collectEntries(root, prefix);
+    for (const entry of options.limit === undefined ? entries : entries.slice(0, options.limit)) {
       const removed = await unlinkListedFile(entry.path);
       if (removed !== undefined) {
         deleted += 1;

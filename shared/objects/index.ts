@@ -60,7 +60,7 @@ function lazyStore(load: () => Promise<ObjectStore>): ObjectStore {
     head: async (bucket, key) => (await store()).head(bucket, key),
     list: async (bucket, prefix, opts) => (await store()).list(bucket, prefix, opts),
     delete: async (bucket, key) => (await store()).delete(bucket, key),
-    deletePrefix: async (bucket, prefix) => (await store()).deletePrefix(bucket, prefix),
+    deletePrefix: async (bucket, prefix, options) => (await store()).deletePrefix(bucket, prefix, options),
   };
 }
 

@@ -46,6 +46,11 @@ export interface ListOptions {
 }
 
 /** An inclusive byte range, like HTTP `Range: bytes=start-end`. Without `end`, to the end of the object. */
+export interface DeletePrefixOptions {
+  /** At most this many objects (a positive integer). */
+  limit?: number;
+}
+
 export interface ByteRange {
   start: number;
   end?: number;
@@ -104,8 +109,13 @@ export interface ObjectStore {
   list(bucket: string, prefix: string, opts?: ListOptions): Promise<ListPage & { commonPrefixes?: string[] }>;
   /** Deletes the object; no error if it does not exist. */
   delete(bucket: string, key: string): Promise<void>;
-  /** Deletes every object whose key starts with `prefix` (`''` empties the bucket); returns how many it deleted. */
-  deletePrefix(bucket: string, prefix: string): Promise<number>;
+  /**
+   * Deletes every object whose key starts with `prefix` (`''` empties the bucket); returns how many it deleted. With
+   * `limit`, it stops after deleting that many (in key order): a caller with a time budget deletes a prefix of any
+   * size in steps, and fewer than `limit` deleted means nothing was left (deleted objects are gone, so each step
+   * starts where the last one stopped, and a step that died is simply repeated).
+   */
+  deletePrefix(bucket: string, prefix: string, options?: DeletePrefixOptions): Promise<number>;
 }
 
 /** The bucket does not exist. */

@@ -65,6 +65,7 @@ import {
   pageSortedObjects,
   type Body,
   type ByteRange,
+  type DeletePrefixOptions,
   type ListOptions,
   type ListPage,
   type ObjectInfo,
@@ -469,19 +470,20 @@ export class S3ObjectStore implements ObjectStore {
    * key by key on a server without DeleteObjects. Keys a batch could not delete are reported in one error.
    * Returns the number of keys deleted (that existed when listed).
    */
-  async deletePrefix(bucket: string, prefix: string): Promise<number> {
+  async deletePrefix(bucket: string, prefix: string, options: DeletePrefixOptions = {}): Promise<number> {
     assertBucketName(bucket);
     if (!canMatchKeys(prefix)) {
       await this.requireBucket(bucket);
       return 0;
     }
+    const limit = options.limit ?? Infinity;
     let deleted = 0;
     let after: string | undefined;
     for (;;) {
-      const response = await this.listOnce(bucket, prefix, { startAfter: after, maxKeys: DELETE_BATCH });
+      const response = await this.listOnce(bucket, prefix, { startAfter: after, maxKeys: Math.min(DELETE_BATCH, limit - deleted) });
       const keys = response.objects.map((info) => info.key);
       if (keys.length > 0) deleted += await this.deleteBatch(bucket, keys);
-      if (!response.isTruncated) return deleted;
+      if (!response.isTruncated || deleted >= limit) return deleted;
       after = nextStartAfter(bucket, after, response.last, prefix, undefined);
     }
   }

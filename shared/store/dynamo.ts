@@ -105,6 +105,8 @@ const keys = {
   ruleSort: (bucket: string, prefix: string, account: string, ruleId: string) => `${bucket}#${prefix}#${account}#${ruleId}`,
   /** Sparse index (GSI2) of the items holding events not published yet, across accounts: what the sweep re-drives. */
   outbox: 'OUTBOX',
+  /** The same index's partition of tombstones (deletions not finished), across accounts, by creation time. */
+  deletions: 'DELETIONS',
 };
 
 /** The sort-key prefix of each kind of item that may hold an outbox, and back. */
@@ -835,11 +837,35 @@ export class DynamoMetadataStore implements MetadataStore {
   }
 
   async putTombstone(tombstone: Tombstone, events?: readonly OutboxEvent[]): Promise<void> {
-    await this.#db.send(new PutCommand({ TableName: this.#table, Item: { ...keys.tombstone(tombstone.account, tombstone.id), ...tombstone, ...outboxAttributes(events) } }));
+    // The events ride on the tombstone (published when the deletion is done), but it is indexed as a deletion, not
+    // as an outbox: the purge finishes it, and publishing is part of finishing.
+    const item = { ...keys.tombstone(tombstone.account, tombstone.id), ...tombstone, ...(events && events.length > 0 ? { outbox: [...events] } : {}) };
+    await this.#db.send(new PutCommand({ TableName: this.#table, Item: { ...item, GSI2PK: keys.deletions, GSI2SK: `${tombstone.createdAt}#${tombstone.account}#${tombstone.id}` } }));
   }
 
   async getTombstone(account: string, id: string): Promise<Tombstone | undefined> {
     return this.#get<Tombstone>(keys.tombstone(account, id));
+  }
+
+  async listTombstones(limit: number): Promise<{ account: string; id: string }[]> {
+    const items = await this.#collect({ IndexName: GSI2, KeyConditionExpression: 'GSI2PK = :pk', ExpressionAttributeValues: { ':pk': keys.deletions } }, limit, false, undefined);
+    return items.flatMap((i) => {
+      const item = outboxItemOf(i);
+      return item?.kind === 'tombstone' ? [{ account: item.account, id: item.id }] : [];
+    });
+  }
+
+  async updateTombstoneVersions(account: string, id: string, versions: Tombstone['versions']): Promise<void> {
+    const update = new UpdateCommand({
+      TableName: this.#table,
+      Key: keys.tombstone(account, id),
+      UpdateExpression: 'SET versions = :v',
+      ConditionExpression: 'attribute_exists(PK)',
+      ExpressionAttributeValues: { ':v': versions },
+    });
+    await conditional(this.#db.send(update), `tombstone ${id} is gone`).catch((error: unknown) => {
+      if (!(error instanceof ConditionFailedError)) throw error;
+    });
   }
 
   async deleteTombstone(account: string, id: string, legacyIds: readonly number[] = []): Promise<void> {

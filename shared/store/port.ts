@@ -297,6 +297,16 @@ export interface MetadataStore {
   putTombstone(tombstone: Tombstone, events?: readonly OutboxEvent[]): Promise<void>;
   getTombstone(account: string, id: string): Promise<Tombstone | undefined>;
   /**
+   * The deletions not finished yet, across accounts, oldest first (every tombstone is listed until it is removed):
+   * what the background purge works through.
+   */
+  listTombstones(limit: number): Promise<{ account: string; id: string }[]>;
+  /**
+   * The purge's checkpoint: the versions of a tombstone still to purge. Does nothing once the tombstone is gone (a
+   * concurrent purge finished it); never recreates it.
+   */
+  updateTombstoneVersions(account: string, id: string, versions: Tombstone['versions']): Promise<void>;
+  /**
    * Removes the tombstone, and in the same request the given legacy-id lookups (so that a repeat by legacy id
    * can reach the tombstone until the very end).
    */

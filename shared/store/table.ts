@@ -16,7 +16,9 @@
  *
  * GSI2 is the outbox (`shared/events/relay.ts`): an item holding events that are not published yet carries them in
  * its `outbox` list and `GSI2PK` = `OUTBOX`, `GSI2SK` = when the oldest of them was recorded. It is sparse (an item
- * leaves it when its last event is acknowledged) and projects only the outbox, which is all the sweep reads.
+ * leaves it when its last event is acknowledged) and projects only the outbox, which is all the sweep reads. Its
+ * `DELETIONS` partition lists the tombstones (deletions whose objects are still being purged, by creation time):
+ * a tombstone's events stay in its `outbox` but it is indexed there, not under `OUTBOX`.
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 

@@ -66,6 +66,8 @@ describe('Integration: events reach the event log and the subscribed functions',
     const second = await v2('CreateDatasetVersion', { datasetId: created.datasetId });
     const schedule = await v2('CreateExportSchedule', { datasetId: created.datasetId, versionId: second.versionId, expression: 'rate(1 day)', storageType: 'sysStorage' });
     await v2('DeleteDatasetVersion', { versionId: second.versionId });
+    // The deletion answered at once; it is told once the background purge (the runner, kicked) has removed its objects.
+    await waitFor(async () => (await jsonl<EventEnvelope>(s.eventLog)).some((e) => e['detail-type'] === DETAIL_TYPES.version && e.detail.status === 'Deleted'), { what: 'the version purged' });
     // The schedule is due now (moved by the operator's store), and its version is gone: the scheduler stops it.
     const store = new DynamoMetadataStore({ tableName: s.tableName, region: 'us-east-1', endpoint: s.dynamoEndpoint });
     const past = new Date(Date.now() - 60_000).toISOString();

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sign } from '../../shared/signer/index.js';
 import { failure, rawRequest, startTestStack, withoutHeaders, type TestStack } from '../support/stack.js';
+import { waitFor } from '../support/wait.js';
 
 const V2 = '/v2/dataset';
 const v1Route = (op: string) => `/wenxinworkshop/dataset/${op}`;
@@ -718,6 +719,9 @@ describe('Integration: dataset lifecycle through the official client', () => {
   // ----- 9. Deletion -------------------------------------------------------------------------------------------
 
   describe('deletion', () => {
+    /** Waits for the background purge to remove a file. */
+    const gone = (file: string) => waitFor(() => !existsSync(file), { what: `the purge of ${file}` });
+
     it('V2 DeleteDatasetVersion: true, removes the version and its objects, then 404; the dataset stays', async () => {
       // Prepare
       const name = uniq('delversion');
@@ -739,7 +743,8 @@ describe('Integration: dataset lifecycle through the official client', () => {
       expect(describe).toEqual(v2Error(404, 'ResourceNotFound', expect.stringContaining(second.versionId)));
       expect(again).toEqual(v2Error(404, 'ResourceNotFound', expect.stringContaining(second.versionId)));
       expect(byLegacy).toEqual(v1Error(404, 500002));
-      expect(existsSync(doomed)).toBe(false);
+      // The objects go in the background (the runner, kicked by the deletion), the other version's stay.
+      await gone(doomed);
       expect(existsSync(kept)).toBe(true);
       expect((await allVersions(created.datasetId)).map((v: any) => v.versionId)).toEqual([created.versionId]);
       expect(await listNamed(name)).toEqual([{ datasetId: created.datasetId, datasetName: name, dataFormat: 'PromptResponse' }]);
@@ -795,7 +800,7 @@ describe('Integration: dataset lifecycle through the official client', () => {
       expect(again).toEqual(v2Error(404, 'ResourceNotFound', expect.stringContaining(created.datasetId)));
       expect(unknown).toEqual(v2Error(404, 'ResourceNotFound'));
       expect(malformed).toEqual(v2Error(400, 'InappropriateJSON', expect.stringContaining('param[datasetId] invalid')));
-      for (const file of files) expect(existsSync(file)).toBe(false);
+      for (const file of files) await gone(file);
       expect(existsSync(bystanderFile)).toBe(true);
     });
 
@@ -812,7 +817,7 @@ describe('Integration: dataset lifecycle through the official client', () => {
       // Assess
       expect(info.versionInfo.storage.storagePath).toBe(`/${USER_BUCKET}/deldir/_system_/dataset/${created.versionId}/texts`);
       expect(res).toBe(true);
-      expect(existsSync(file)).toBe(false);
+      await gone(file);
       expect(existsSync(userFile)).toBe(true);
     });
 
@@ -836,7 +841,7 @@ describe('Integration: dataset lifecycle through the official client', () => {
       expect(first).toEqual({ log_id: expect.any(String), status: 200, success: true, result: { versionCount: 1 } });
       expect(afterFirst).toEqual([{ datasetId: created.groupPK, datasetName: name, dataFormat: 'PromptResponse' }]);
       expect(remaining.map((v: any) => v.versionId)).toEqual([second.versionId]);
-      expect(existsSync(firstFile)).toBe(false);
+      await gone(firstFile);
       expect(last).toEqual({ versionCount: 0 });
       expect(afterLast).toEqual([]);
       expect(again).toEqual(v1Error(404, 500002));

@@ -76,9 +76,13 @@ describe('Events: every transition told, at least once, with a stable id', () =>
     return (await h.store.listOutbox('9999', 10_000)).filter((e) => e.item.account === account).flatMap((e) => e.events);
   }
 
-  /** The sweep, after the grace period: publishes what was left and finishes deletions that died. */
+  /** A background run with all the time it wants. */
+  const ample = { remainingMs: () => 600_000 };
+
+  /** The scheduled run, after the grace period: purges deletions (and tells them), publishes what was left. */
   async function sweep(s: Services): Promise<void> {
     clock += 60_000;
+    await s.datasets.purgeDeletions(ample);
     await s.events.redrive({ finishDeletion: (item) => s.datasets.resumeDeletion(item) });
   }
 
@@ -119,9 +123,11 @@ describe('Events: every transition told, at least once, with a stable id', () =>
     await s.datasets.publishVersion({ account }, version.versionId);
     const schedule = await s.schedules.create({ account }, { datasetId: dataset.datasetId, versionId: second.version.versionId, expression: 'rate(1 minute)', exportType: 1, destination: { kind: 'platform' } });
     await s.datasets.deleteVersion({ account }, second.version.versionId);
+    await s.datasets.purgeDeletions(ample);
     clock += 120_000;
     expect(await s.schedules.runOne(schedule)).toBe('stopped');
     await s.datasets.deleteDataset({ account }, dataset.datasetId);
+    await s.datasets.purgeDeletions(ample);
     // Assess
     const kinds = bus.of(account).map((e) => `${e.detailType}: ${String(e.detail.status)}`);
     expect(kinds).toEqual([
@@ -159,9 +165,10 @@ describe('Events: every transition told, at least once, with a stable id', () =>
     await s.datasets.publishVersion({ account }, version.versionId);
     expect(bus.of(account)).toEqual([]);
     expect((await pending(account)).map((e) => e.detailType)).toHaveLength(4);
-    // Act: the bus is back; the version with a pending event is deleted before any sweep; then the sweep
+    // Act: the bus is back; the version with a pending event is deleted (and purged) before any sweep; then the sweep
     bus.failing = false;
     await s.datasets.deleteVersion({ account }, other.version.versionId);
+    await s.datasets.purgeDeletions(ample);
     const beforeSweep = bus.of(account).map((e) => `${e.detailType}: ${String(e.detail.status)}`);
     await sweep(s);
     // Assess

@@ -55,26 +55,39 @@ describe('Service: dataset lifecycle under crashes', () => {
     return { dataset, listed, versions };
   }
 
-  it('deleteDataset: a crash at any write leaves the dataset whole or invisible, and a repeat finishes the job', async () => {
-    // Prepare: how many writes a clean deletion makes
+  /** A budget as long as the test likes: the purge never stops for time. */
+  const ample = { remainingMs: () => 600_000 };
+
+  it('deleteDataset: a crash at any write of the request or of its purge leaves the dataset whole or invisible, and it finishes later', async () => {
+    // Prepare: how many writes a clean deletion and its purge make
     const probe = await seed('acct-probe');
     const counter = new Faults();
     await crashing(counter).deleteDataset(probe.caller, probe.dataset.datasetId);
-    expect(counter.writes).toBeGreaterThanOrEqual(8);
+    const requestWrites = counter.writes;
+    await crashing(counter).resumeDeletion({ account: probe.caller.account, id: probe.dataset.datasetId });
+    expect(requestWrites).toBeGreaterThanOrEqual(5);
+    expect(counter.writes - requestWrites).toBeGreaterThanOrEqual(8);
 
     for (let crashAt = 1; crashAt <= counter.writes; crashAt++) {
       const account = `acct-del-${crashAt}`;
       const { caller, dataset, versions } = await seed(account);
       const ids = versions.map((v) => v.versionId);
-      // Act: crash at write `crashAt`
-      await expect(crashing(new Faults(crashAt)).deleteDataset(caller, dataset.datasetId)).rejects.toBeInstanceOf(InjectedCrash);
+      // Act: crash at write `crashAt`, in the request or in the purge after it
+      const service = crashing(new Faults(crashAt));
+      await expect(service.deleteDataset(caller, dataset.datasetId).then(() => service.resumeDeletion({ account, id: dataset.datasetId }))).rejects.toBeInstanceOf(InjectedCrash);
       // Assess: whole or invisible, never in between
       const seen = await visibility(healthy(), caller, dataset.datasetId, ids);
       const whole = { dataset: true, listed: true, versions: [true, true, true] };
       const gone = { dataset: false, listed: false, versions: [false, false, false] };
       expect([whole, gone], `after a crash at write ${crashAt}`).toContainEqual(seen);
-      // Act: the repeat finishes the job
-      await healthy().deleteDataset(caller, dataset.datasetId);
+      // Act: the user repeats a deletion that did not answer; the background purge finishes whatever is left
+      if (crashAt <= requestWrites) {
+        // (a dataset already invisible answers as missing: the crash came after it was hidden)
+        const repeat = await healthy().deleteDataset(caller, dataset.datasetId).then(() => 'deleted', (error: { code?: string }) => error.code);
+        expect(repeat).toBe(seen.dataset ? 'deleted' : 'ResourceNotFound');
+      }
+      expect(await visibility(healthy(), caller, dataset.datasetId, ids), `after the repeat of a crash at write ${crashAt}`).toEqual(gone);
+      await healthy().purgeDeletions(ample);
       // Assess: nothing left, metadata or objects
       expect(await itemsOf(account), `items after a crash at write ${crashAt}`).toEqual([]);
       for (const v of versions) expect((await h.objects.list(v.storage.bucket, v.storage.prefix)).objects).toEqual([]);
@@ -82,33 +95,71 @@ describe('Service: dataset lifecycle under crashes', () => {
     }
   });
 
-  it('deleteVersion: a crash at any write leaves the version whole or invisible, and a repeat by legacy id finishes', async () => {
+  it('deleteVersion: a crash at any write leaves the version whole or invisible, and a repeat by legacy id and the purge finish it', async () => {
     // Prepare
     const probe = await seed('acct-vprobe');
     const counter = new Faults();
     await crashing(counter).deleteVersion(probe.caller, probe.versions[1]!.versionId);
+    await crashing(counter).resumeDeletion({ account: probe.caller.account, id: probe.versions[1]!.versionId });
     // The version, its legacy lookup and its objects, and the tombstone: a loop over fewer would test nothing.
-    expect(counter.writes).toBeGreaterThanOrEqual(3);
+    expect(counter.writes).toBeGreaterThanOrEqual(4);
 
     for (let crashAt = 1; crashAt <= counter.writes; crashAt++) {
       const account = `acct-vdel-${crashAt}`;
       const { caller, dataset, versions } = await seed(account);
       const target = versions[1]!;
       // Act
-      await expect(crashing(new Faults(crashAt)).deleteVersion(caller, target.versionId)).rejects.toBeInstanceOf(InjectedCrash);
+      const service = crashing(new Faults(crashAt));
+      await expect(service.deleteVersion(caller, target.versionId).then(() => service.resumeDeletion({ account, id: target.versionId }))).rejects.toBeInstanceOf(InjectedCrash);
       // Assess: the others are untouched; the target is whole or invisible
       const seen = await visibility(healthy(), caller, dataset.datasetId, versions.map((v) => v.versionId));
       expect(seen.dataset && seen.versions[0] && seen.versions[2]).toBe(true);
-      // Act: repeat through the legacy integer id
-      const { remaining } = await healthy().deleteVersion(caller, target.legacyId);
+      // Act: repeat through the legacy integer id (a finished purge has removed the lookup: nothing to repeat)
+      const repeat = await healthy().deleteVersion(caller, target.legacyId).catch((error: unknown) => error);
+      await healthy().purgeDeletions(ample);
       // Assess
-      expect(remaining).toBe(2);
+      if (!(repeat instanceof Error)) expect(repeat).toEqual({ datasetId: dataset.datasetId, remaining: 2 });
+      else expect(repeat).toMatchObject({ code: 'ResourceNotFound' });
       await expect(healthy().getVersion(caller, target.versionId)).rejects.toMatchObject({ code: 'ResourceNotFound' });
       const items = await itemsOf(account);
       expect(items.filter((sk) => sk.includes(target.versionId) || sk === `L#${target.legacyId}`), `after a crash at write ${crashAt}`).toEqual([]);
       expect((await h.objects.list(target.storage.bucket, target.storage.prefix)).objects).toEqual([]);
       expect((await h.objects.list(versions[0]!.storage.bucket, versions[0]!.storage.prefix)).objects).toHaveLength(1);
     }
+  });
+
+  it('deletes answer before the objects go; the purge goes on from its checkpoint run after run, and reads never see the deleted things', async () => {
+    // Prepare: three versions of 12 objects each; a purge deletes 5 objects per step and each run has time for 3 steps
+    const { caller, dataset, versions } = await seed('acct-steps');
+    for (const v of versions) await Promise.all(Array.from({ length: 11 }, (_, i) => h.objects.put(v.storage.bucket, `${v.storage.prefix}more/${String(i).padStart(2, '0')}`, 'x')));
+    const service = h.services({ settings: { datasets: { purgeBatch: 5 } } }).datasets;
+    const objectsLeft = async () => (await Promise.all(versions.map(async (v) => (await h.objects.list(v.storage.bucket, v.storage.prefix)).objects.length))).reduce((a, b) => a + b, 0);
+    const runWithSteps = (steps: number) => {
+      let looks = 0;
+      // Each step looks at the budget once before it starts: allow `steps` looks per version, then say time is up.
+      return service.purgeDeletions({ remainingMs: () => (looks++ < steps ? 600_000 : 0) });
+    };
+    // Act: the request
+    await service.deleteDataset(caller, dataset.datasetId);
+    // Assess: invisible at once, every object still there
+    expect(await visibility(service, caller, dataset.datasetId, versions.map((v) => v.versionId))).toEqual({ dataset: false, listed: false, versions: [false, false, false] });
+    expect(await objectsLeft()).toBe(36);
+    // Act: runs too short to finish; each leaves fewer objects and a shorter checkpoint
+    const left: number[] = [];
+    const checkpoints: number[] = [];
+    for (let run = 0; run < 20 && (await h.store.getTombstone(caller.account, dataset.datasetId)); run++) {
+      const outcome = await runWithSteps(4);
+      left.push(await objectsLeft());
+      checkpoints.push((await h.store.getTombstone(caller.account, dataset.datasetId))?.versions.length ?? 0);
+      expect(outcome.failed).toBe(0);
+      expect(await visibility(service, caller, dataset.datasetId, versions.map((v) => v.versionId))).toEqual({ dataset: false, listed: false, versions: [false, false, false] });
+    }
+    // Assess: it took several runs, never went backwards, and ended with nothing left
+    expect(left.length).toBeGreaterThanOrEqual(3);
+    expect(left).toEqual([...left].sort((a, b) => b - a));
+    expect(checkpoints).toEqual([...checkpoints].sort((a, b) => b - a));
+    expect(left.at(-1)).toBe(0);
+    expect(await itemsOf(caller.account)).toEqual([]);
   });
 
   it('createDataset with a clientToken: a crash at any write, then a retry, makes exactly one dataset', async () => {

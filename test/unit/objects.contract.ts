@@ -679,6 +679,19 @@ export function objectStoreContract(name: string, setup: () => Promise<ObjectSto
         expect(await store().deletePrefix(bucket, '')).toBe(2);
         expect(await listKeys(bucket)).toEqual([]);
       });
+
+      it('deletes by prefix in steps of at most `limit`, in key order, until fewer than the limit are left', async () => {
+        // Prepare
+        const bucket = await newBucket();
+        const keys = ['d/a', 'd/b', 'd/c/1', 'd/c/2', 'd/e', 'e'];
+        await inBatches(keys, 8, (key) => store().put(bucket, key, 'x'));
+        // Act
+        const steps: number[] = [];
+        for (let n = -1; n !== 0 && steps.length < 10; ) steps.push((n = await store().deletePrefix(bucket, 'd/', { limit: 2 })));
+        // Assess: two, two, one (fewer than the limit: done), then nothing; the key outside the prefix stays
+        expect(steps).toEqual([2, 2, 1, 0]);
+        expect(await listKeys(bucket)).toEqual(['e']);
+      });
     });
 
     describe('atomicity', () => {
