@@ -103,6 +103,8 @@ const schema = z.object({
   QFDATA_EXPORT_LEASE_SECONDS: positiveInt(30),
   /** How long an import worker's lease lasts; renewed like an export runner's. */
   QFDATA_IMPORT_LEASE_SECONDS: positiveInt(30),
+  /** Workers one import of several files fans out to (each a contiguous range of its files). */
+  QFDATA_IMPORT_WORKERS: positiveInt(4),
   /** Where the local download server answers (error reports, exports); signed URLs point here. */
   QFDATA_DOWNLOAD_BASE_URL: z.url().optional(),
   /** The EventBridge bus events are published to (serverless.yml: the stack's own); unset locally (the event log under the data dir). */

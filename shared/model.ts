@@ -292,6 +292,13 @@ export interface ImportTaskRecord {
   annotated: boolean;
   /** A Step Functions task token to answer (SendTaskSuccess / SendTaskFailure) when the task ends. */
   callback?: TaskCallback;
+  /**
+   * A task that fans out (several files, several workers): its parts, each an import task of its own over a
+   * contiguous range of the files, in file order; fixed before the first part is stored.
+   */
+  children?: string[];
+  /** A part of a task that fanned out: the task it belongs to (the one users see; a part is internal). */
+  parentTaskId?: string;
   status: ImportTaskStatus;
   /** Epoch milliseconds until which the current worker owns the task; 0 when nobody does. */
   leaseUntil: number;

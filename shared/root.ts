@@ -61,7 +61,7 @@ function build(c: Config): Root {
       canCreateBuckets: c.QFDATA_OBJECT_STORE === 'fs',
       // Locally any bucket; deployed, only those named at deploy (none by default).
       userBuckets: c.QFDATA_USER_BUCKETS ?? (c.QFDATA_OBJECT_STORE === 'fs' ? '*' : []),
-      imports: { leaseMs: c.QFDATA_IMPORT_LEASE_SECONDS * 1000 },
+      imports: { leaseMs: c.QFDATA_IMPORT_LEASE_SECONDS * 1000, workers: c.QFDATA_IMPORT_WORKERS },
       exports: { leaseMs: c.QFDATA_EXPORT_LEASE_SECONDS * 1000, reserveMs: 60_000 },
     },
   });

@@ -11,6 +11,14 @@
  * with nothing to write deletes that name instead), so no sample is lost or duplicated. A worker that lost its
  * lease cannot checkpoint or finish over the one that took over. Every task ends `Finished` or `Failed`: an
  * unreadable file fails it with a message, and a task whose workers keep dying is failed after a few attempts.
+ *
+ * Fan-out. A task of several files, with more than one worker configured (`workers`), is split into parts: each an
+ * import task of its own (`parentTaskId`) over a contiguous range of the files, of about equal bytes, run by its own
+ * worker with all the guarantees above, writing its own shards. The task's ids of its parts are fixed in one fenced
+ * write before any part is stored, so a coordinator that dies half-way stores the same parts again. A part that
+ * ends kicks the task; the run that finds every part ended adds their counts up (once: the version moves out of
+ * `Importing` in one conditional write, with the parts as its imported tasks, in file order) and ends the task, or
+ * fails it with the first failed part's reason.
  */
 import { pipeline, Readable, Transform } from 'node:stream';
 import { callbackOf, importTaskEvent } from '../events/catalog.js';
@@ -21,7 +29,8 @@ import { listAll, type ObjectStore } from '../objects/index.js';
 import type { TaskRef } from '../queue/index.js';
 import { ConditionFailedError } from '../store/port.js';
 import { type ImportCheckpoint, type ImportCounts, type ImportErrorEntry, type ImportSource, type ImportTaskRecord, type VersionRecord } from '../model.js';
-import { emptyCounts, type Budget, type ImportService, type RunOutcome } from './imports.js';
+import { addCounts, emptyCounts, fileRanges, partTask, type Budget, type ImportService, type RunOutcome } from './imports.js';
+import { newId } from './ids.js';
 import { importLayout } from './layout.js';
 import { buildTaskIndex, ShardIndexBuilder, type ShardIndex } from './sample-index.js';
 import { afterFailure, describeFailure, holdLease, isLeaseLost } from './tasks.js';
@@ -93,12 +102,15 @@ class Worker {
     const version = await store.getVersion(task.account, task.versionId);
     this.#version = version;
     const dataset = version ? await store.getDataset(task.account, version.datasetId) : undefined;
-    if (!version || !dataset || version.importTaskId !== task.taskId) {
+    if (!version || !dataset || version.importTaskId !== (task.parentTaskId ?? task.taskId)) {
       return this.#fail(undefined, 'The version was deleted, or another import replaced this one, before it ran.', 'VersionGone');
     }
     if (version.importStatus !== 'Importing') {
-      // A previous worker already settled the version and died before it could finish the task.
-      return this.#finishTask(version.importStatus === 'ImportFinished' ? 'Finished' : 'Failed', task.failure);
+      // A previous worker already settled the version and died before it could finish the task (for a part: the
+      // task it belongs to has ended without it, which only a failure does). A task that fanned out and finished
+      // adds its parts' counts up again (settling the version again is a no-op).
+      if (task.children && version.importStatus === 'ImportFinished') return this.#coordinate(version);
+      return this.#finishTask(version.importStatus === 'ImportFinished' && !task.parentTaskId ? 'Finished' : 'Failed', task.failure ?? (task.parentTaskId ? 'The import this part belongs to has ended.' : undefined));
     }
     if (task.fence - 1 - task.handoffs > this.#deps.settings.maxCrashes) {
       return this.#fail(version, `The import was interrupted ${this.#deps.settings.maxCrashes} times without finishing; giving up.`, 'Interrupted');
@@ -107,6 +119,8 @@ class Worker {
     for (const bucket of new Set(task.sources.map((s) => s.bucket))) {
       await this.#deps.buckets.assertUsable({ account: task.account }, bucket, (b) => new Error(`the bucket "${b}" no longer exists`));
     }
+    const untouched = task.checkpoint.file === 0 && task.checkpoint.record === 0 && task.checkpoint.shard === 0;
+    if (task.children || (!task.parentTaskId && untouched && task.sources.length > 1 && this.#deps.settings.workers > 1)) return this.#coordinate(version);
     const layout = importLayout(version, task.taskId);
     try {
       for (; this.#checkpoint.file < task.sources.length; ) {
@@ -157,6 +171,78 @@ class Worker {
     await this.#deps.objects.put(layout.bucket, layout.taskIndex, JSON.stringify(await buildTaskIndex(this.#deps.objects, version, task.taskId, dataset.dataFormat)));
     await this.#settleVersion(version, 'ImportFinished');
     return this.#finishTask('Finished');
+  }
+
+  /**
+   * A task that fans out: fixes its parts (once), stores and kicks those not running, and either waits for them
+   * (gives the lease back; a part's end kicks the task again) or, when every part has ended, ends the task with
+   * their counts added up.
+   */
+  async #coordinate(version: VersionRecord): Promise<RunOutcome> {
+    const { store, settings, now } = this.#deps;
+    const task = this.#task;
+    const { account } = task;
+    let children = task.children;
+    if (!children) {
+      const count = fileRanges(task.sources.map((s) => s.size), settings.workers).length;
+      children = Array.from({ length: count }, () => newId('task', now()));
+      await store.checkpointImportTask(account, task.taskId, this.#fence, { ...this.#progress(), leaseUntil: now() + settings.leaseMs, children });
+    }
+    const ranges = fileRanges(task.sources.map((s) => s.size), children.length);
+    const read = () => Promise.all(children.map((id) => store.getImportTask(account, id)));
+    const parts = await read();
+    for (const [i, id] of children.entries()) {
+      if (parts[i]) continue;
+      const [start, end] = ranges[i]!;
+      const part = partTask(task, id, task.sources.slice(start, end), new Date(now()).toISOString());
+      await store.putImportTask(part).catch((error: unknown) => {
+        // Stored by a coordinator that died after it: the same part.
+        if (!(error instanceof ConditionFailedError)) throw error;
+      });
+      parts[i] = part;
+    }
+    const ended = (p: ImportTaskRecord | undefined) => p?.status === 'Finished' || p?.status === 'Failed';
+    if (!parts.every(ended)) {
+      for (const p of parts) if (p && !ended(p) && p.leaseUntil < now()) await this.#deps.kick({ account, taskId: p.taskId });
+      // Give the lease back (a clean hand-off, not a crash) until a part's end kicks the task again.
+      await store.checkpointImportTask(account, task.taskId, this.#fence, { ...this.#progress(), leaseUntil: 0, handoffs: task.handoffs + 1 });
+      // A part that ended meanwhile found the lease taken and its kick refused: look once more.
+      if ((await read()).every(ended)) await this.#deps.kick({ account, taskId: task.taskId });
+      return 'waiting';
+    }
+    return this.#gather(version, parts as ImportTaskRecord[]);
+  }
+
+  /** Ends a task whose parts have all ended: their counts and errors, in file order, become the task's. */
+  async #gather(version: VersionRecord, parts: ImportTaskRecord[]): Promise<RunOutcome> {
+    const { settings, objects } = this.#deps;
+    Object.assign(this.#counts, parts.reduce((sum, p) => addCounts(sum, p.counts), emptyCounts()));
+    this.#errorSample.splice(0, Infinity, ...parts.flatMap((p) => p.errorSample).slice(0, settings.errorSampleSize));
+    for (const key of Object.keys(this.#errorCodes)) delete this.#errorCodes[key];
+    for (const p of parts) for (const [code, n] of Object.entries(p.errorCodes)) this.#errorCodes[code] = (this.#errorCodes[code] ?? 0) + n;
+    this.#checkpoint = { file: this.#task.sources.length, record: 0, shard: 0, bytesDone: this.#task.totalBytes, bytesInFile: 0 };
+    // One report for the task: the parts' reports one after another.
+    const reports: string[] = [];
+    for (const p of parts) {
+      const report = importLayout(version, p.taskId).report;
+      if (await objects.head(version.storage.bucket, report)) reports.push(report);
+    }
+    if (reports.length > 0) {
+      const bucket = version.storage.bucket;
+      const all = async function* () {
+        for (const key of reports) yield* await objects.get(bucket, key);
+      };
+      await objects.put(bucket, importLayout(version, this.#task.taskId).report, Readable.from(all()));
+    }
+    const failed = parts.find((p) => p.status === 'Failed');
+    if (failed) return this.#fail(version, failed.failure ?? 'A part of the import failed.', 'Refused');
+    await this.#settleVersion(version, 'ImportFinished');
+    return this.#finishTask('Finished');
+  }
+
+  /** The task's progress as its record holds it (what a fenced write that moves nothing repeats). */
+  #progress() {
+    return { checkpoint: this.#checkpoint, counts: this.#counts, errorSample: this.#errorSample, errorCodes: this.#errorCodes, leaseUntil: 0, handoffs: this.#task.handoffs };
   }
 
   /** Takes one sample, error or notice of the reader (assets are stored by the caller). */
@@ -274,8 +360,12 @@ class Worker {
     await objects.put(layout.bucket, layout.report, Readable.from(concat()));
   }
 
-  /** Moves the version out of `Importing`, adding this task's counts; a no-op if an earlier worker did it. */
+  /**
+   * Moves the version out of `Importing`, adding this task's counts; a no-op if an earlier worker did it. Its data is
+   * this task's shards, or those of its parts. A part never settles the version: its task does.
+   */
   async #settleVersion(version: VersionRecord, status: 'ImportFinished' | 'ImportFailed'): Promise<void> {
+    if (this.#task.parentTaskId) return;
     const add = status === 'ImportFinished' ? this.#counts : emptyCounts();
     await this.#deps.store
       .updateVersion(
@@ -284,7 +374,7 @@ class Worker {
         {
           importStatus: status,
           // The data an export may take: only finished imports (a consistent snapshot, whatever runs meanwhile).
-          ...(status === 'ImportFinished' ? { importedTasks: [...(version.importedTasks ?? []), this.#task.taskId] } : {}),
+          ...(status === 'ImportFinished' ? { importedTasks: [...(version.importedTasks ?? []), ...(this.#task.children ?? [this.#task.taskId])] } : {}),
           sampleCount: version.sampleCount + add.samples,
           annotatedCount: (version.annotatedCount ?? version.sampleCount) + add.annotated,
           characterCount: version.characterCount + add.characters,
@@ -300,6 +390,14 @@ class Worker {
 
   async #finishTask(status: 'Finished' | 'Failed', failure?: string): Promise<RunOutcome> {
     const finishedAt = new Date(this.#deps.now()).toISOString();
+    const parent = this.#task.parentTaskId;
+    if (parent) {
+      // A part tells nobody but its task, which it kicks: the run that finds every part ended ends the task.
+      const outcome = { status, counts: this.#counts, errorSample: this.#errorSample, errorCodes: this.#errorCodes, checkpoint: this.#checkpoint, finishedAt, ...(failure ? { failure } : {}) };
+      await this.#deps.store.finishImportTask(this.#task.account, this.#task.taskId, this.#fence, outcome);
+      await this.#deps.kick({ account: this.#task.account, taskId: parent });
+      return status === 'Finished' ? 'finished' : 'failed';
+    }
     const { events: relay } = this.#deps;
     // The task's end and its event are one write; the event is published right after it (or by the sweep).
     const ended = importTaskEvent({ ...this.#task, counts: this.#counts }, { status, finishedAt, ...(failure ? { failure } : {}) });
@@ -351,7 +449,8 @@ class Worker {
     log.warn('import failed', { account: this.#task.account, taskId: this.#task.taskId, failure });
     if (version) await this.#settleVersion(version, 'ImportFailed');
     const outcome = await this.#finishTask('Failed', failure);
-    metrics.taskFailed('import', why);
+    // A part's failure is counted once, as its task's.
+    if (!this.#task.parentTaskId) metrics.taskFailed('import', why);
     return outcome;
   }
 
@@ -452,17 +551,6 @@ class ShardBuffer {
     this.#block = bytes <= ShardBuffer.BLOCK ? (this.#free.pop() ?? Buffer.allocUnsafeSlow(ShardBuffer.BLOCK)) : Buffer.allocUnsafeSlow(bytes);
     this.#used = 0;
   }
-}
-
-function addCounts(a: ImportCounts, b: ImportCounts): ImportCounts {
-  return {
-    samples: a.samples + b.samples,
-    annotated: a.annotated + b.annotated,
-    characters: a.characters + b.characters,
-    bytes: a.bytes + b.bytes,
-    errors: a.errors + b.errors,
-    notices: a.notices + b.notices,
-  };
 }
 
 /**

@@ -36,6 +36,11 @@ export interface ImportSettings {
   /** Qianfan's BOS-import limits: files per task and bytes per file. */
   maxFiles: number;
   maxFileBytes: number;
+  /**
+   * How many workers one import of several files fans out to (each takes a contiguous range of the files, of about
+   * equal bytes); 1 imports every file in one worker, one after another.
+   */
+  workers: number;
 }
 
 export const DEFAULT_IMPORT_SETTINGS: ImportSettings = {
@@ -47,10 +52,11 @@ export const DEFAULT_IMPORT_SETTINGS: ImportSettings = {
   errorSampleSize: 100,
   maxFiles: 1000,
   maxFileBytes: 50 * 1024 ** 3,
+  workers: 1,
 };
 
-/** What a worker run ended in. */
-export type RunOutcome = 'finished' | 'failed' | 'handed-off' | 'retry' | 'not-claimed' | 'lease-lost';
+/** What a worker run ended in (`waiting`: a task that fanned out, whose parts are still running). */
+export type RunOutcome = 'finished' | 'failed' | 'handed-off' | 'retry' | 'not-claimed' | 'lease-lost' | 'waiting';
 
 /** A worker's time budget (a Lambda context's remaining time). */
 export interface Budget {
@@ -136,7 +142,7 @@ export class ImportService {
           if (existing) return this.#resume(caller, existing);
         }
         const { view, sources } = checked ?? (await check());
-        const task: ImportTaskRecord = { ...newTask(caller.account, plan.taskId, view, files, sources, options.annotated, plan.at), ...(options.taskToken ? { callback: { taskToken: options.taskToken } } : {}) };
+        const task: ImportTaskRecord = { ...newTask(caller.account, plan.taskId, { datasetId: view.dataset.datasetId, versionId: view.version.versionId }, files, sources, options.annotated, plan.at), ...(options.taskToken ? { callback: { taskToken: options.taskToken } } : {}) };
         const { firedBy } = options;
         const events = firedBy
           ? this.#events.record(importRuleEvent({ account: caller.account, ruleId: firedBy.ruleId, datasetId: firedBy.datasetId }, { ...firedBy, taskId: task.taskId, versionId: task.versionId, at: plan.at }))
@@ -159,8 +165,21 @@ export class ImportService {
 
   async getTask(caller: Caller, taskId: string): Promise<ImportTaskRecord> {
     const task = isId('task', taskId) ? await this.#store.getImportTask(caller.account, taskId) : undefined;
-    if (!task) throw notFound('import task', taskId);
-    return task;
+    // A part of a task that fanned out is internal: its task is what users see.
+    if (!task || task.parentTaskId) throw notFound('import task', taskId);
+    return this.#withParts(task);
+  }
+
+  /**
+   * A task that fanned out, as users see it while its parts run: their counts and progress added up (the task's
+   * own are written once, when it ends).
+   */
+  async #withParts(task: ImportTaskRecord): Promise<ImportTaskRecord> {
+    if (!task.children || (task.status !== 'Pending' && task.status !== 'Running')) return task;
+    const parts = (await Promise.all(task.children.map((id) => this.#store.getImportTask(task.account, id)))).filter((p) => p !== undefined);
+    const counts = parts.reduce((sum, p) => addCounts(sum, p.counts), emptyCounts());
+    const bytesDone = parts.reduce((sum, p) => sum + (p.status === 'Finished' ? p.totalBytes : p.checkpoint.bytesDone + (p.checkpoint.bytesInFile ?? 0)), 0);
+    return { ...task, counts, checkpoint: { ...task.checkpoint, bytesDone, bytesInFile: 0 } };
   }
 
   /** A task of the caller's, with a URL of its error report once it has ended with one (`''` otherwise). */
@@ -182,7 +201,8 @@ export class ImportService {
 
   /** The newest import task of a version, if it has had one (V1 reads show its progress and errors). */
   async latestTask(caller: Caller, version: Pick<VersionRecord, 'importTaskId'>): Promise<ImportTaskRecord | undefined> {
-    return version.importTaskId ? this.#store.getImportTask(caller.account, version.importTaskId) : undefined;
+    const task = version.importTaskId ? await this.#store.getImportTask(caller.account, version.importTaskId) : undefined;
+    return task ? this.#withParts(task) : undefined;
   }
 
   /**
@@ -334,12 +354,57 @@ export function emptyCounts(): ImportCounts {
   return { samples: 0, annotated: 0, characters: 0, bytes: 0, errors: 0, notices: 0 };
 }
 
-function newTask(account: string, taskId: string, { dataset, version }: VersionView, files: readonly string[], sources: ImportSource[], annotated: boolean, at: string): ImportTaskRecord {
+export function addCounts(a: ImportCounts, b: ImportCounts): ImportCounts {
+  return {
+    samples: a.samples + b.samples,
+    annotated: a.annotated + b.annotated,
+    characters: a.characters + b.characters,
+    bytes: a.bytes + b.bytes,
+    errors: a.errors + b.errors,
+    notices: a.notices + b.notices,
+  };
+}
+
+/**
+ * How a task's files are split among `parts` workers: contiguous ranges (so the version keeps the files' order),
+ * at least one file each, of about equal bytes. `[start, end)` index pairs, in order; the same for the same input.
+ */
+export function fileRanges(sizes: readonly number[], parts: number): [number, number][] {
+  const n = Math.max(1, Math.min(parts, sizes.length));
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const ranges: [number, number][] = [];
+  let start = 0;
+  let done = 0;
+  for (let k = 0; k < n; k++) {
+    if (k === n - 1) {
+      ranges.push([start, sizes.length]);
+      break;
+    }
+    let end = start + 1;
+    done += sizes[start]!;
+    const target = (total * (k + 1)) / n;
+    // Take the next file while its middle is still within this part's share, leaving one file for each later part.
+    while (end < sizes.length - (n - k - 1) && done + sizes[end]! / 2 <= target) done += sizes[end++]!;
+    ranges.push([start, end]);
+    start = end;
+  }
+  return ranges;
+}
+
+/** A part of a task that fans out: an import task of its own over `sources`, internal (never shown to users). */
+export function partTask(parent: ImportTaskRecord, taskId: string, sources: ImportSource[], at: string): ImportTaskRecord {
+  return {
+    ...newTask(parent.account, taskId, { datasetId: parent.datasetId, versionId: parent.versionId }, sources.map((s) => formatBosPath(s.bucket, s.key)), sources, parent.annotated, at),
+    parentTaskId: parent.taskId,
+  };
+}
+
+function newTask(account: string, taskId: string, ids: { datasetId: string; versionId: string }, files: readonly string[], sources: ImportSource[], annotated: boolean, at: string): ImportTaskRecord {
   return {
     account,
     taskId,
-    versionId: version.versionId,
-    datasetId: dataset.datasetId,
+    versionId: ids.versionId,
+    datasetId: ids.datasetId,
     files: [...files],
     sources,
     totalBytes: sources.reduce((n, s) => n + s.size, 0),

@@ -586,8 +586,8 @@ export class DynamoMetadataStore implements MetadataStore {
   }
 
   async checkpointImportTask(account: string, taskId: string, fence: number, progress: ImportProgress): Promise<void> {
-    const { checkpoint, counts, errorSample, errorCodes, leaseUntil, handoffs } = progress;
-    await this.#fenced('import', account, taskId, fence, { checkpoint, counts, errorSample, errorCodes, leaseUntil, handoffs });
+    const { checkpoint, counts, errorSample, errorCodes, leaseUntil, handoffs, children } = progress;
+    await this.#fenced('import', account, taskId, fence, { checkpoint, counts, errorSample, errorCodes, leaseUntil, handoffs, children });
   }
 
 

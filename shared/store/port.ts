@@ -111,7 +111,7 @@ export interface SchedulePage {
 }
 
 /** What a checkpoint writes. */
-export type ImportProgress = Pick<ImportTaskRecord, 'checkpoint' | 'counts' | 'errorSample' | 'errorCodes' | 'leaseUntil' | 'handoffs'>;
+export type ImportProgress = Pick<ImportTaskRecord, 'checkpoint' | 'counts' | 'errorSample' | 'errorCodes' | 'leaseUntil' | 'handoffs'> & Partial<Pick<ImportTaskRecord, 'children'>>;
 
 export interface NewDataset {
   dataset: Omit<DatasetRecord, 'lastVersionNumber'>;

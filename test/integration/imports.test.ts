@@ -6,6 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoMetadataStore } from '../../shared/store/index.js';
 import { failure, startTestStack, type TestStack } from '../support/stack.js';
 import { waitFor } from '../support/wait.js';
 import { xlsx, zip } from '../unit/formats.helpers.js';
@@ -71,6 +72,14 @@ describe('Integration: imports through the official client', () => {
     expect(report.status).toBe(200);
     const lines = (await report.text()).trim().split('\n').map((l) => JSON.parse(l));
     expect(lines).toEqual([{ file: 'bos:/corpus/sft/a.jsonl', line: 6, code: 3, reason: expect.stringMatching(/invalid JSON/) }]);
+    // Four files, four workers (QFDATA_IMPORT_WORKERS' default): the task fanned out to one part per file, which
+    // the version holds in file order; a part is not a task users can see.
+    const stored = await new DynamoMetadataStore({ tableName: s.tableName, region: 'us-east-1', endpoint: s.dynamoEndpoint }).getImportTask('root', created.result as string);
+    expect(stored?.children).toHaveLength(4);
+    const storedVersion = await new DynamoMetadataStore({ tableName: s.tableName, region: 'us-east-1', endpoint: s.dynamoEndpoint }).getVersion('root', versionId);
+    expect(storedVersion?.importedTasks).toEqual(stored?.children);
+    const part = await failure(s.qianfan(V2, { taskId: stored!.children![0] }, 'DescribeImportTask'));
+    expect(part.status).toBe(404);
   });
 
   it('imports a list of files across buckets and shows the data in V1 info', async () => {
