@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureTable, localSubscriptions, ROOT, startDynamo } from '../../scripts/local.js';
 import { LocalCallbackLog, StepFunctionsCallbacks } from '../../shared/events/callbacks.js';
@@ -231,6 +231,9 @@ describe('The outbox index', () => {
     old.AttributeDefinitions = old.AttributeDefinitions!.filter((a) => !a.AttributeName!.startsWith('GSI2'));
     const client = new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
     await client.send(new CreateTableCommand(old));
+    // dynalite makes the table ACTIVE on a timer after it answers; closed before that (a loaded machine), the table
+    // would stay CREATING on disk and the restart below would wait for it in vain.
+    await waitFor(async () => (await client.send(new DescribeTableCommand({ TableName: 'qfdata' }))).Table?.TableStatus === 'ACTIVE', { what: 'the old table ACTIVE' });
     client.destroy();
     await dynamo.close();
     let db: ReturnType<typeof createDocumentClient> | undefined;
