@@ -326,6 +326,31 @@ export type ExportTaskStatus = ImportTaskStatus;
 /** Where an export goes: platform storage (downloaded through a URL) or the user's bucket. */
 export type ExportDestination = { kind: 'platform' } | { kind: 'bos'; bucket: string; dir: string };
 
+/**
+ * Where an export that did not finish in one run goes on (see `shared/datasets/exports.ts`): the archive's multipart
+ * upload and how far the zip got. What could outgrow a DynamoDB item (the parts' ETags, the central directory
+ * records, the bytes after the last part) is kept in temporary objects of the platform bucket, named here.
+ */
+export interface ExportCheckpoint {
+  /** The archive's multipart upload; absent while the archive is still smaller than one part. */
+  uploadId?: string;
+  /** The size of the first parts (fixed when the export started; later parts grow, see `partSizeOf`). */
+  partBytes: number;
+  /** Parts uploaded (numbers 1..parts); their ETags are in the `chunks`. */
+  parts: number;
+  /** Archive entries taken from the layout (written, or left out as empty) and archive bytes written. */
+  entries: number;
+  offset: number;
+  /** Samples counted in those entries. */
+  samples: number;
+  /** Temporary objects (keys), in order: each holds the ETags of parts and the central directory records added since the one before. */
+  chunks: string[];
+  /** The temporary object holding the archive's bytes after the last uploaded part. */
+  tail: string;
+  /** Set once every part is uploaded, before the upload is completed: the archive's size. */
+  completing?: { size: number };
+}
+
 export interface ExportTaskRecord {
   account: string;
   /** `task-…` */
@@ -349,6 +374,10 @@ export interface ExportTaskRecord {
   /** Set when the export came from a schedule: which one, for which due time. */
   scheduleId?: string;
   dueAt?: string;
+  /** Where a run that handed the export on (or died) left it; absent until the first checkpoint. */
+  checkpoint?: ExportCheckpoint;
+  /** Clean hand-offs to a next run; `fence - 1 - handoffs` is how many runs died (or failed) before finishing. */
+  handoffs?: number;
   /** Where the archive was written, once finished. */
   result?: { bucket: string; key: string; size: number; sampleCount: number };
   failure?: string;

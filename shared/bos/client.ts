@@ -24,6 +24,7 @@ import {
   NoSuchBucketError,
   MAX_LIST_LIMIT,
   NoSuchKeyError,
+  NoSuchUploadError,
   type Body,
   type ByteRange,
   type DeletePrefixOptions,
@@ -31,6 +32,7 @@ import {
   type ListPage,
   type ObjectInfo,
   type ObjectStore,
+  type UploadedPart,
 } from '../objects/port.js';
 import { formatBceTimestamp, sign, uriEncode } from '../signer/index.js';
 
@@ -235,6 +237,51 @@ export class BosHttpStore implements ObjectStore {
       return { size };
     } catch (error) {
       await this.#send('DELETE', bucket, key, { uploadId }, {}).then((a) => a.stream.resume(), () => undefined);
+      throw error;
+    }
+  }
+
+  /** InitiateMultipartUpload (`POST ?uploads`). */
+  async createMultipart(bucket: string, key: string): Promise<string> {
+    assertBucketName(bucket);
+    assertStorableKey(bucket, key);
+    const { uploadId } = await this.#json<{ uploadId: string }>('POST', bucket, key, { uploads: '' });
+    return uploadId;
+  }
+
+  /** UploadPart (`PUT ?partNumber&uploadId`); BOS's `NoSuchUpload` → {@link NoSuchUploadError}. */
+  async uploadPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Uint8Array): Promise<UploadedPart> {
+    this.#readable(bucket, key);
+    const bytes = toBuffer(body);
+    const answer = await this.#upload(this.#send('PUT', bucket, key, { partNumber: String(partNumber), uploadId }, { 'content-type': 'application/octet-stream' }, bytes), bucket, key, uploadId);
+    answer.stream.resume();
+    return { partNumber, etag: (headerOf(answer.headers, 'etag') ?? '').replace(/"/g, ''), size: bytes.length };
+  }
+
+  /** CompleteMultipartUpload (`POST ?uploadId` with `{parts}`). */
+  async completeMultipart(bucket: string, key: string, uploadId: string, parts: readonly UploadedPart[]): Promise<{ size: number }> {
+    this.#readable(bucket, key);
+    const payload = Buffer.from(JSON.stringify({ parts: parts.map((p) => ({ partNumber: p.partNumber, eTag: p.etag })) }));
+    const answer = await this.#upload(this.#send('POST', bucket, key, { uploadId }, { 'content-type': 'application/json; charset=utf-8' }, payload), bucket, key, uploadId);
+    await readText(answer.stream);
+    return { size: parts.reduce((n, p) => n + p.size, 0) };
+  }
+
+  /** AbortMultipartUpload (`DELETE ?uploadId`); an upload already gone is not an error. */
+  async abortMultipart(bucket: string, key: string, uploadId: string): Promise<void> {
+    this.#readable(bucket, key);
+    try {
+      (await this.#upload(this.#send('DELETE', bucket, key, { uploadId }, {}), bucket, key, uploadId)).stream.resume();
+    } catch (error) {
+      if (!(error instanceof NoSuchUploadError)) throw error;
+    }
+  }
+
+  async #upload(sent: Promise<Answer>, bucket: string, key: string, uploadId: string): Promise<Answer> {
+    try {
+      return await this.#expect(await sent, { bucket, key });
+    } catch (error) {
+      if (error instanceof BosRequestError && error.code === 'NoSuchUpload') throw new NoSuchUploadError(bucket, key, uploadId, { cause: error });
       throw error;
     }
   }

@@ -27,10 +27,14 @@ import { importLayout } from './layout.js';
 import { isStoredImage, VersionSamples } from './samples.js';
 import type { ShardIndex } from './sample-index.js';
 
-/** One entry of the archive: its name and how to read its bytes (called when the zip reaches it). */
+/**
+ * One entry of the archive: its name and how to read its bytes (called when the zip reaches it). An `optional`
+ * entry is left out of the archive when its bytes turn out empty.
+ */
 export interface ArchiveEntry {
   name: string;
   open(): Promise<Readable>;
+  optional?: boolean;
 }
 
 /** Counts what the entries hold as the zip reads them: the samples (type 1), for the export's `sampleCount`. */
@@ -39,8 +43,10 @@ export interface ArchiveCount {
 }
 
 /**
- * The entries of an export of `samples` (a version as the export's snapshot fixed it). `stop` ends a generator
- * that waits for the zip to read an entry (the zip failed).
+ * The entries of an export of `samples` (a version as the export's snapshot fixed it), always the same ones in the
+ * same order for the same data, whether or not earlier entries were opened: an export that goes on in a later run
+ * takes the entries again and skips those already written (`count` is then set from its checkpoint). `stop` is
+ * kept for callers that pass it; no entry waits on the zip any more.
  */
 export async function* archiveEntries(
   objects: ObjectStore,
@@ -64,7 +70,7 @@ export async function* archiveEntries(
   for (const { index } of samples.tasks) {
     for (const shard of index.shards) {
       const base = `part-${index.taskId}-${String(shard.shard).padStart(6, '0')}`;
-      if (format === 'Text') yield* textEntries(objects, samples, index.taskId, shard, base, count, stop);
+      if (format === 'Text') yield* textEntries(objects, samples, index.taskId, shard, base, count);
       else if (format === 'PromptImage') yield* imageEntries(objects, samples, index.taskId, shard, base, names, count);
       else yield jsonlEntry(objects, samples, index.taskId, shard, `${base}.jsonl`, count);
     }
@@ -105,37 +111,39 @@ function jsonlEntry(objects: ObjectStore, samples: VersionSamples, taskId: strin
   };
 }
 
-/** A Text shard as `.txt`, and the samples no txt line can hold (line breaks) as JSONL after it. */
-async function* textEntries(objects: ObjectStore, samples: VersionSamples, taskId: string, shard: ShardIndex, base: string, count: ArchiveCount, stop: AbortSignal): AsyncGenerator<ArchiveEntry> {
-  let multiline = 0;
-  let done!: () => void;
-  const read = new Promise<void>((resolve) => (done = resolve));
-  stop.addEventListener('abort', () => done(), { once: true });
+/**
+ * A Text shard as `.txt`, and the samples no txt line can hold (line breaks) as JSONL after it: an optional entry,
+ * left out when the shard has none. When the txt entry was read in this run, its pass counted them (none: the
+ * JSONL entry is empty at once); otherwise (a run that skipped the txt entry, written by an earlier run) the JSONL
+ * entry reads the shard to find them.
+ */
+function* textEntries(objects: ObjectStore, samples: VersionSamples, taskId: string, shard: ShardIndex, base: string, count: ArchiveCount): Generator<ArchiveEntry> {
+  let multiline: number | undefined;
   yield {
     name: `${base}.txt`,
     open: async () =>
       Readable.from(
         (async function* () {
+          let seen = 0;
           for await (const { text } of samples.shardLines(objects, taskId, shard)) {
             const value = textOf(text);
-            if (/[\r\n]/.test(value)) multiline++;
+            if (/[\r\n]/.test(value)) seen++;
             else {
               count.samples++;
               yield `${value}\n`;
             }
           }
-          done();
+          multiline = seen;
         })(),
       ),
   };
-  // Decided once the zip has read the txt entry.
-  await read;
-  if (multiline === 0 || stop.aborted) return;
   yield {
     name: `${base}-multiline.jsonl`,
+    optional: true,
     open: async () =>
       Readable.from(
         (async function* () {
+          if (multiline === 0) return;
           for await (const { text } of samples.shardLines(objects, taskId, shard)) {
             if (/[\r\n]/.test(textOf(text))) {
               count.samples++;

@@ -8,17 +8,23 @@
  * second one), and records the outcome with a write conditional on its token. Every export ends `Finished` or
  * `Failed`: an error fails its own export (at once when retrying cannot help, see `./tasks.ts`) and the runner
  * goes on with the next one.
+ *
+ * An export of any size: the archive is a multipart upload of fixed-size parts, written by a zip writer whose state
+ * can be saved (`../formats/zip-writer.ts`). Between two entries a run saves a checkpoint now and then, and, when
+ * its time budget runs low, saves one and gives the lease back (a hand-off, not counted as a crash); the next run
+ * takes the export up from there (`./export-upload.ts`). Every checkpoint is a write conditional on the run's
+ * fence, and the upload is completed only after a fenced write, so a runner that lost its lease can neither
+ * checkpoint nor complete. The archive is byte for byte what one long run would have written.
  */
-import { Readable } from 'node:stream';
-import yazl from 'yazl';
 import { InappropriateJSONError, notFound, PreconditionFailedError } from '../errors.js';
 import { callbackOf, exportTaskEvent } from '../events/catalog.js';
 import { EventRelay } from '../events/relay.js';
 import { describeCause, log } from '../log.js';
 import { metrics, type TaskFailureReason } from '../metrics.js';
-import type { ObjectStore } from '../objects/index.js';
+import type { ObjectStore, UploadedPart } from '../objects/index.js';
+import { centralDirectoryNames, ZipWriter } from '../formats/zip-writer.js';
 import { ConditionFailedError, type MetadataStore } from '../store/port.js';
-import { type Clock, type ExportDestination, type ExportTaskRecord, type VersionRecord } from '../model.js';
+import { type Clock, type ExportCheckpoint, type ExportDestination, type ExportTaskRecord, type VersionRecord } from '../model.js';
 import type { BucketService } from './buckets.js';
 import { isId, newId } from './ids.js';
 import { idempotent, type ClientToken } from './idempotency.js';
@@ -29,8 +35,14 @@ import { NO_LINKS, type Links } from './links.js';
 import { VersionSamples } from './samples.js';
 import type { Caller, DatasetService, VersionRef } from './service.js';
 import { afterFailure, describeFailure, holdLease, isLeaseLost } from './tasks.js';
+import { DEFAULT_EXPORT_PART_BYTES, exportTempPrefix, loadCheckpoint, PartUploader, saveCheckpointObjects, StaleCheckpointError, type LoadedCheckpoint } from './export-upload.js';
 
 export { exportTarget } from './layout.js';
+
+/** See {@link ExportSettings.handoffMs}. */
+const DEFAULT_HANDOFF_MS = 240_000;
+/** A checkpoint names at most this many chunk objects before one chunk with everything replaces them. */
+const MAX_CHUNKS = 64;
 
 export interface ExportSettings {
   leaseMs: number;
@@ -41,6 +53,19 @@ export interface ExportSettings {
   maxCrashes?: number;
   /** How often a running export renews its lease; a third of the lease unless set. */
   heartbeatMs?: number;
+  /**
+   * A run with less than this much of its budget left saves a checkpoint and hands the export on to the next run
+   * (checked between archive entries); default 240 s, so that a 900-second scheduler run hands on at about 660 s,
+   * before its duration alarm (80 %), with room for the entry in progress.
+   */
+  handoffMs?: number;
+  /** How often (at most) a run saves a checkpoint while it goes on, so a crash loses little; default 60 s. */
+  checkpointMs?: number;
+  /**
+   * Bytes of the first parts of the archive's multipart upload (later ones grow: see `partSizeOf`); default 8 MiB,
+   * at least 5 MiB on S3 and BOS.
+   */
+  partBytes?: number;
 }
 
 export interface ExportDeps {
@@ -60,7 +85,7 @@ export interface ExportDeps {
 }
 
 /** What one claimed run of an export came to. */
-export type ExportOutcome = 'finished' | 'failed' | 'retry' | 'not-claimed' | 'lease-lost';
+export type ExportOutcome = 'finished' | 'failed' | 'retry' | 'not-claimed' | 'lease-lost' | 'handed-off';
 
 export class ExportService {
   readonly #store: MetadataStore;
@@ -214,7 +239,7 @@ export class ExportService {
     for (const open of roundRobin(await this.#store.listOpenExportTasks())) {
       if (budget.remainingMs() < this.#settings.reserveMs) break;
       if (open.leaseUntil >= this.#now()) continue;
-      const outcome = await this.run(open).catch((error: unknown) => {
+      const outcome = await this.run(open, budget).catch((error: unknown) => {
         log.error('export run failed unexpectedly; the next pass retries it', { account: open.account, taskId: open.taskId, ...describeCause(error) });
         return 'retry' as const;
       });
@@ -224,10 +249,11 @@ export class ExportService {
   }
 
   /**
-   * Claims one export and runs it to its end, keeping its lease alive while it runs. A failure ends in `failed`
-   * (with the reason on the task) or `retry` (the lease given back for a later run), never in a throw.
+   * Claims one export and runs it to its end, or (with a `budget` running low) to a checkpoint it hands on to the
+   * next run (`handed-off`), keeping its lease alive while it runs. A failure ends in `failed` (with the reason on
+   * the task) or `retry` (the lease given back for a later run), never in a throw.
    */
-  async run(ref: { account: string; taskId: string }): Promise<ExportOutcome> {
+  async run(ref: { account: string; taskId: string }, budget?: Budget): Promise<ExportOutcome> {
     const { leaseMs } = this.#settings;
     const task = await this.#store.claimExportTask(ref.account, ref.taskId, this.#now(), leaseMs);
     if (!task) return 'not-claimed';
@@ -240,10 +266,12 @@ export class ExportService {
     try {
       const maxCrashes = this.#settings.maxCrashes ?? 5;
       version = await this.#store.getVersion(task.account, task.versionId);
-      if (task.fence - 1 > maxCrashes) return await this.#finish(task, version, { failure: `The export was interrupted ${maxCrashes} times without finishing; giving up.` }, 'Interrupted');
+      // Runs that handed the export on cleanly are not crashes.
+      if (task.fence - 1 - (task.handoffs ?? 0) > maxCrashes) return await this.#finish(task, version, { failure: `The export was interrupted ${maxCrashes} times without finishing; giving up.` }, 'Interrupted');
       if (!version) return await this.#finish(task, undefined, { failure: 'The version was deleted before the export ran.' }, 'VersionGone');
       if (task.destination.kind === 'bos') await this.checkDestination({ account: task.account }, task.destination);
-      const result = await this.#writeArchive(task, version, lease.signal);
+      const result = await this.#writeArchive(task, version, lease, budget);
+      if (result === 'handed-off') return 'handed-off';
       return await this.#finish(task, version, { result });
     } catch (error) {
       if (isLeaseLost(error)) {
@@ -275,78 +303,180 @@ export class ExportService {
   }
 
   /**
-   * Writes the archive as one stream (memory does not grow with the dataset): its entries, in the layout the SDK
-   * reads for the format (`./archive.ts`), are added a few at a time as the zip takes them, and each object is
-   * opened only when the zip reaches it. Any failure (an object that cannot be read, the lease lost through
-   * `signal`) ends the write: the stream being stored fails with that error, so the put rejects with it and nothing
-   * is left half-written.
+   * Writes the archive as a stream (memory does not grow with the dataset): its entries, in the layout the SDK
+   * reads for the format (`./archive.ts`), each opened only when the zip reaches it, go through the zip writer
+   * (`../formats/zip-writer.ts`) into parts of a multipart upload (`./export-upload.ts`) under a name fixed by the
+   * task. Between two entries the run may save a checkpoint (every `checkpointMs`, once a part was uploaded since
+   * the last one) and, when its budget runs low, saves one and hands the export on (`handed-off`); a run that finds
+   * a checkpoint takes the entries again, skips those already written and goes on with the saved upload, so the
+   * archive is byte for byte what one long run would have written. A checkpoint that no longer fits (its objects
+   * or upload gone, the entries changed) is dropped and the archive written again from the start. Any failure (an
+   * object that cannot be read, the lease lost through `signal`) ends the write by throwing; what was uploaded stays
+   * for the next run, which goes on from the last checkpoint.
    */
-  async #writeArchive(task: ExportTaskRecord, version: VersionRecord, signal: AbortSignal): Promise<NonNullable<ExportTaskRecord['result']>> {
+  async #writeArchive(task: ExportTaskRecord, version: VersionRecord, lease: { signal: AbortSignal; release(): void }, budget: Budget | undefined): Promise<NonNullable<ExportTaskRecord['result']> | 'handed-off'> {
+    let checkpoint = task.checkpoint;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#writeFrom(task, version, lease, budget, checkpoint);
+      } catch (error) {
+        const stale = (error as Error)?.name === 'StaleCheckpointError' || ((error as Error)?.name === 'NoSuchUploadError' && checkpoint !== undefined);
+        if (!stale || attempt > 0) throw error;
+        log.warn('export checkpoint no longer fits; writing the archive again from the start', { account: task.account, taskId: task.taskId, reason: (error as Error).message });
+        if (checkpoint?.uploadId) await this.#abortQuietly(task, checkpoint.uploadId);
+        await this.#store.checkpointExportTask(task.account, task.taskId, task.fence, { checkpoint: null });
+        checkpoint = undefined;
+      }
+    }
+  }
+
+  async #writeFrom(
+    task: ExportTaskRecord,
+    version: VersionRecord,
+    lease: { signal: AbortSignal; release(): void },
+    budget: Budget | undefined,
+    checkpoint: ExportCheckpoint | undefined,
+  ): Promise<NonNullable<ExportTaskRecord['result']> | 'handed-off'> {
     const objects = this.#objects;
+    const { signal } = lease;
+    const platform = this.#settings.platformBucket;
+    const target = exportTarget(task, platform);
+    if (checkpoint?.completing) {
+      // Every part was uploaded: complete (again), unless a run that died after completing did.
+      const { size } = checkpoint.completing;
+      if ((await objects.head(target.bucket, target.key))?.size === size) {
+        await this.#dropTemporaries(task);
+        return { ...target, size, sampleCount: checkpoint.samples };
+      }
+      const { parts } = await loadCheckpoint(objects, platform, checkpoint);
+      return this.#complete(task, target, checkpoint, parts, size, checkpoint.samples);
+    }
+    const saved: LoadedCheckpoint | undefined = checkpoint ? await loadCheckpoint(objects, platform, checkpoint) : undefined;
     const dataset = await this.#store.getDataset(task.account, version.datasetId);
     if (!dataset) throw notFound('dataset', version.datasetId);
     // The snapshot the task fixed: its imports, with the samples' edits as they are now.
     const samples = await VersionSamples.open({ store: this.#store, objects }, { ...version, importedTasks: task.importTasks }, dataset.dataFormat);
-    const target = exportTarget(task, this.#settings.platformBucket);
     signal.throwIfAborted();
-    const zip = new yazl.ZipFile();
-    const output = zip.outputStream as Readable;
-    // The first failure is kept and rethrown; the listener keeps a failure before the store reads the stream from
-    // becoming an uncaught 'error' event (which would take the whole process down).
-    let failure: Error | undefined;
-    let wake: (() => void) | undefined;
-    const stop = new AbortController();
-    const fail = (error: unknown) => {
-      failure ??= error instanceof Error ? error : new Error(String(error));
-      output.destroy(failure);
-      stop.abort(failure);
-      wake?.();
-    };
-    output.on('error', () => undefined);
-    zip.on('error', fail);
-    const onAbort = () => fail(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
+    const partBytes = checkpoint?.partBytes ?? this.#settings.partBytes ?? DEFAULT_EXPORT_PART_BYTES;
+    const uploader = new PartUploader(objects, target, partBytes, saved ? { ...(checkpoint?.uploadId ? { uploadId: checkpoint.uploadId } : {}), parts: saved.parts, tail: saved.tail } : {});
+    const zip = new ZipWriter({
+      sink: (bytes) => uploader.write(bytes),
+      modified: new Date(task.createdAt),
+      ...(saved && checkpoint ? { state: { offset: checkpoint.offset, entries: centralDirectoryNames(saved.centralDirectory).length, centralDirectory: saved.centralDirectory } } : {}),
+    });
+    // What the last checkpoint holds, so the next one saves only what was added since.
+    let mark = { chunks: checkpoint?.chunks ?? [], tail: checkpoint?.tail, uploadId: checkpoint?.uploadId, parts: uploader.parts.length, directory: zip.centralDirectory().length, at: this.#now() };
+    let seq = 0;
     const count = { samples: 0 };
-    const fill = async () => {
-      // At most LOOKAHEAD entries wait in the zip's queue: the rest are made as it takes them.
-      const LOOKAHEAD = 16;
-      let queued = 0;
-      for await (const entry of archiveEntries(objects, samples, task, count, stop.signal)) {
-        while (queued >= LOOKAHEAD && !failure) await new Promise<void>((resolve) => (wake = resolve));
-        if (failure) return;
-        queued++;
-        zip.addReadStreamLazy(entry.name, { compress: compressible(entry.name) }, (done) => {
-          queued--;
-          wake?.();
-          entry.open().then(
-            (stream) => {
-              stream.once('error', fail);
-              done(null, stream);
-            },
-            (error: unknown) => fail(error),
-          );
-        });
-      }
-      zip.end();
+    const save = async (entries: number, handOff: boolean) => {
+      const directory = zip.centralDirectory();
+      // Now and then one chunk with everything replaces the many, so the list in the task stays small.
+      const whole = mark.chunks.length >= MAX_CHUNKS;
+      const from = whole ? { parts: 0, directory: 0 } : mark;
+      const keys = await saveCheckpointObjects(objects, platform, `${exportTempPrefix(task.taskId)}${task.fence}-${++seq}`, { parts: uploader.parts.slice(from.parts), centralDirectory: directory.subarray(from.directory) }, uploader.tail());
+      const next: ExportCheckpoint = {
+        ...(uploader.uploadId ? { uploadId: uploader.uploadId } : {}),
+        partBytes,
+        parts: uploader.parts.length,
+        entries,
+        offset: zip.offset,
+        samples: count.samples,
+        chunks: whole ? (keys.chunk ? [keys.chunk] : []) : keys.chunk ? [...mark.chunks, keys.chunk] : mark.chunks,
+        tail: keys.tail,
+      };
+      if (handOff) lease.release();
+      await this.#store.checkpointExportTask(task.account, task.taskId, task.fence, { checkpoint: next, ...(handOff ? { leaseUntil: 0, handoffs: (task.handoffs ?? 0) + 1 } : {}) });
+      const replaced = [...(mark.tail ? [mark.tail] : []), ...(whole ? mark.chunks : [])];
+      mark = { chunks: next.chunks, tail: next.tail, uploadId: next.uploadId, parts: next.parts, directory: directory.length, at: this.#now() };
+      // What the checkpoint before named and this one does not is of no use now (left for the final clean-up if this fails).
+      for (const key of replaced) await objects.delete(platform, key);
     };
-    const filling = fill().catch(fail);
     try {
-      const { size } = await objects.put(target.bucket, target.key, output);
-      await filling;
-      if (failure) throw failure;
+      // A run given a short budget (a local call without a Lambda context) still gets half of it to work in.
+      const handoffMs = budget ? Math.min(this.#settings.handoffMs ?? DEFAULT_HANDOFF_MS, budget.remainingMs() / 2) : 0;
+      const skip = checkpoint?.entries ?? 0;
+      const written = saved ? centralDirectoryNames(saved.centralDirectory) : [];
+      let matched = 0;
+      let index = 0;
+      for await (const entry of archiveEntries(objects, samples, task, count, signal)) {
+        signal.throwIfAborted();
+        if (index < skip) {
+          // Written by an earlier run: check it is the same entry (an optional one may have been left out).
+          if (written[matched] === entry.name) matched++;
+          else if (!entry.optional) throw new StaleCheckpointError(`entry ${index} is ${JSON.stringify(entry.name)}, not ${JSON.stringify(written[matched])}`);
+          index++;
+          if (index === skip) {
+            if (matched !== written.length) throw new StaleCheckpointError('the archive has fewer entries than the checkpoint');
+            count.samples = checkpoint?.samples ?? 0;
+          }
+          continue;
+        }
+        // Between two entries: hand on when the budget runs low (after this run wrote something), or checkpoint.
+        if (index > skip && budget && budget.remainingMs() < handoffMs) {
+          await save(index, true);
+          log.info('export handed on to the next run', { account: task.account, taskId: task.taskId, entries: index, bytes: zip.offset });
+          return 'handed-off';
+        }
+        if (index > skip && uploader.parts.length > mark.parts && this.#now() - mark.at >= (this.#settings.checkpointMs ?? 60_000)) await save(index, false);
+        await zip.add(entry.name, () => entry.open(), { compress: compressible(entry.name), ...(entry.optional ? { optional: true } : {}) });
+        index++;
+      }
+      if (index < skip) throw new StaleCheckpointError('the archive has fewer entries than the checkpoint');
+      await zip.end();
+      signal.throwIfAborted();
+      const size = zip.offset;
       const sampleCount = task.exportType === 1 ? count.samples : await this.#importedSamples(task);
-      return { ...target, size, sampleCount };
+      if (uploader.uploadId === undefined) {
+        // Smaller than one part: one put.
+        await objects.put(target.bucket, target.key, uploader.tail());
+        await this.#dropTemporaries(task);
+        return { ...target, size, sampleCount };
+      }
+      const parts = await uploader.flushLast();
+      // Recorded before completing, so a run that dies after completing (or a retry) only completes again.
+      const keys = await saveCheckpointObjects(objects, platform, `${exportTempPrefix(task.taskId)}${task.fence}-${++seq}`, { parts: parts.slice(mark.parts), centralDirectory: Buffer.alloc(0) }, Buffer.alloc(0));
+      const last: ExportCheckpoint = {
+        uploadId: uploader.uploadId,
+        partBytes,
+        parts: parts.length,
+        entries: index,
+        offset: parts.reduce((n, p) => n + p.size, 0),
+        samples: sampleCount,
+        chunks: keys.chunk ? [...mark.chunks, keys.chunk] : mark.chunks,
+        tail: keys.tail,
+        completing: { size },
+      };
+      await this.#store.checkpointExportTask(task.account, task.taskId, task.fence, { checkpoint: last });
+      mark.uploadId = last.uploadId;
+      return await this.#complete(task, target, last, parts, size, sampleCount);
     } catch (error) {
-      // The put may have failed before it read the stream (a refused key): end the zip's work too.
-      if (!output.destroyed) output.destroy();
-      fail(error);
-      await filling;
-      // A half-written archive is no one's (but when the lease was lost: the object is the new runner's now).
-      if (!signal.aborted) await objects.delete(target.bucket, target.key).catch(() => undefined);
-      throw signal.aborted ? signal.reason : (failure ?? error);
-    } finally {
-      signal.removeEventListener('abort', onAbort);
+      // An upload this run started and no checkpoint names is no one's: abort it (one a checkpoint names is kept).
+      if (uploader.uploadId !== undefined && uploader.uploadId !== mark.uploadId) await this.#abortQuietly(task, uploader.uploadId);
+      throw error;
     }
+  }
+
+  /** Completes the archive's upload (or finds it completed by a run that died after), then drops the temporaries. */
+  async #complete(task: ExportTaskRecord, target: { bucket: string; key: string }, checkpoint: ExportCheckpoint, parts: UploadedPart[], size: number, sampleCount: number): Promise<NonNullable<ExportTaskRecord['result']>> {
+    try {
+      await this.#objects.completeMultipart(target.bucket, target.key, checkpoint.uploadId!, parts);
+    } catch (error) {
+      if ((error as Error)?.name !== 'NoSuchUploadError') throw error;
+      const stored = await this.#objects.head(target.bucket, target.key);
+      if (stored?.size !== size) throw new StaleCheckpointError('the upload is gone and the archive is not there');
+    }
+    await this.#dropTemporaries(task);
+    return { ...target, size, sampleCount };
+  }
+
+  /** Removes an export's temporary objects (its checkpoints); what is left is collected by the `tmp/` lifecycle rule. */
+  async #dropTemporaries(task: ExportTaskRecord): Promise<void> {
+    await this.#objects.deletePrefix(this.#settings.platformBucket, exportTempPrefix(task.taskId));
+  }
+
+  async #abortQuietly(task: ExportTaskRecord, uploadId: string): Promise<void> {
+    const target = exportTarget(task, this.#settings.platformBucket);
+    await Promise.resolve().then(() => this.#objects.abortMultipart(target.bucket, target.key, uploadId)).catch((error: unknown) => log.warn('could not abort an export upload; the bucket lifecycle will', { taskId: task.taskId, ...describeCause(error) }));
   }
 
   /** The samples the source files of an export's imports held (export type 2 returns those files). */
@@ -382,7 +512,13 @@ export class ExportService {
     const events = this.#events.record(ended, ...(task.callback ? [callbackOf(task.callback.taskToken, ended)] : []));
     await this.#store.finishExportTask(task.account, task.taskId, task.fence, { status, finishedAt, ...outcome }, events);
     await this.#events.relay({ kind: 'exportTask', account: task.account, id: task.taskId }, events);
-    if (outcome.failure) log.warn('export failed', { account: task.account, taskId: task.taskId, failure: outcome.failure });
+    if (outcome.failure) {
+      log.warn('export failed', { account: task.account, taskId: task.taskId, failure: outcome.failure });
+      // What a failed export left: the upload its newest checkpoint names, and the checkpoints' objects.
+      const uploadId = (await this.#store.getExportTask(task.account, task.taskId).catch(() => undefined))?.checkpoint?.uploadId ?? task.checkpoint?.uploadId;
+      if (uploadId) await this.#abortQuietly(task, uploadId);
+      await Promise.resolve().then(() => this.#dropTemporaries(task)).catch((error: unknown) => log.warn('could not remove an export\'s temporary objects; the tmp/ lifecycle rule will', { taskId: task.taskId, ...describeCause(error) }));
+    }
     metrics.exportEnded({ outcome: status, bytes: outcome.result?.size ?? 0, samples: outcome.result?.sampleCount ?? 0, durationMs: this.#now() - Date.parse(task.createdAt) });
     if (outcome.failure) metrics.taskFailed('export', why);
     return status === 'Finished' ? 'finished' : 'failed';

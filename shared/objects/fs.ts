@@ -35,10 +35,15 @@
  * for an instant `a` reads as missing (never partial), and a put of `a` landing in the microseconds between the
  * move's identity check and its unlink loses to the older value. A temp file left by a crash is garbage under
  * `<dataDir>/tmp/`, never a visible object.
+ *
+ * Multipart uploads live under `<dataDir>/tmp/uploads/<uploadId>/`: `upload.json` (the bucket and key) and each part
+ * as `part-<00001>-<md5 hex>` (written to a temp file and renamed, so a part is whole or absent; a part uploaded
+ * again replaces the older file of its number). Completing concatenates the named parts into a temp file, which is
+ * then placed exactly as a put places its temp file, and removes the upload's directory; aborting removes it.
  */
-import { randomUUID } from 'node:crypto';
-import { constants, type Dirent, type Stats } from 'node:fs';
-import { copyFile, type FileHandle, link, lstat, mkdir, open, readdir, rename, rmdir, unlink } from 'node:fs/promises';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { constants, createReadStream, type Dirent, type Stats } from 'node:fs';
+import { copyFile, type FileHandle, link, lstat, mkdir, open, readdir, readFile, rename, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { toBuffer } from '../bytes.js';
@@ -53,6 +58,7 @@ import {
   isWellFormedRange,
   NoSuchBucketError,
   NoSuchKeyError,
+  NoSuchUploadError,
   pageSortedObjects,
   type Body,
   type ByteRange,
@@ -61,6 +67,7 @@ import {
   type ListPage,
   type ObjectInfo,
   type ObjectStore,
+  type UploadedPart,
 } from './port.js';
 
 /** Configuration of {@link FsObjectStore}. */
@@ -85,6 +92,8 @@ const SEGMENT_TO_RESERVED: ReadonlyMap<string, string> = new Map(
 const ESCAPED_SEGMENT = /^(?:[^%\\]|%25|%5C)+$/;
 /** How often a put re-resolves its target when a concurrent writer or delete reshapes the directories. */
 const MAX_PLACE_ATTEMPTS = 20;
+/** A multipart upload's id: 32 hex characters. */
+const UPLOAD_ID = /^[0-9a-f]{32}$/;
 
 /** Escapes one key segment into a file name (see the table above). */
 export function encodeSegment(segment: string): string {
@@ -258,6 +267,102 @@ export class FsObjectStore implements ObjectStore {
       }
     }
     return deleted;
+  }
+
+  async createMultipart(bucket: string, key: string): Promise<string> {
+    assertStorableKey(bucket, key);
+    keyToSegments(bucket, key);
+    await this.requireBucket(bucket);
+    const uploadId = randomBytes(16).toString('hex');
+    const dir = this.uploadDir(uploadId);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'upload.json'), JSON.stringify({ bucket, key }));
+    return uploadId;
+  }
+
+  async uploadPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Uint8Array): Promise<UploadedPart> {
+    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10_000) throw new RangeError(`partNumber must be 1..10000, got ${partNumber}`);
+    const dir = await this.requireUpload(bucket, key, uploadId);
+    const etag = createHash('md5').update(body).digest('hex');
+    const prefix = `part-${String(partNumber).padStart(5, '0')}-`;
+    const incoming = join(dir, `incoming-${randomUUID()}`);
+    try {
+      const handle = await open(incoming, 'wx');
+      try {
+        await writeFully(handle, Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(incoming, join(dir, `${prefix}${etag}`));
+      for (const name of await readdir(dir)) if (name.startsWith(prefix) && name !== `${prefix}${etag}`) await unlinkQuietly(join(dir, name));
+    } catch (error) {
+      await unlinkQuietly(incoming).catch(() => undefined);
+      if (isCode(error, 'ENOENT')) throw new NoSuchUploadError(bucket, key, uploadId, { cause: error });
+      throw error;
+    }
+    return { partNumber, etag, size: body.byteLength };
+  }
+
+  async completeMultipart(bucket: string, key: string, uploadId: string, parts: readonly UploadedPart[]): Promise<{ size: number }> {
+    const dir = await this.requireUpload(bucket, key, uploadId);
+    for (let i = 1; i < parts.length; i++) if (parts[i]!.partNumber <= parts[i - 1]!.partNumber) throw new Error('The parts of a multipart upload must be listed in ascending order');
+    const segments = keyToSegments(bucket, key);
+    const root = await this.requireBucket(bucket);
+    await mkdir(this.tmpDir, { recursive: true });
+    const path = join(this.tmpDir, `put-${randomUUID()}`);
+    const handle = await open(path, 'wx');
+    let size = 0;
+    try {
+      for (const part of parts) {
+        const file = join(dir, `part-${String(part.partNumber).padStart(5, '0')}-${part.etag}`);
+        try {
+          for await (const chunk of createReadStream(file)) size += await writeFully(handle, chunk as Buffer);
+        } catch (error) {
+          if (!isCode(error, 'ENOENT')) throw error;
+          if (!(await lstatOrUndefined(dir))) throw new NoSuchUploadError(bucket, key, uploadId);
+          throw new Error(`Part ${part.partNumber} of the multipart upload ${uploadId} was not uploaded with the ETag ${part.etag}`);
+        }
+      }
+      await handle.sync();
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      await unlinkQuietly(path);
+      throw error;
+    }
+    await handle.close();
+    try {
+      await this.place(root, segments, path, { bucket, key });
+    } catch (error) {
+      await unlinkQuietly(path);
+      throw error;
+    }
+    await rm(dir, { recursive: true, force: true });
+    return { size };
+  }
+
+  async abortMultipart(bucket: string, key: string, uploadId: string): Promise<void> {
+    if (!UPLOAD_ID.test(uploadId)) return;
+    await rm(this.uploadDir(uploadId), { recursive: true, force: true });
+  }
+
+  private uploadDir(uploadId: string): string {
+    return join(this.tmpDir, 'uploads', uploadId);
+  }
+
+  /** The directory of an upload of exactly this bucket and key, or {@link NoSuchUploadError}. */
+  private async requireUpload(bucket: string, key: string, uploadId: string): Promise<string> {
+    if (!UPLOAD_ID.test(uploadId)) throw new NoSuchUploadError(bucket, key, uploadId);
+    const dir = this.uploadDir(uploadId);
+    let upload: { bucket?: string; key?: string };
+    try {
+      upload = JSON.parse(await readFile(join(dir, 'upload.json'), 'utf8')) as typeof upload;
+    } catch (error) {
+      if (isCode(error, 'ENOENT')) throw new NoSuchUploadError(bucket, key, uploadId);
+      throw error;
+    }
+    if (upload.bucket !== bucket || upload.key !== key) throw new NoSuchUploadError(bucket, key, uploadId);
+    return dir;
   }
 
   private bucketDir(bucket: string): string {

@@ -61,6 +61,10 @@ function lazyStore(load: () => Promise<ObjectStore>): ObjectStore {
     list: async (bucket, prefix, opts) => (await store()).list(bucket, prefix, opts),
     delete: async (bucket, key) => (await store()).delete(bucket, key),
     deletePrefix: async (bucket, prefix, options) => (await store()).deletePrefix(bucket, prefix, options),
+    createMultipart: async (bucket, key) => (await store()).createMultipart(bucket, key),
+    uploadPart: async (bucket, key, uploadId, partNumber, body) => (await store()).uploadPart(bucket, key, uploadId, partNumber, body),
+    completeMultipart: async (bucket, key, uploadId, parts) => (await store()).completeMultipart(bucket, key, uploadId, parts),
+    abortMultipart: async (bucket, key, uploadId) => (await store()).abortMultipart(bucket, key, uploadId),
   };
 }
 

@@ -116,6 +116,50 @@ export interface ObjectStore {
    * starts where the last one stopped, and a step that died is simply repeated).
    */
   deletePrefix(bucket: string, prefix: string, options?: DeletePrefixOptions): Promise<number>;
+  /**
+   * Starts a multipart upload of `key`: an object written part by part, possibly across several processes (an
+   * export that continues in the next function run), and visible only once completed. Answers the upload's id.
+   */
+  createMultipart(bucket: string, key: string): Promise<string>;
+  /**
+   * Stores part `partNumber` (1..10,000) of an upload; uploading a number again replaces that part. Every part but
+   * the last must be at least {@link MIN_MULTIPART_BYTES} (S3's limit; the filesystem store does not check it).
+   * Rejects with {@link NoSuchUploadError} when the upload is unknown, completed or aborted.
+   */
+  uploadPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Uint8Array): Promise<UploadedPart>;
+  /**
+   * Joins the named parts, in the order given (ascending part numbers), into the object: as atomic as a put.
+   * Rejects with {@link NoSuchUploadError} when the upload is unknown, completed or aborted.
+   */
+  completeMultipart(bucket: string, key: string, uploadId: string, parts: readonly UploadedPart[]): Promise<{ size: number }>;
+  /** Drops an upload and its parts; no error when it is already gone. */
+  abortMultipart(bucket: string, key: string, uploadId: string): Promise<void>;
+}
+
+/** A part of a multipart upload as {@link ObjectStore.uploadPart} stored it. */
+export interface UploadedPart {
+  partNumber: number;
+  etag: string;
+  size: number;
+}
+
+/** The smallest part S3 accepts (all parts but the last). */
+export const MIN_MULTIPART_BYTES = 5 * 1024 * 1024;
+/** The most parts one upload may have (S3, BOS). */
+export const MAX_MULTIPART_PARTS = 10_000;
+
+/** The multipart upload does not exist (never started, completed, or aborted). */
+export class NoSuchUploadError extends Error {
+  readonly bucket: string;
+  readonly key: string;
+  readonly uploadId: string;
+  constructor(bucket: string, key: string, uploadId: string, options?: { cause?: unknown }) {
+    super(`The multipart upload ${uploadId} of ${bucket}/${key} does not exist`, options);
+    this.name = 'NoSuchUploadError';
+    this.bucket = bucket;
+    this.key = key;
+    this.uploadId = uploadId;
+  }
 }
 
 /** The bucket does not exist. */

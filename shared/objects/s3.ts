@@ -31,8 +31,10 @@
  */
 import {
   AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -41,6 +43,7 @@ import {
   ListBucketsCommand,
   ListObjectsV2Command,
   S3Client,
+  UploadPartCommand,
   type BucketLocationConstraint,
   type PutObjectCommandInput,
   type S3ClientConfig,
@@ -61,6 +64,7 @@ import {
   MAX_LIST_LIMIT,
   NoSuchBucketError,
   NoSuchKeyError,
+  NoSuchUploadError,
   normalizeListLimit,
   pageSortedObjects,
   type Body,
@@ -70,6 +74,7 @@ import {
   type ListPage,
   type ObjectInfo,
   type ObjectStore,
+  type UploadedPart,
 } from './port.js';
 
 /** Configuration of {@link S3ObjectStore}. */
@@ -565,6 +570,62 @@ export class S3ObjectStore implements ObjectStore {
     return keys.length;
   }
 
+  /** CreateMultipartUpload. */
+  async createMultipart(bucket: string, key: string): Promise<string> {
+    assertBucketName(bucket);
+    assertStorableKey(bucket, key);
+    try {
+      const out = await this.client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+      if (!out.UploadId) throw new Error(`CreateMultipartUpload of ${bucket}/${key} answered no UploadId`);
+      return out.UploadId;
+    } catch (error) {
+      throw mapError(error, { bucket, key });
+    }
+  }
+
+  /** UploadPart, with the part's length; `NoSuchUpload` → {@link NoSuchUploadError}. */
+  async uploadPart(bucket: string, key: string, uploadId: string, partNumber: number, body: Uint8Array): Promise<UploadedPart> {
+    assertBucketName(bucket);
+    assertObjectKey(bucket, key);
+    try {
+      const out = await this.client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: body.byteLength }));
+      return { partNumber, etag: (out.ETag ?? '').replace(/"/g, ''), size: body.byteLength };
+    } catch (error) {
+      throw mapUploadError(error, { bucket, key, uploadId });
+    }
+  }
+
+  /** CompleteMultipartUpload with the parts named; answers the object's size (the parts' sizes added up). */
+  async completeMultipart(bucket: string, key: string, uploadId: string, parts: readonly UploadedPart[]): Promise<{ size: number }> {
+    assertBucketName(bucket);
+    assertObjectKey(bucket, key);
+    try {
+      await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: `"${p.etag}"` })) },
+        }),
+      );
+    } catch (error) {
+      throw mapUploadError(error, { bucket, key, uploadId });
+    }
+    return { size: parts.reduce((n, p) => n + p.size, 0) };
+  }
+
+  /** AbortMultipartUpload; an upload already gone is not an error. */
+  async abortMultipart(bucket: string, key: string, uploadId: string): Promise<void> {
+    assertBucketName(bucket);
+    assertObjectKey(bucket, key);
+    try {
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
+    } catch (error) {
+      const mapped = mapUploadError(error, { bucket, key, uploadId });
+      if (!(mapped instanceof NoSuchUploadError)) throw mapped;
+    }
+  }
+
   /** Aborts a multipart upload, ignoring failures: unfinished parts are never visible as an object. */
   private async abortQuietly(bucket: string, key: string, uploadId: string): Promise<void> {
     try {
@@ -768,6 +829,13 @@ function lacksDeleteObjects(error: unknown): boolean {
   if (name === 'NotImplemented' || name === 'MethodNotAllowed' || status === 501 || status === 405) return true;
   const message = error instanceof Error ? error.message : '';
   return status === 400 && /content-md5/i.test(message);
+}
+
+/** As {@link mapError}, and `NoSuchUpload` (or a 404 naming no bucket or key) → {@link NoSuchUploadError}. */
+function mapUploadError(error: unknown, where: { bucket: string; key: string; uploadId: string }): unknown {
+  const name = errorName(error);
+  if (name === 'NoSuchUpload' || (httpStatus(error) === 404 && name !== 'NoSuchBucket')) return new NoSuchUploadError(where.bucket, where.key, where.uploadId, { cause: error });
+  return mapError(error, where);
 }
 
 /** Maps an S3 error to the port's error of the same meaning, or returns it unchanged. */

@@ -638,6 +638,11 @@ export class DynamoMetadataStore implements MetadataStore {
     return this.#claim<ExportTaskRecord>(keys.exportTask(account, taskId), now, leaseMs);
   }
 
+  async checkpointExportTask(account: string, taskId: string, fence: number, progress: { checkpoint: ExportTaskRecord['checkpoint'] | null; leaseUntil?: number; handoffs?: number }): Promise<void> {
+    const { checkpoint, leaseUntil, handoffs } = progress;
+    await this.#fenced('export', account, taskId, fence, { ...(checkpoint ? { checkpoint } : {}), leaseUntil, handoffs }, checkpoint ? [] : ['checkpoint']);
+  }
+
   async finishExportTask(
     account: string,
     taskId: string,
@@ -646,7 +651,8 @@ export class DynamoMetadataStore implements MetadataStore {
     events?: readonly OutboxEvent[],
   ): Promise<void> {
     const { status, finishedAt, result, failure } = outcome;
-    await this.#finishTask('export', account, taskId, fence, { status, finishedAt, result, failure }, events);
+    // The checkpoint is of no use once the export has ended.
+    await this.#fenced('export', account, taskId, fence, { status, finishedAt, result, failure, leaseUntil: 0 }, ['GSI1PK', 'GSI1SK', 'checkpoint'], events);
   }
 
   /**

@@ -233,6 +233,11 @@ export interface MetadataStore {
   listExportTasks(account: string, versionId: string): Promise<ExportTaskRecord[]>;
   /** As {@link claimImportTask}, for an export. */
   claimExportTask(account: string, taskId: string, now: number, leaseMs: number): Promise<ExportTaskRecord | undefined>;
+  /**
+   * Saves (or, with `checkpoint: null`, drops) a running export's checkpoint, and optionally its lease and hand-off
+   * count (a hand-off gives the lease back: `leaseUntil` 0); conditional on the fence.
+   */
+  checkpointExportTask(account: string, taskId: string, fence: number, progress: { checkpoint: ExportTaskRecord['checkpoint'] | null; leaseUntil?: number; handoffs?: number }): Promise<void>;
   /** Ends an export (Finished with its result, or Failed); conditional on the fence. */
   finishExportTask(
     account: string,

@@ -13,6 +13,8 @@ import {
   InvalidRangeError,
   NoSuchBucketError,
   NoSuchKeyError,
+  NoSuchUploadError,
+  MIN_MULTIPART_BYTES,
   type ListOptions,
   type ObjectStore,
 } from '../../shared/objects/index.js';
@@ -98,7 +100,14 @@ export interface ContractOptions {
  * Registers the object-store contract as vitest blocks. `setup` runs once before the suite; `cleanup` once after.
  */
 export function objectStoreContract(name: string, setup: () => Promise<ObjectStoreFixture>, options: ContractOptions = {}): void {
-  const skipped = (title: string): boolean => options.skip?.[title] !== undefined;
+  // s3rver (the S3 emulator of the tests) keeps a completed upload open and has no AbortMultipartUpload.
+  const emulator: Record<string, string> = /s3rver/.test(name)
+    ? {
+        'a completed upload is gone: a part for it answers NoSuchUpload': 's3rver keeps a completed upload open',
+        'an aborted or unknown upload answers NoSuchUpload, leaves no object, and aborting again is no error': 's3rver answers AbortMultipartUpload with MethodNotAllowed',
+      }
+    : {};
+  const skipped = (title: string): boolean => options.skip?.[title] !== undefined || emulator[title] !== undefined;
   describe(`object store contract: ${name}`, () => {
     let fixture: ObjectStoreFixture | undefined;
     let counter = 0;
@@ -771,6 +780,72 @@ export function objectStoreContract(name: string, setup: () => Promise<ObjectSto
         await expect(attempt).rejects.toThrow('source broke');
         expect(await store().head(bucket, 'new/key')).toBeUndefined();
         expect(await listKeys(bucket)).toEqual([]);
+      });
+    });
+
+    describe('multipart uploads', () => {
+      it('joins the parts in order into one object, visible only once completed; a part uploaded again replaces the older', async () => {
+        // Prepare
+        const bucket = await newBucket();
+        await store().put(bucket, 'big/archive.zip', 'previous');
+        const first = randomBytes(MIN_MULTIPART_BYTES);
+        const last = Buffer.from('the last part, smaller than the rest');
+        // Act: part 2 before part 1, and part 1 twice (the first time with other bytes)
+        const uploadId = await store().createMultipart(bucket, 'big/archive.zip');
+        const two = await store().uploadPart(bucket, 'big/archive.zip', uploadId, 2, last);
+        await store().uploadPart(bucket, 'big/archive.zip', uploadId, 1, randomBytes(MIN_MULTIPART_BYTES));
+        const one = await store().uploadPart(bucket, 'big/archive.zip', uploadId, 1, first);
+        const before = await getText(bucket, 'big/archive.zip');
+        const done = await store().completeMultipart(bucket, 'big/archive.zip', uploadId, [one, two]);
+        // Assess
+        expect(before).toBe('previous');
+        expect(one).toMatchObject({ partNumber: 1, size: first.length, etag: expect.any(String) });
+        expect(done.size).toBe(first.length + last.length);
+        const stored = await readAll(await store().get(bucket, 'big/archive.zip'));
+        expect(sha256(stored)).toBe(sha256(Buffer.concat([first, last])));
+        expect((await store().head(bucket, 'big/archive.zip'))?.size).toBe(first.length + last.length);
+        expect(await listKeys(bucket)).toEqual(['big/archive.zip']);
+      });
+
+      it.skipIf(skipped('a completed upload is gone: a part for it answers NoSuchUpload'))('a completed upload is gone: a part for it answers NoSuchUpload', async () => {
+        // Prepare
+        const bucket = await newBucket();
+        const uploadId = await store().createMultipart(bucket, 'k');
+        const part = await store().uploadPart(bucket, 'k', uploadId, 1, Buffer.from('bytes'));
+        // Act
+        await store().completeMultipart(bucket, 'k', uploadId, [part]);
+        // Assess
+        await expect(store().uploadPart(bucket, 'k', uploadId, 2, Buffer.from('x'))).rejects.toBeInstanceOf(NoSuchUploadError);
+        expect(await getText(bucket, 'k')).toBe('bytes');
+      });
+
+      it.skipIf(skipped('an aborted or unknown upload answers NoSuchUpload, leaves no object, and aborting again is no error'))('an aborted or unknown upload answers NoSuchUpload, leaves no object, and aborting again is no error', async () => {
+        // Prepare
+        const bucket = await newBucket();
+        const uploadId = await store().createMultipart(bucket, 'k');
+        const part = await store().uploadPart(bucket, 'k', uploadId, 1, Buffer.from('bytes'));
+        // Act
+        await store().abortMultipart(bucket, 'k', uploadId);
+        // Assess
+        await expect(store().completeMultipart(bucket, 'k', uploadId, [part])).rejects.toBeInstanceOf(NoSuchUploadError);
+        await expect(store().uploadPart(bucket, 'k', uploadId, 1, Buffer.from('x'))).rejects.toBeInstanceOf(NoSuchUploadError);
+        await expect(store().abortMultipart(bucket, 'k', uploadId)).resolves.toBeUndefined();
+        expect(await store().head(bucket, 'k')).toBeUndefined();
+        expect(await listKeys(bucket)).toEqual([]);
+        const unknown = 'f'.repeat(32);
+        await expect(store().uploadPart(bucket, 'k', unknown, 1, Buffer.from('x'))).rejects.toBeInstanceOf(NoSuchUploadError);
+        await expect(store().completeMultipart(bucket, 'k', unknown, [part])).rejects.toBeInstanceOf(NoSuchUploadError);
+      });
+
+      it('a single-part upload of a few bytes completes to exactly those bytes', async () => {
+        // Prepare
+        const bucket = await newBucket();
+        const uploadId = await store().createMultipart(bucket, 'small');
+        // Act
+        const part = await store().uploadPart(bucket, 'small', uploadId, 1, Buffer.from('héllo'));
+        await store().completeMultipart(bucket, 'small', uploadId, [part]);
+        // Assess
+        expect(await getText(bucket, 'small')).toBe('héllo');
       });
     });
   });
