@@ -1,9 +1,10 @@
 /**
  * The local gateway: what API Gateway is in front of the functions in the cloud, for `npm start`. A plain Node HTTP
- * server in the launcher that owns the public API port and streams every request to serverless-offline on an
- * internal port, and every answer back. The request line (raw path and query) and the Host header go through
- * exactly as received, because bce-auth-v1 signatures cover the host and the raw path; only hop-by-hop headers stay
- * behind.
+ * server in the launcher that owns the public API port and hands every request to the functions: to the in-process
+ * host (`scripts/host.ts`, `inProcess`: the whole body, counted as it arrives, then the function's answer), or, with
+ * serverless-offline, streamed to it on an internal port and its answer streamed back. The request line (raw path
+ * and query) and the Host header go through exactly as received, because bce-auth-v1 signatures cover the host and
+ * the raw path; only hop-by-hop headers stay behind.
  *
  * It answers itself, in the path's envelope (`errorResponse`, so the envelope stays in one place), where
  * serverless-offline cannot answer in it:
@@ -12,8 +13,10 @@
  *   `EntityTooLarge` (413), from the declared content-length before anything is forwarded, or, for a chunked body,
  *   as soon as the count passes the limit. serverless-offline then has at most the limit's bytes of an unfinished
  *   request, which it drops: it invokes a function only with the whole body.
- * - serverless-offline not answering (still starting, stopped or crashed): `ServiceUnavailable` (503) at once,
- *   rather than a hanging or refused connection.
+ * - serverless-offline not answering (still starting, stopped or crashed), or the in-process host not there yet:
+ *   `ServiceUnavailable` (503) at once, rather than a hanging or refused connection.
+ * - In-process, a function that throws (at load or run time): `InternalError` (500; V1 paths: V1's envelope), the
+ *   cause on stderr; one that outlives its timeout: `ServiceUnavailable` (503), as API Gateway gives up on it.
  *
  * It also answers `GET /_qfdata/endpoints` itself (local only, unsigned, as the other `/_qfdata/` routes): where the
  * twin's other endpoints are, `{"api", "objects", "downloads"}`, so a client that knows the API's URL (the CLI) finds
@@ -23,9 +26,10 @@
 import { randomUUID } from 'node:crypto';
 import { Agent, createServer, request, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream';
-import { EntityTooLargeError, ServiceUnavailableError, type QfError } from '../shared/errors.js';
+import { EntityTooLargeError, InternalError, ServiceUnavailableError, type QfError } from '../shared/errors.js';
 import { errorResponse } from '../shared/http/envelope.js';
 import type { ApiVersion } from '../shared/http/state.js';
+import { InvocationTimeout, type HostRequest, type HostResponse } from './host.js';
 
 /** API Gateway's payload limit, which serverless-offline's hapi applies too (`maxBytes`). */
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -39,8 +43,13 @@ const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trail
 export interface GatewayOptions {
   /** The public API port (0 picks a free one). */
   port: number;
-  /** serverless-offline's HTTP port on 127.0.0.1. */
-  upstreamPort: number;
+  /** serverless-offline's HTTP port on 127.0.0.1 (unused when `inProcess` is given). */
+  upstreamPort?: number;
+  /**
+   * The in-process host instead of serverless-offline: read at each request, undefined while it is starting or
+   * after it stopped (ServiceUnavailable).
+   */
+  inProcess?: () => ((request: HostRequest) => Promise<HostResponse>) | undefined;
   maxBodyBytes?: number;
   /** Answers paths of its own before anything is forwarded (the web console under /console/); true when it did. */
   serveLocal?: (req: IncomingMessage, res: ServerResponse) => boolean;
@@ -150,8 +159,58 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   let gatewayUrl = '';
   const agent = new Agent({ keepAlive: true, timeout: IDLE_UPSTREAM_SOCKET_MS });
 
-  /** Streams the request to serverless-offline and its answer back, counting the body as it goes. */
+  /** Reads the whole body (counting it: EntityTooLarge past the limit), then answers with the in-process host's answer. */
+  const serveInProcess = (req: IncomingMessage, res: ServerResponse, serve: (request: HostRequest) => Promise<HostResponse>): void => {
+    let settled = false;
+    let received = 0;
+    const chunks: Buffer[] = [];
+    const settle = (error?: QfError): void => {
+      if (settled) return;
+      settled = true;
+      if (error) answer(req, res, error);
+      drain(req);
+    };
+    req.on('data', (chunk: Buffer) => {
+      if (settled) return;
+      received += chunk.length;
+      if (received > limit) return settle(tooLarge(limit));
+      chunks.push(chunk);
+    });
+    req.on('error', () => settle());
+    req.on('end', () => {
+      if (settled) return;
+      settled = true;
+      const request: HostRequest = { method: req.method ?? 'GET', url: req.url ?? '/', rawHeaders: endToEnd(req.rawHeaders), body: Buffer.concat(chunks), sourceIp: req.socket.remoteAddress ?? '127.0.0.1' };
+      serve(request).then(
+        (reply) => {
+          if (res.destroyed) return;
+          const headers: OutgoingHttpHeaders = { ...reply.headers, 'content-length': reply.body.length };
+          delete headers['transfer-encoding'];
+          delete headers.connection;
+          res.writeHead(reply.statusCode, headers);
+          res.end(reply.body);
+        },
+        (error: unknown) => {
+          if (res.destroyed) return;
+          if (error instanceof InvocationTimeout) return answer(req, res, new ServiceUnavailableError(error.message));
+          process.stderr.write(`qfdata: ${req.method} ${operationOf(req.url)} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+          answer(req, res, new InternalError());
+        },
+      );
+    });
+  };
+
+  /** Streams the request to serverless-offline and its answer back, counting the body as it goes; or hands it to the in-process host. */
   const forward = (req: IncomingMessage, res: ServerResponse): void => {
+    if (options.inProcess) {
+      const serveIt = options.inProcess();
+      if (!serveIt) {
+        answer(req, res, unavailable());
+        drain(req);
+        return;
+      }
+      return serveInProcess(req, res, serveIt);
+    }
     let settled = false;
     let received = 0;
     const upstream = request({

@@ -3,7 +3,9 @@
  * every way it can be: Ctrl-C (SIGINT to its process group), SIGTERM, SIGKILL of the launcher (serverless-offline's
  * parent), SIGKILL of npm's process group, SIGKILL of npm alone. Each must leave no process running and no port
  * taken, and a new stack must start on the same ports right after. Every port is a free one, never 8866, so the
- * suite runs beside any other qfdata. Linux only: it reads /proc.
+ * suite runs beside any other qfdata. Linux only: it reads /proc. Most cases run the launcher with serverless-offline
+ * (`QFDATA_HOST=offline`: a process group of its own, with an esbuild service under it, the hard case); two run
+ * `npm start`'s default, the in-process host, where the launcher is the only process.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,17 +21,20 @@ const STOPPED_WITHIN_MS = 10_000;
 interface StopCase {
   name: string;
   how: 'run' | 'npm';
+  host: 'inprocess' | 'offline';
   stop(launcher: Launcher): void;
   /** Stopped by a signal it handles: it stops its stack and exits with 0. */
   graceful: boolean;
 }
 
 const CASES: StopCase[] = [
-  { name: 'Ctrl-C (SIGINT to its process group)', how: 'run', stop: (l) => process.kill(-l.pid, 'SIGINT'), graceful: true },
-  { name: 'SIGTERM to the launcher', how: 'run', stop: (l) => process.kill(l.pid, 'SIGTERM'), graceful: true },
-  { name: 'SIGKILL of the launcher alone', how: 'run', stop: (l) => process.kill(l.pid, 'SIGKILL'), graceful: false },
-  { name: "SIGKILL of npm start's process group", how: 'npm', stop: (l) => process.kill(-l.pid, 'SIGKILL'), graceful: false },
-  { name: 'SIGKILL of npm alone', how: 'npm', stop: (l) => process.kill(l.pid, 'SIGKILL'), graceful: false },
+  { name: 'Ctrl-C (SIGINT to its process group)', how: 'run', host: 'offline', stop: (l) => process.kill(-l.pid, 'SIGINT'), graceful: true },
+  { name: 'SIGTERM to the launcher', how: 'run', host: 'offline', stop: (l) => process.kill(l.pid, 'SIGTERM'), graceful: true },
+  { name: 'SIGKILL of the launcher alone', how: 'run', host: 'offline', stop: (l) => process.kill(l.pid, 'SIGKILL'), graceful: false },
+  { name: "SIGKILL of npm start's process group", how: 'npm', host: 'offline', stop: (l) => process.kill(-l.pid, 'SIGKILL'), graceful: false },
+  { name: 'SIGKILL of npm alone', how: 'npm', host: 'offline', stop: (l) => process.kill(l.pid, 'SIGKILL'), graceful: false },
+  { name: 'Ctrl-C, in-process host', how: 'run', host: 'inprocess', stop: (l) => process.kill(-l.pid, 'SIGINT'), graceful: true },
+  { name: 'SIGKILL of npm alone, in-process host', how: 'npm', host: 'inprocess', stop: (l) => process.kill(l.pid, 'SIGKILL'), graceful: false },
 ];
 
 /** serverless-offline in the tree, and the esbuild service it started: the processes that used to leak. */
@@ -47,8 +52,8 @@ describe.runIf(process.platform === 'linux')('Integration: npm start stops as on
   let seen: number[];
   let launchers: Launcher[];
 
-  const start = (how: 'run' | 'npm') => {
-    const launcher = launch(how, { ports, dataDir, buildDir });
+  const start = (how: 'run' | 'npm', host?: 'inprocess' | 'offline') => {
+    const launcher = launch(how, { ports, dataDir, buildDir, ...(host ? { host } : {}) });
     launchers.push(launcher);
     return launcher;
   };
@@ -77,13 +82,18 @@ describe.runIf(process.platform === 'linux')('Integration: npm start stops as on
     await rm(path.join(ROOT, buildDir), { recursive: true, force: true });
   });
 
-  it.each(CASES)('$name: no process left, no port taken, and a new stack starts on the same ports', async ({ how, stop, graceful }) => {
+  it.each(CASES)('$name: no process left, no port taken, and a new stack starts on the same ports', async ({ how, host, stop, graceful }) => {
     // Prepare
-    const first = start(how);
+    const first = start(how, host);
     const { tree } = await ready(first);
     const { offline, esbuild } = offlineProcesses(tree);
-    expect(offline, `serverless-offline in ${JSON.stringify(tree)}`).toBeDefined();
-    expect(esbuild, `esbuild under serverless-offline in ${JSON.stringify(tree)}`).toBeDefined();
+    if (host === 'offline') {
+      expect(offline, `serverless-offline in ${JSON.stringify(tree)}`).toBeDefined();
+      expect(esbuild, `esbuild under serverless-offline in ${JSON.stringify(tree)}`).toBeDefined();
+    } else {
+      // In-process: nothing runs under the launcher (npm and its shell above it, when started through npm).
+      expect(offline, `no serverless-offline in ${JSON.stringify(tree)}`).toBeUndefined();
+    }
     // Act
     stop(first);
     // Assess: every process it started is gone at once, and every port is free again

@@ -88,9 +88,11 @@ function cleanEnvironment(): NodeJS.ProcessEnv {
  * Starts the launcher as a user would, in a process group of its own: `run` is `node scripts/run.mjs
  * scripts/local.ts`, `npm` is `npm start` (npm → sh → node).
  */
-export function launch(how: 'run' | 'npm', options: { ports: StackPorts; dataDir: string; buildDir: string }): Launcher {
+export function launch(how: 'run' | 'npm', options: { ports: StackPorts; dataDir: string; buildDir: string; host?: 'inprocess' | 'offline' }): Launcher {
   const env = {
     ...cleanEnvironment(),
+    // Who hosts the functions: `npm start`'s default (in-process) unless the test names one.
+    ...(options.host ? { QFDATA_HOST: options.host } : {}),
     QFDATA_PORT: String(options.ports.port),
     QFDATA_LAMBDA_PORT: String(options.ports.lambdaPort),
     QFDATA_DYNAMO_PORT: String(options.ports.dynamoPort),

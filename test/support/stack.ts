@@ -26,7 +26,9 @@ export async function startTestStack(options: Partial<StackOptions> = {}): Promi
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'qfdata-it-')));
   // Its own build folder (under the gitignored .esbuild/), so parallel test files do not share bundles.
   const buildDir = `.esbuild/test-${path.basename(dataDir)}`;
-  const stack = await startStack({ buildDir, ...options, dataDir, env: { LOG_LEVEL: 'warn', ...options.env } });
+  // QFDATA_TEST_HOST=inprocess runs the suites against the in-process host (`scripts/host.ts`) instead of serverless-offline.
+  const host = options.host ?? (process.env.QFDATA_TEST_HOST === 'inprocess' ? 'inprocess' : 'offline');
+  const stack = await startStack({ buildDir, ...options, host, dataDir, env: { LOG_LEVEL: 'warn', ...options.env } });
   // The official client reads these from process.env at every call; vi.stubEnv sets them there (for the rest of the
   // test file: nothing here unstubs them, and a `vi.unstubAllEnvs()` in a test file would take them away too).
   vi.stubEnv('QIANFAN_CONSOLE_API_BASE_URL', stack.url);
