@@ -3,9 +3,9 @@
  * baseline, with its target and whether it is met:
  *
  * - throughput: a version holding ~100 MB of PromptResponse samples (one import of a ~100 MB JSONL file), exported
- *   end to end (`createTask` + `run`: yazl over the version's shards, the archive written to platform storage
+ *   end to end (`createTask` + `run`: the zip writer over the version's shards, the archive written to platform storage
  *   through the FsObjectStore, dynalite metadata) against bare zlib on the same bytes: each shard file, read
- *   through the same object store, piped through `zlib.createDeflateRaw()` at the default level (as yazl
+ *   through the same object store, piped through `zlib.createDeflateRaw()` at the default level (as the zip writer
  *   compresses each entry) into a sink that only counts bytes. 3 interleaved rounds, medians.
  *   Target: bare time / export time ≥ 0.6.
  * - peakRss: the peak RSS of a separate Node process (`./export-child.ts`) exporting a version of ~20 MB and one
@@ -136,7 +136,7 @@ async function benchThroughput(s: BenchExportServices, dataDir: string, gen: Tex
   return {
     version: { sourceBytes: src.bytes, samples: v.samples, shards: v.shards.length, shardBytes: v.shardBytes },
     method:
-      'bare = each shard of the version, read with the same ObjectStore.get the export uses, piped through its own zlib.createDeflateRaw() (default level, as yazl) into a byte-counting sink; export = ExportService createTask + run (type 1, platform storage: yazl zip of the shards, written through the FsObjectStore with fsync, dynalite metadata); 3 interleaved rounds, medians; MB/s over the shard bytes',
+      'bare = each shard of the version, read with the same ObjectStore.get the export uses, piped through its own zlib.createDeflateRaw() (default level, as the zip writer) into a byte-counting sink; export = ExportService createTask + run (type 1, platform storage: the zip writer over the shards, written through the FsObjectStore with fsync, dynalite metadata); 3 interleaved rounds, medians; MB/s over the shard bytes',
     bare: { msMedian: round(b), ms: bareMs.map((x) => round(x)), mbPerSec: round(v.shardBytes / MB / (b / 1000)), deflatedBytes },
     export: { msMedian: round(e), ms: exportMs.map((x) => round(x)), mbPerSec: round(v.shardBytes / MB / (e / 1000)), zipBytes },
     ratio,

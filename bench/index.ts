@@ -18,14 +18,24 @@
  * - events: the time from a task's end to its event reaching a local subscriber under the local stack (`./events.ts`).
  * - gateway: what the local gateway's extra hop costs, through it against straight to serverless-offline
  *   (`./gateway.ts`).
+ * - local: `npm start` itself, with the in-process host against serverless-offline: RSS of all its processes idle,
+ *   under 60 s of 16 clients (flat after warm-up?) and after; DescribeDatasets per second and p50 / p99 at 16 and 64
+ *   clients (`./local.ts`; `local.inprocess` or `local.offline` alone).
+ * - deletes: a DeleteDatasetVersion of a 20,000-object version against one of an empty version (the request only
+ *   hides; target ≤ 2), and the background purge of those objects in 2-second runs (`./deletes.ts`).
+ * - fanout: one import of 16 files with 4 workers against 1 worker, through the local stack under each host
+ *   (target ≥ 1.5) (`./fanout.ts`).
  */
 import { ensureTable, startDynamo } from '../scripts/local.js';
 import type { Operation } from '../shared/http/index.js';
 import { benchColdRequire, benchFirstRequest } from './cold.js';
 import { benchExports } from './exports.js';
 import { benchGateway } from './gateway.js';
+import { benchDeletes } from './deletes.js';
 import { benchEvents } from './events.js';
+import { benchFanout } from './fanout.js';
 import { benchImports } from './imports.js';
+import { benchLocal } from './local.js';
 import { benchSamples } from './samples.js';
 import { progress, round, summarize, timeEach } from './stats.js';
 
@@ -139,7 +149,7 @@ async function benchDescribeDatasets(table: string, endpoint: string) {
   }
 }
 
-/** `npm run bench [-- section…]`: every section, or only the named ones (chain, coldRequire, firstRequest, describeDatasets, imports, exports, samples, events, gateway). */
+/** `npm run bench [-- section…]`: every section, or only the named ones (chain, coldRequire, firstRequest, describeDatasets, imports, exports, samples, events, gateway, local, deletes, fanout). */
 export async function main(args: string[] = []): Promise<void> {
   const started = Date.now();
   const wanted = (name: string) => args.length === 0 || args.includes(name);
@@ -164,6 +174,9 @@ export async function main(args: string[] = []): Promise<void> {
   if (wanted('samples')) report.samples = await benchSamples();
   if (wanted('events')) report.events = await benchEvents();
   if (wanted('gateway')) report.gateway = await benchGateway();
+  if (wanted('local') || args.some((a) => a.startsWith('local.'))) report.local = await benchLocal(args.filter((a) => a.startsWith('local.')).map((a) => a.slice('local.'.length)));
+  if (wanted('deletes')) report.deletes = await benchDeletes();
+  if (wanted('fanout')) report.fanout = await benchFanout();
   report.seconds = round((Date.now() - started) / 1000, 1);
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 }
