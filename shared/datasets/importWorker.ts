@@ -187,6 +187,7 @@ class Worker {
       const count = fileRanges(task.sources.map((s) => s.size), settings.workers).length;
       children = Array.from({ length: count }, () => newId('task', now()));
       await store.checkpointImportTask(account, task.taskId, this.#fence, { ...this.#progress(), leaseUntil: now() + settings.leaseMs, children });
+      task.children = children;
     }
     const ranges = fileRanges(task.sources.map((s) => s.size), children.length);
     const read = () => Promise.all(children.map((id) => store.getImportTask(account, id)));
