@@ -676,17 +676,23 @@ export class DynamoMetadataStore implements MetadataStore {
   }
 
   async listSchedules(account: string, query: ScheduleListQuery): Promise<SchedulePage> {
+    return this.#listOfAccount<ScheduleRecord>(account, keys.schedule, query);
+  }
+
+  /** One page of an account's items of one kind (`keyOf` gives the kind's key, so its sort-key prefix), by id. */
+  async #listOfAccount<T>(account: string, keyOf: (account: string, id: string) => Item, query: ScheduleListQuery): Promise<{ items: T[]; more: boolean }> {
+    const prefix = String(keyOf(account, '').SK);
     const items = await this.#collect(
       {
         KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: { ':pk': keys.account(account), ':prefix': 'S#' },
-        ...(query.after ? { ExclusiveStartKey: keys.schedule(account, query.after) } : {}),
+        ExpressionAttributeValues: { ':pk': keys.account(account), ':prefix': prefix },
+        ...(query.after ? { ExclusiveStartKey: keyOf(account, query.after) } : {}),
       },
       query.limit + 1,
       query.reverse,
       undefined,
     );
-    return this.#page<ScheduleRecord>(items, query.limit);
+    return this.#page<T>(items, query.limit);
   }
 
   async deleteSchedule(account: string, scheduleId: string): Promise<boolean> {
@@ -904,17 +910,7 @@ export class DynamoMetadataStore implements MetadataStore {
   }
 
   async listImportRules(account: string, query: ScheduleListQuery): Promise<{ items: ImportRuleRecord[]; more: boolean }> {
-    const items = await this.#collect(
-      {
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-        ExpressionAttributeValues: { ':pk': keys.account(account), ':prefix': 'U#' },
-        ...(query.after ? { ExclusiveStartKey: keys.importRule(account, query.after) } : {}),
-      },
-      query.limit + 1,
-      query.reverse,
-      undefined,
-    );
-    return this.#page<ImportRuleRecord>(items, query.limit);
+    return this.#listOfAccount<ImportRuleRecord>(account, keys.importRule, query);
   }
 
   async deleteImportRule(account: string, ruleId: string): Promise<boolean> {
