@@ -485,7 +485,8 @@ export class DatasetService {
   async #purge(tombstone: Tombstone, budget?: PurgeBudget): Promise<boolean> {
     const { account } = tombstone;
     const single = tombstone.kind === 'version';
-    await this.#hide(tombstone);
+    // A request that died before hiding left the dataset visible; each version's item goes in #purgeVersion.
+    if (!single) await this.#deleteItem({ kind: 'dataset', account, id: tombstone.datasetId }, () => this.#store.deleteDatasetItem(account, tombstone.datasetId));
     let left = tombstone.versions;
     while (left.length > 0) {
       if (!(await this.#purgeVersion(tombstone, left[0]!, budget))) return false;
