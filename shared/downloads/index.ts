@@ -121,26 +121,22 @@ export class BceSignedLinks implements DownloadLinks {
 }
 
 /**
- * S3 presigned GET URLs of the resource's stored object (the presigner is loaded on first use). The function made
+ * S3 presigned GET URLs of the resource's stored object (the S3 client is loaded on first use). The function made
  * the link after reading the task by the caller's account, so the object is the caller's own.
  */
 export class S3PresignedLinks implements DownloadLinks {
   /** One client per process, made on first use (a list of export records signs one URL per record). */
   readonly #signer = lazy(async () => {
-    const [{ S3Client, GetObjectCommand }, { getSignedUrl }, { credentialsFrom }] = await Promise.all([
-      import('@aws-sdk/client-s3'),
-      import('@aws-sdk/s3-request-presigner'),
-      import('../objects/s3.js'),
-    ]);
+    const [{ S3Client }, { credentialsFrom }] = await Promise.all([import('../objects/s3-client.js'), import('../objects/s3.js')]);
     const { credentials } = this.options;
     const client = new S3Client({
       region: this.options.region,
       ...(this.options.endpoint ? { endpoint: this.options.endpoint } : {}),
       ...(this.options.forcePathStyle ? { forcePathStyle: true } : {}),
       // The store's own keys (BOS) sign its URLs; else the function's role.
-      ...(credentials ? { credentials: credentialsFrom(credentials.source, { maxAgeSeconds: credentials.maxAgeSeconds }) } : {}),
+      ...(credentials ? { credentials: credentialsFrom(credentials.source, { maxAgeSeconds: credentials.maxAgeSeconds, clientConfig: { region: credentials.region } }) } : {}),
     });
-    return (where: Location, expiresIn: number) => getSignedUrl(client, new GetObjectCommand({ Bucket: where.bucket, Key: where.key }), { expiresIn });
+    return (where: Location, expiresIn: number) => client.presignGetObject(where.bucket, where.key, expiresIn);
   });
 
   constructor(private readonly options: S3Connection & { defaultSeconds: number }) {}

@@ -29,7 +29,7 @@ export function createSealer(
   return FileKeySealer.fromFile(secretsKeyFile(c));
 }
 
-/** The KMS sealer over the AWS SDK's client (loaded on first use) for `keyId` in `region`. */
+/** The KMS sealer over the house's JSON-protocol client (loaded on first use) for `keyId` in `region`. */
 export function kmsSealer(keyId: string, region: string, endpoint?: string): KmsSealer {
   return new KmsSealer(lazyKms(region, endpoint), keyId);
 }

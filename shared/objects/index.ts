@@ -22,7 +22,8 @@ export interface S3Connection {
   region: string;
   endpoint?: string;
   forcePathStyle?: boolean;
-  credentials?: { source: { secret: string } | { parameter: string }; maxAgeSeconds: number };
+  /** Where the keys are, how long they are kept, and the AWS region of that secret or parameter (the function's). */
+  credentials?: { source: { secret: string } | { parameter: string }; maxAgeSeconds: number; region: string };
 }
 
 /** Which object store to use: the local filesystem, or an S3-compatible service (AWS S3, BOS's S3 endpoint, MinIO, s3rver). */
@@ -40,7 +41,7 @@ export function createObjectStore(options: ObjectStoreConfig): ObjectStore {
           region: options.region,
           ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
           ...(options.forcePathStyle === undefined ? {} : { forcePathStyle: options.forcePathStyle }),
-          ...(options.credentials ? { credentials: credentialsFrom(options.credentials.source, { maxAgeSeconds: options.credentials.maxAgeSeconds }) } : {}),
+          ...(options.credentials ? { credentials: credentialsFrom(options.credentials.source, { maxAgeSeconds: options.credentials.maxAgeSeconds, clientConfig: { region: options.credentials.region } }) } : {}),
         });
       });
   }
@@ -76,7 +77,7 @@ export function s3ConnectionOf(c: S3Settings): S3Connection {
     region: c.QFDATA_S3_REGION ?? c.AWS_REGION,
     ...(c.QFDATA_S3_ENDPOINT ? { endpoint: c.QFDATA_S3_ENDPOINT } : {}),
     forcePathStyle: c.QFDATA_S3_FORCE_PATH_STYLE,
-    ...(c.QFDATA_S3_CREDENTIALS ? { credentials: { source: c.QFDATA_S3_CREDENTIALS, maxAgeSeconds: c.QFDATA_S3_CREDENTIALS_MAX_AGE_SECONDS } } : {}),
+    ...(c.QFDATA_S3_CREDENTIALS ? { credentials: { source: c.QFDATA_S3_CREDENTIALS, maxAgeSeconds: c.QFDATA_S3_CREDENTIALS_MAX_AGE_SECONDS, region: c.AWS_REGION } } : {}),
   };
 }
 

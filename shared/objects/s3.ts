@@ -3,10 +3,10 @@
  * s3rver. It runs the same contract suite as the filesystem adapter (`test/unit/objects.contract.ts`).
  *
  * How the port maps onto S3:
- * - `put` streams through `@aws-sdk/lib-storage`'s `Upload`: a body that fits in one part is a single PutObject,
- *   a larger one a multipart upload of `partSize` parts (at most `queueSize` in flight, so a put buffers at most
- *   `(queueSize + 1) × partSize` bytes, never the whole body). S3 makes either atomic. If the body fails, nothing
- *   is completed, the multipart upload (if any) is aborted, and the body's own error is rethrown.
+ * - `put` streams: a body that fits in one part is a single PutObject, a larger one a multipart upload of
+ *   `partSize` parts (at most `queueSize` in flight, so a put buffers at most `(queueSize + 1) × partSize` bytes,
+ *   never the whole body). S3 makes either atomic. If the body fails, nothing is completed, the multipart upload
+ *   (if any) is aborted, and the body's own error is rethrown.
  * - `get` is GetObject with `Range: bytes=start-end`; S3 clamps the end, and answers 416 for a start past the end.
  * - `openFile` answers `undefined`: no object is a local file.
  * - `head` is HeadObject; its 404 carries no code, so a miss is told apart from a missing bucket with HeadBucket.
@@ -16,43 +16,22 @@
  * - `deletePrefix` lists and deletes in batches of 1000 with DeleteObjects, falling back to one DeleteObject per
  *   key on servers that do not implement DeleteObjects.
  *
- * Client configuration (applied when the adapter builds its own client):
- * - `requestChecksumCalculation: 'WHEN_REQUIRED'` and `responseChecksumValidation: 'WHEN_REQUIRED'`. With the
- *   SDK's defaults (`WHEN_SUPPORTED`) every upload carries a flexible checksum, which for streamed bodies means
- *   `aws-chunked` framing; S3-compatible servers that do not speak it (s3rver, older MinIO, some vendor endpoints)
- *   then store the framing as object bytes. Real S3 and BOS work either way; integrity still rests on TLS and on
- *   S3's own Content-Length/signature checks. A client passed in as `client` is used as is: give it the same
- *   settings when it talks to such a server.
- * - `forcePathStyle` for endpoints without virtual-hosted bucket DNS (s3rver, MinIO, `127.0.0.1`).
- * - credentials default to the SDK's provider chain (environment, profile, Lambda role). A store that is not AWS
- *   S3 (BOS's S3 endpoint, MinIO) takes its own keys from Secrets Manager or an SSM SecureString through
- *   {@link credentialsFrom}: read at first use, cached for `maxAgeSeconds`, then read again (so a rotation is picked
- *   up), and never put in the environment, the template or a log line.
+ * The client is the house's small S3 REST client (`./s3-client.ts`), not the AWS SDK's (which made up about two
+ * thirds of every API function's zip). Settings, applied when the adapter builds its own client:
+ * - Bodies are whole buffers signed with their SHA-256, never `aws-chunked` framing (which S3-compatible servers
+ *   that do not speak it, such as s3rver and older MinIO, store as object bytes).
+ * - `forcePathStyle` for endpoints without virtual-hosted bucket DNS (s3rver, MinIO); IP and `localhost`
+ *   endpoints are addressed path-style anyway.
+ * - credentials default to the environment's (Lambda's role), else the SDK's provider chain (profiles, SSO) where
+ *   node_modules has it. A store that is not AWS S3 (BOS's S3 endpoint, MinIO) takes its own keys from Secrets
+ *   Manager or an SSM SecureString through {@link credentialsFrom}: read at first use, cached for `maxAgeSeconds`,
+ *   then read again (so a rotation is picked up), and never put in the environment, the template or a log line.
  */
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CopyObjectCommand,
-  CreateBucketCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  ListBucketsCommand,
-  ListObjectsV2Command,
-  S3Client,
-  UploadPartCommand,
-  type BucketLocationConstraint,
-  type PutObjectCommandInput,
-  type S3ClientConfig,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import { AwsJsonClient } from '../store/aws-json.js';
+import { S3Client, type S3ClientOptions } from './s3-client.js';
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { toBuffer } from '../bytes.js';
-import { lazy } from '../lazy.js';
 import {
   assertBucketName,
   assertObjectKey,
@@ -87,13 +66,10 @@ export interface S3ObjectStoreOptions {
   forcePathStyle?: boolean;
   /**
    * Static credentials, or a provider of them ({@link credentialsFrom}: BOS keys from Secrets Manager or SSM); omit
-   * to use the SDK's default provider chain.
+   * to use the environment's (a Lambda function's role), else the SDK's default provider chain.
    */
   credentials?: StaticCredentials | CredentialsProvider;
-  /**
-   * A ready client; when given, `endpoint`, `forcePathStyle` and `credentials` are not used and `region` only
-   * picks createBucket's LocationConstraint (see the module comment for the checksum settings it should have).
-   */
+  /** A ready client (tests record or replace its calls); when given, `endpoint`, `forcePathStyle` and `credentials` are not used. */
   client?: S3Client;
   /** Multipart part size in bytes; at least 5 MiB (S3's minimum); default {@link DEFAULT_PART_SIZE}. */
   partSize?: number;
@@ -109,7 +85,7 @@ export interface StaticCredentials {
 }
 
 /** What the S3 client calls for its credentials; it calls again once `expiration` nears. */
-export type CredentialsProvider = Extract<NonNullable<S3ClientConfig['credentials']>, (...args: never[]) => unknown>;
+export type CredentialsProvider = Extract<NonNullable<S3ClientOptions['credentials']>, (...args: never[]) => unknown>;
 
 /**
  * Where an S3-compatible store's keys are kept: a Secrets Manager secret or an SSM SecureString parameter (name or
@@ -121,41 +97,44 @@ export interface CredentialsSourceOptions {
   /** How long the keys are kept before they are read again; default 300 s. */
   maxAgeSeconds?: number;
   /**
-   * The Secrets Manager or SSM client's settings; default: the function's region and role. Tests point it at a
-   * stand-in with `endpoint`.
+   * The Secrets Manager or SSM client's settings: the AWS region of the secret or parameter (the composition root
+   * gives the function's `AWS_REGION`; default `us-east-1`), and the function's role unless `credentials` are
+   * given. Tests point it at a stand-in with `endpoint`.
    */
   clientConfig?: { region?: string; endpoint?: string; credentials?: StaticCredentials };
 }
 
 /**
- * The S3 client refreshes credentials this long before their `expiration` (the AWS SDK's fixed margin), so the
+ * The S3 client reads credentials again this long before their `expiration` (`../store/aws-http.ts`), so the
  * expiration handed to it is `maxAge` plus this.
  */
-const SDK_REFRESH_MARGIN_MS = 300_000;
+const REFRESH_MARGIN_MS = 300_000;
 
 /**
- * A credentials provider for {@link S3ObjectStoreOptions.credentials} that reads the store's keys from `source` with
- * the Powertools parameters utility, at the first request that needs them (the Secrets Manager or SSM client is
- * loaded then, never at cold start), keeps them for `maxAgeSeconds` and reads them again after that. A value that is
- * not the expected JSON object fails with a message that names the source and the fields, never the value.
+ * A credentials provider for {@link S3ObjectStoreOptions.credentials} that reads the store's keys from `source`
+ * (Secrets Manager's GetSecretValue, or SSM's GetParameter with decryption, over the house's JSON-protocol client),
+ * at the first request that needs them, never at cold start; keeps them for `maxAgeSeconds` and reads them again
+ * after that. A value that is not the expected JSON object fails with a message that names the source and the
+ * fields, never the value.
  */
 export function credentialsFrom(source: CredentialsSource, options: CredentialsSourceOptions = {}): CredentialsProvider {
   const maxAgeSeconds = options.maxAgeSeconds ?? 300;
-  const clientConfig = options.clientConfig ?? {};
-  const where = 'secret' in source ? `the secret ${source.secret}` : `the SSM parameter ${source.parameter}`;
-  const read = lazy(async (): Promise<() => Promise<unknown>> => {
-    if ('secret' in source) {
-      const { SecretsProvider } = await import('@aws-lambda-powertools/parameters/secrets');
-      const provider = new SecretsProvider({ clientConfig });
-      return () => provider.get(source.secret, { maxAge: maxAgeSeconds });
-    }
-    const { SSMProvider } = await import('@aws-lambda-powertools/parameters/ssm');
-    const provider = new SSMProvider({ clientConfig });
-    return () => provider.get(source.parameter, { decrypt: true, maxAge: maxAgeSeconds });
+  const { region = 'us-east-1', endpoint, credentials } = options.clientConfig ?? {};
+  const secret = 'secret' in source;
+  const where = secret ? `the secret ${source.secret}` : `the SSM parameter ${source.parameter}`;
+  const client = new AwsJsonClient({
+    service: secret ? 'secretsmanager' : 'ssm',
+    targetPrefix: secret ? 'secretsmanager' : 'AmazonSSM',
+    jsonVersion: '1.1',
+    region,
+    ...(endpoint === undefined ? {} : { endpoint }),
+    ...(credentials === undefined ? {} : { credentials }),
   });
   return async () => {
-    const value = await (await read())();
-    return { ...parseCredentials(value, where), expiration: new Date(Date.now() + maxAgeSeconds * 1000 + SDK_REFRESH_MARGIN_MS) };
+    const value = secret
+      ? await client.call<{ SecretString?: string; SecretBinary?: string }>('GetSecretValue', { SecretId: source.secret }).then((out) => out.SecretString ?? (out.SecretBinary === undefined ? undefined : Buffer.from(out.SecretBinary, 'base64')))
+      : await client.call<{ Parameter?: { Value?: string } }>('GetParameter', { Name: source.parameter, WithDecryption: true }).then((out) => out.Parameter?.Value);
+    return { ...parseCredentials(value, where), expiration: new Date(Date.now() + maxAgeSeconds * 1000 + REFRESH_MARGIN_MS) };
   };
 }
 
@@ -223,8 +202,6 @@ export class S3ObjectStore implements ObjectStore {
         ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
         ...(options.forcePathStyle === undefined ? {} : { forcePathStyle: options.forcePathStyle }),
         ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
-        requestChecksumCalculation: 'WHEN_REQUIRED',
-        responseChecksumValidation: 'WHEN_REQUIRED',
       });
   }
 
@@ -235,10 +212,8 @@ export class S3ObjectStore implements ObjectStore {
    */
   async createBucket(bucket: string): Promise<void> {
     assertBucketName(bucket);
-    const location =
-      this.region === 'us-east-1' ? {} : { CreateBucketConfiguration: { LocationConstraint: this.region as BucketLocationConstraint } };
     try {
-      await this.client.send(new CreateBucketCommand({ Bucket: bucket, ...location }));
+      await this.client.createBucket(bucket);
     } catch (error) {
       if (errorName(error) === 'BucketAlreadyOwnedByYou') return;
       if (errorName(error) === 'BucketAlreadyExists' && (await this.bucketExists(bucket))) return;
@@ -251,9 +226,9 @@ export class S3ObjectStore implements ObjectStore {
     const names: string[] = [];
     let token: string | undefined;
     do {
-      const out = await this.client.send(new ListBucketsCommand({ ...(token ? { ContinuationToken: token } : {}) }));
-      for (const b of out.Buckets ?? []) if (b.Name) names.push(b.Name);
-      token = out.ContinuationToken;
+      const out = await this.client.listBuckets(token);
+      names.push(...out.names);
+      token = out.continuationToken;
     } while (token);
     return names.sort();
   }
@@ -265,7 +240,7 @@ export class S3ObjectStore implements ObjectStore {
   async bucketExists(bucket: string): Promise<boolean> {
     assertBucketName(bucket);
     try {
-      await this.client.send(new HeadBucketCommand({ Bucket: bucket }));
+      await this.client.headBucket(bucket);
       return true;
     } catch (error) {
       if (isNotFound(error) || errorName(error) === 'NoSuchBucket') return false;
@@ -273,28 +248,77 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  /**
+   * Streams `body` into the object: a body that fits in one part is one PutObject; a larger one is a multipart
+   * upload of `partSize` parts, at most `queueSize` in flight (so a put buffers at most `(queueSize + 1) × partSize`
+   * bytes, never the whole body). Either way S3 makes the object appear whole or not at all. If the body or an
+   * upload fails, nothing is completed, the multipart upload (if any) is aborted, and the body's own error (else the
+   * upload's) is thrown.
+   */
   async put(bucket: string, key: string, body: Body): Promise<{ size: number }> {
     assertBucketName(bucket);
     assertStorableKey(bucket, key);
-    const source = toUploadBody(body);
-    const params: PutObjectCommandInput = { Bucket: bucket, Key: key, Body: source.body };
-    const knownSize = source.size;
-    const upload = new Upload({
-      client: this.client,
-      params,
-      // Aborting is done below, so that a failing abort can never hide the body's own error.
-      leavePartsOnError: true,
-      queueSize: this.queueSize,
-      partSize: Math.max(this.partSize, Math.ceil((knownSize ?? 0) / MAX_PARTS)),
-    });
+    const knownSize = typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body instanceof Uint8Array ? body.byteLength : undefined;
+    const partSize = Math.max(this.partSize, Math.ceil((knownSize ?? 0) / MAX_PARTS));
+    let uploadId: string | undefined;
+    let sourceFailure: { error: unknown } | undefined;
+    const parts: UploadedPart[] = [];
+    const inFlight = new Set<Promise<unknown>>();
+    let size = 0;
+    let partNumber = 0;
+    const upload = async (bytes: Buffer): Promise<void> => {
+      partNumber += 1;
+      if (partNumber > MAX_PARTS) throw new Error(`put of ${bucket}/${key}: the body needs more than ${MAX_PARTS} parts of ${partSize} bytes`);
+      uploadId ??= await this.createMultipart(bucket, key);
+      const index = partNumber - 1;
+      const sending = this.uploadPart(bucket, key, uploadId, partNumber, bytes).then((part) => {
+        parts[index] = part;
+      });
+      inFlight.add(sending);
+      void sending.then(
+        () => inFlight.delete(sending),
+        () => {}, // seen by the race or the final wait below
+      );
+      if (inFlight.size >= this.queueSize) await Promise.race(inFlight);
+    };
+    // The body's own failure is told apart from the uploads': only the body's iteration passes through here.
+    const source = (async function* (): AsyncGenerator<Buffer> {
+      try {
+        yield* chunksOf(body);
+      } catch (error) {
+        sourceFailure = { error };
+        throw error;
+      }
+    })();
     try {
-      await upload.done();
+      let pending: Buffer[] = [];
+      let pendingBytes = 0;
+      for await (const chunk of source) {
+        size += chunk.length;
+        pending.push(chunk);
+        pendingBytes += chunk.length;
+        while (pendingBytes >= partSize) {
+          const joined = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
+          await upload(joined.subarray(0, partSize));
+          pending = pendingBytes > partSize ? [joined.subarray(partSize)] : [];
+          pendingBytes -= partSize;
+        }
+      }
+      const rest = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
+      if (partNumber === 0) {
+        await this.client.putObject(bucket, key, rest);
+        return { size };
+      }
+      if (rest.length > 0) await upload(rest);
+      await Promise.all(inFlight);
+      await this.completeMultipart(bucket, key, uploadId!, parts);
+      return { size };
     } catch (error) {
-      source.stop();
-      if (upload.uploadId !== undefined) await this.abortQuietly(bucket, key, upload.uploadId);
-      throw source.failure() ?? mapError(error, { bucket, key });
+      if (body instanceof Readable) body.destroy();
+      await Promise.allSettled(inFlight);
+      if (uploadId !== undefined) await this.abortQuietly(bucket, key, uploadId);
+      throw sourceFailure?.error ?? mapError(error, { bucket, key });
     }
-    return { size: knownSize ?? source.bytesRead() };
   }
 
   /**
@@ -315,22 +339,13 @@ export class S3ObjectStore implements ObjectStore {
     }
     let output;
     try {
-      output = await this.client.send(
-        new GetObjectCommand({
-          Bucket: bucket,
-          Key: key,
-          ...(range === undefined ? {} : { Range: `bytes=${range.start}-${range.end ?? ''}` }),
-        }),
-      );
+      output = await this.client.getObject(bucket, key, range === undefined ? undefined : `bytes=${range.start}-${range.end ?? ''}`);
     } catch (error) {
       throw mapError(error, { bucket, key, ...(range === undefined ? {} : { range }) });
     }
-    const stream = output.Body;
-    if (!(stream instanceof Readable)) {
-      throw new TypeError(`GetObject of ${bucket}/${key} returned no readable body`);
-    }
+    const stream = output.body;
     if (range === undefined) return stream;
-    const served = servedBytes(output.ContentRange, output.ContentLength);
+    const served = servedBytes(output.contentRange, output.contentLength);
     if (served === undefined) return stream; // nothing to check against: trust the server
     if (range.start >= served.total) {
       stream.destroy();
@@ -365,13 +380,7 @@ export class S3ObjectStore implements ObjectStore {
     if (!info) throw new NoSuchKeyError(source.bucket, source.key);
     if (info.size > MAX_COPY_OBJECT_BYTES) return this.put(target.bucket, target.key, await this.get(source.bucket, source.key));
     try {
-      await this.client.send(
-        new CopyObjectCommand({
-          Bucket: target.bucket,
-          Key: target.key,
-          CopySource: `${source.bucket}/${source.key.split('/').map(encodeURIComponent).join('/')}`,
-        }),
-      );
+      await this.client.copyObject(target.bucket, target.key, `${source.bucket}/${source.key.split('/').map(encodeURIComponent).join('/')}`);
     } catch (error) {
       throw mapError(error, target);
     }
@@ -383,8 +392,7 @@ export class S3ObjectStore implements ObjectStore {
     assertBucketName(bucket);
     assertObjectKey(bucket, key);
     try {
-      const output = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-      return { key, size: output.ContentLength ?? 0, lastModified: output.LastModified ?? new Date(0) };
+      return { key, ...(await this.client.headObject(bucket, key)) };
     } catch (error) {
       if (errorName(error) === 'NoSuchKey' || isNotFound(error)) {
         await this.requireBucket(bucket);
@@ -464,7 +472,7 @@ export class S3ObjectStore implements ObjectStore {
     assertBucketName(bucket);
     assertObjectKey(bucket, key);
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+      await this.client.deleteObject(bucket, key);
     } catch (error) {
       throw mapError(error, { bucket, key });
     }
@@ -501,37 +509,32 @@ export class S3ObjectStore implements ObjectStore {
   ): Promise<{ objects: ObjectInfo[]; commonPrefixes: string[]; isTruncated: boolean; last: string | undefined }> {
     let output;
     try {
-      output = await this.client.send(
-        new ListObjectsV2Command({
-          Bucket: bucket,
-          ...(prefix === '' ? {} : { Prefix: prefix }),
-          ...(request.delimiter === undefined ? {} : { Delimiter: request.delimiter }),
-          ...(request.startAfter === undefined ? {} : { StartAfter: request.startAfter }),
-          MaxKeys: request.maxKeys,
-          EncodingType: 'url',
-        }),
-      );
+      output = await this.client.listObjectsV2(bucket, {
+        prefix,
+        ...(request.delimiter === undefined ? {} : { delimiter: request.delimiter }),
+        ...(request.startAfter === undefined ? {} : { startAfter: request.startAfter }),
+        maxKeys: request.maxKeys,
+        encodingType: 'url',
+      });
     } catch (error) {
       throw mapError(error, { bucket });
     }
     // Servers that ignore EncodingType (s3rver) say so by not echoing it; their keys are then plain.
-    const decode = output.EncodingType === 'url' ? decodeUrlEncoded : (text: string) => text;
+    const decode = output.encodingType === 'url' ? decodeUrlEncoded : (text: string) => text;
     let last: string | undefined;
     const note = (name: string): void => {
       if (last === undefined || compareKeys(name, last) > 0) last = name;
     };
     const objects: ObjectInfo[] = [];
-    for (const item of output.Contents ?? []) {
-      if (item.Key === undefined) continue;
-      const key = decode(item.Key);
+    for (const item of output.contents) {
+      const key = decode(item.key);
       note(key);
       if (!key.startsWith(prefix)) continue;
-      objects.push({ key, size: item.Size ?? 0, lastModified: item.LastModified ?? new Date(0) });
+      objects.push({ key, size: item.size, lastModified: item.lastModified });
     }
     const commonPrefixes: string[] = [];
-    for (const item of output.CommonPrefixes ?? []) {
-      if (item.Prefix === undefined) continue;
-      const commonPrefix = decode(item.Prefix);
+    for (const item of output.commonPrefixes) {
+      const commonPrefix = decode(item);
       note(commonPrefix);
       if (request.delimiter !== undefined && rollUp(commonPrefix, prefix, request.delimiter) === commonPrefix) {
         commonPrefixes.push(commonPrefix);
@@ -539,25 +542,19 @@ export class S3ObjectStore implements ObjectStore {
     }
     objects.sort((a, b) => compareKeys(a.key, b.key));
     commonPrefixes.sort(compareKeys);
-    return { objects, commonPrefixes, isTruncated: output.IsTruncated === true, last };
+    return { objects, commonPrefixes, isTruncated: output.isTruncated, last };
   }
 
   /** Deletes up to 1000 keys; returns how many it deleted. */
   private async deleteBatch(bucket: string, keys: string[]): Promise<number> {
     if (!this.singleDeletes) {
       try {
-        const output = await this.client.send(
-          new DeleteObjectsCommand({
-            Bucket: bucket,
-            Delete: { Objects: keys.map((key) => ({ Key: key })), Quiet: true },
-          }),
-        );
-        const errors = output.Errors ?? [];
+        const errors = await this.client.deleteObjects(bucket, keys);
         if (errors.length > 0) {
-          const first = errors[0];
+          const first = errors[0]!;
           throw new Error(
             `DeleteObjects in ${bucket} failed for ${errors.length} of ${keys.length} keys; the first, ` +
-              `${JSON.stringify(first?.Key)}: ${first?.Code ?? 'error'} ${first?.Message ?? ''}`.trimEnd(),
+              `${JSON.stringify(first.key)}: ${first.code} ${first.message}`.trimEnd(),
           );
         }
         return keys.length;
@@ -575,9 +572,9 @@ export class S3ObjectStore implements ObjectStore {
     assertBucketName(bucket);
     assertStorableKey(bucket, key);
     try {
-      const out = await this.client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
-      if (!out.UploadId) throw new Error(`CreateMultipartUpload of ${bucket}/${key} answered no UploadId`);
-      return out.UploadId;
+      const uploadId = await this.client.createMultipartUpload(bucket, key);
+      if (!uploadId) throw new Error(`CreateMultipartUpload of ${bucket}/${key} answered no UploadId`);
+      return uploadId;
     } catch (error) {
       throw mapError(error, { bucket, key });
     }
@@ -588,8 +585,8 @@ export class S3ObjectStore implements ObjectStore {
     assertBucketName(bucket);
     assertObjectKey(bucket, key);
     try {
-      const out = await this.client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: body.byteLength }));
-      return { partNumber, etag: (out.ETag ?? '').replace(/"/g, ''), size: body.byteLength };
+      const etag = await this.client.uploadPart(bucket, key, uploadId, partNumber, Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+      return { partNumber, etag, size: body.byteLength };
     } catch (error) {
       throw mapUploadError(error, { bucket, key, uploadId });
     }
@@ -600,14 +597,7 @@ export class S3ObjectStore implements ObjectStore {
     assertBucketName(bucket);
     assertObjectKey(bucket, key);
     try {
-      await this.client.send(
-        new CompleteMultipartUploadCommand({
-          Bucket: bucket,
-          Key: key,
-          UploadId: uploadId,
-          MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: `"${p.etag}"` })) },
-        }),
-      );
+      await this.client.completeMultipartUpload(bucket, key, uploadId, parts);
     } catch (error) {
       throw mapUploadError(error, { bucket, key, uploadId });
     }
@@ -619,7 +609,7 @@ export class S3ObjectStore implements ObjectStore {
     assertBucketName(bucket);
     assertObjectKey(bucket, key);
     try {
-      await this.client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
+      await this.client.abortMultipartUpload(bucket, key, uploadId);
     } catch (error) {
       const mapped = mapUploadError(error, { bucket, key, uploadId });
       if (!(mapped instanceof NoSuchUploadError)) throw mapped;
@@ -629,7 +619,7 @@ export class S3ObjectStore implements ObjectStore {
   /** Aborts a multipart upload, ignoring failures: unfinished parts are never visible as an object. */
   private async abortQuietly(bucket: string, key: string, uploadId: string): Promise<void> {
     try {
-      await this.client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }));
+      await this.client.abortMultipartUpload(bucket, key, uploadId);
     } catch {
       // Left for the bucket's lifecycle rule (AbortIncompleteMultipartUpload) to collect; the put still fails
       // with its own error.
@@ -642,49 +632,11 @@ export class S3ObjectStore implements ObjectStore {
   }
 }
 
-/** A put's body as `Upload` takes it, with its size and the body's own failure when it is a stream. */
-interface UploadBody {
-  body: Uint8Array | Readable;
-  /** Known up front for bytes and strings. */
-  size: number | undefined;
-  /** Bytes the stream has produced so far. */
-  bytesRead(): number;
-  /** The error the source stream or iterable failed with, if it did. */
-  failure(): unknown;
-  /** Stops reading the source (destroying it), after a failed upload. */
-  stop(): void;
-}
-
-function toUploadBody(body: Body): UploadBody {
-  if (typeof body === 'string' || body instanceof Uint8Array) {
-    const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-    return { body: bytes, size: bytes.byteLength, bytesRead: () => bytes.byteLength, failure: () => undefined, stop: () => {} };
-  }
-  let read = 0;
-  let failed: { error: unknown } | undefined;
-  async function* counted(): AsyncGenerator<Buffer> {
-    try {
-      for await (const chunk of body as AsyncIterable<unknown>) {
-        const bytes = toBuffer(chunk);
-        read += bytes.length;
-        yield bytes;
-      }
-    } catch (error) {
-      failed = { error };
-      throw error;
-    }
-  }
-  const stream = Readable.from(counted());
-  return {
-    body: stream,
-    size: undefined,
-    bytesRead: () => read,
-    failure: () => failed?.error,
-    stop: () => {
-      stream.destroy();
-      if (body instanceof Readable) body.destroy();
-    },
-  };
+/** A put's body as buffers: bytes and strings whole, streams and iterables chunk by chunk. */
+async function* chunksOf(body: Body): AsyncGenerator<Buffer> {
+  if (typeof body === 'string') yield Buffer.from(body, 'utf8');
+  else if (body instanceof Uint8Array) yield Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  else for await (const chunk of body as AsyncIterable<unknown>) yield toBuffer(chunk);
 }
 
 /**

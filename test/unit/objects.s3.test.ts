@@ -15,7 +15,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { S3Client, type ListObjectsV2CommandInput, type ListObjectsV2CommandOutput } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
@@ -29,6 +28,9 @@ import {
   type ObjectStore,
 } from '../../shared/objects/index.js';
 import { credentialsFrom, MIN_PART_SIZE, S3ObjectStore, type CredentialsSource } from '../../shared/objects/s3.js';
+import { S3PresignedLinks } from '../../shared/downloads/index.js';
+import { AwsServiceError, S3Client, type S3Call, type S3Response } from '../../shared/objects/s3-client.js';
+import type { SignedRequest } from '../../shared/store/aws-http.js';
 import { startFakeParameters, type FakeParameters } from '../support/parameters.js';
 import { objectStoreContract, readAll } from './objects.contract.js';
 
@@ -130,24 +132,20 @@ afterAll(async () => {
   if (running !== undefined) await (await running).stop();
 });
 
-/** A client configured like the adapter's own, recording the name of every command it sends. */
+/** Wraps `client.call` (the one place every S3 request passes) with `around`. */
+function intercept(client: S3Client, around: (operation: string, call: S3Call, next: (call: S3Call) => Promise<S3Response>) => Promise<S3Response>): void {
+  const original = client.call.bind(client) as (operation: string, call: S3Call) => Promise<S3Response>;
+  client.call = ((operation: string, call: S3Call) => around(operation, call, (c) => original(operation, c))) as S3Client['call'];
+}
+
+/** A client configured like the adapter's own, recording the name of every operation it sends. */
 function recordingClient(endpoint: string): { client: S3Client; commands: string[] } {
-  const client = new S3Client({
-    region: REGION,
-    endpoint,
-    forcePathStyle: true,
-    credentials: CREDENTIALS,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  const client = new S3Client({ region: REGION, endpoint, forcePathStyle: true, credentials: CREDENTIALS });
   const commands: string[] = [];
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      commands.push(context.commandName ?? 'unknown');
-      return next(args);
-    },
-    { step: 'initialize', name: 'recordCommands' },
-  );
+  intercept(client, (operation, call, next) => {
+    commands.push(operation);
+    return next(call);
+  });
   return { client, commands };
 }
 
@@ -230,10 +228,10 @@ describe('S3 object store: S3 specifics (s3rver)', () => {
     const put = await store.put(bucket, 'big/multipart.bin', chunkedReadable(data, 256 * 1024));
     // Assess
     expect(put.size).toBe(data.length);
-    expect(count(commands, 'CreateMultipartUploadCommand')).toBe(1);
-    expect(count(commands, 'UploadPartCommand')).toBe(3); // 5 + 5 + 2 MiB
-    expect(count(commands, 'CompleteMultipartUploadCommand')).toBe(1);
-    expect(count(commands, 'PutObjectCommand')).toBe(0);
+    expect(count(commands, 'CreateMultipartUpload')).toBe(1);
+    expect(count(commands, 'UploadPart')).toBe(3); // 5 + 5 + 2 MiB
+    expect(count(commands, 'CompleteMultipartUpload')).toBe(1);
+    expect(count(commands, 'PutObject')).toBe(0);
     const back = await readAll(await store.get(bucket, 'big/multipart.bin'));
     expect(back.length).toBe(data.length);
     expect(sha256(back)).toBe(sha256(data));
@@ -251,7 +249,7 @@ describe('S3 object store: S3 specifics (s3rver)', () => {
     const put = await store.put(bucket, 'bytes.bin', data);
     // Assess
     expect(put.size).toBe(data.length);
-    expect(count(commands, 'UploadPartCommand')).toBe(3);
+    expect(count(commands, 'UploadPart')).toBe(3);
     expect(sha256(await readAll(await store.get(bucket, 'bytes.bin')))).toBe(sha256(data));
   }, 60_000);
 
@@ -265,10 +263,10 @@ describe('S3 object store: S3 specifics (s3rver)', () => {
     const attempt = store.put(bucket, 'k', chunkedReadable(randomBytes(12 * 1024 * 1024), 256 * 1024, broken));
     // Assess
     await expect(attempt).rejects.toBe(broken);
-    expect(count(commands, 'CreateMultipartUploadCommand')).toBe(1);
-    expect(count(commands, 'UploadPartCommand')).toBeGreaterThanOrEqual(1);
-    expect(count(commands, 'AbortMultipartUploadCommand')).toBe(1);
-    expect(count(commands, 'CompleteMultipartUploadCommand')).toBe(0);
+    expect(count(commands, 'CreateMultipartUpload')).toBe(1);
+    expect(count(commands, 'UploadPart')).toBeGreaterThanOrEqual(1);
+    expect(count(commands, 'AbortMultipartUpload')).toBe(1);
+    expect(count(commands, 'CompleteMultipartUpload')).toBe(0);
     expect((await readAll(await store.get(bucket, 'k'))).toString('utf8')).toBe('previous');
     expect((await store.head(bucket, 'k'))?.size).toBe('previous'.length);
     expect((await store.list(bucket, '')).objects.map((o) => o.key)).toEqual(['k']);
@@ -316,26 +314,25 @@ describe('S3 object store: S3 specifics (s3rver)', () => {
     const deleted = await store.deletePrefix(bucket, 'd/');
     // Assess
     expect(deleted).toBe(1005);
-    expect(count(commands, 'DeleteObjectsCommand')).toBe(2);
-    expect(count(commands, 'DeleteObjectCommand')).toBe(0);
+    expect(count(commands, 'DeleteObjects')).toBe(2);
+    expect(count(commands, 'DeleteObject')).toBe(0);
     expect((await store.list(bucket, '')).objects.map((o) => o.key)).toEqual(['keep']);
   }, 120_000);
 
   it('falls back to single deletes when the server does not implement DeleteObjects', async () => {
     // Prepare
-    const { client, commands: sent } = recordingClient(endpoint);
-    client.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName === 'DeleteObjectsCommand') {
-          throw Object.assign(new Error('A header you provided implies functionality that is not implemented'), {
-            name: 'NotImplemented',
-            $metadata: { httpStatusCode: 501 },
-          });
-        }
-        return next(args);
-      },
-      { step: 'initialize', name: 'noDeleteObjects' },
-    );
+    const client = new S3Client({ region: REGION, endpoint, forcePathStyle: true, credentials: CREDENTIALS });
+    intercept(client, (operation, call, next) => {
+      if (operation === 'DeleteObjects') {
+        throw new AwsServiceError('NotImplemented', 'A header you provided implies functionality that is not implemented', 'server', { httpStatusCode: 501, attempts: 1, totalRetryDelay: 0 });
+      }
+      return next(call);
+    });
+    const sent: string[] = [];
+    intercept(client, (operation, call, next) => {
+      sent.push(operation);
+      return next(call);
+    });
     const plain = new S3ObjectStore({ region: REGION, client });
     const bucket = await newBucket(plain);
     for (const key of ['x/1', 'x/2', 'x/3/4', 'y']) await plain.put(bucket, key, 'v');
@@ -346,9 +343,40 @@ describe('S3 object store: S3 specifics (s3rver)', () => {
     // Assess
     expect(first).toBe(3);
     expect(second).toBe(1);
-    expect(count(sent, 'DeleteObjectsCommand')).toBe(1); // remembered after the first refusal
-    expect(count(sent, 'DeleteObjectCommand')).toBe(4);
+    expect(count(sent, 'DeleteObjects')).toBe(1); // remembered after the first refusal
+    expect(count(sent, 'DeleteObject')).toBe(4);
     expect((await plain.list(bucket, '')).objects.map((o) => o.key)).toEqual(['y']);
+  });
+
+  it('makes presigned download links that fetch the object, signed as the SDK would sign that GET and no other', async () => {
+    // Prepare
+    vi.stubEnv('AWS_ACCESS_KEY_ID', CREDENTIALS.accessKeyId);
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', CREDENTIALS.secretAccessKey);
+    try {
+      const bucket = await newBucket();
+      const key = 'exports/t 1/a+b é.zip';
+      await store.put(bucket, key, 'the archive');
+      const links = new S3PresignedLinks({ region: REGION, endpoint, forcePathStyle: true, defaultSeconds: 600 });
+      // Act
+      const url = new URL(await links.url({ accessKeyId: 'ignored' }, { kind: 'exports', id: 't 1', location: { bucket, key } }));
+      const fetched = await fetch(url);
+      // Assess: s3rver does not check V4 signatures, so the SDK's own signer checks this one
+      expect(fetched.status).toBe(200);
+      expect(await fetched.text()).toBe('the archive');
+      expect(url.pathname).toBe(`/${bucket}/exports/t%201/a%2Bb%20%C3%A9.zip`);
+      expect(url.searchParams.get('X-Amz-Expires')).toBe('600');
+      const date = url.searchParams.get('X-Amz-Date')!;
+      const signingDate = new Date(date.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'));
+      const signer = new SignatureV4({ credentials: CREDENTIALS, region: REGION, service: 's3', sha256: NodeSha256, uriEscapePath: false });
+      const sdkSignature = async (path: string) =>
+        (await signer.presign({ method: 'GET', protocol: url.protocol, hostname: url.hostname, port: Number(url.port), path, query: {}, headers: { host: url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } }, { expiresIn: 600, signingDate, unsignableHeaders: new Set(['x-amz-content-sha256']), unhoistableHeaders: new Set(['x-amz-content-sha256']) })).query![
+          'X-Amz-Signature'
+        ];
+      expect(url.searchParams.get('X-Amz-Signature')).toBe(await sdkSignature(url.pathname));
+      expect(url.searchParams.get('X-Amz-Signature')).not.toBe(await sdkSignature(`/${bucket}/exports/t%202/other.zip`));
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 
   it('is what createObjectStore builds for kind s3, with credentials from the environment', async () => {
@@ -370,14 +398,10 @@ describe('S3 object store: S3 specifics (s3rver)', () => {
   it('cuts a ranged read down to the requested bytes when the server ignores Range', async () => {
     // Prepare
     const { client } = recordingClient(endpoint);
-    client.middlewareStack.add(
-      (next) => async (args) => {
-        const request = args.request as { headers?: Record<string, string> };
-        if (request.headers !== undefined) delete request.headers.range;
-        return next(args);
-      },
-      { step: 'build', name: 'dropRange' },
-    );
+    intercept(client, (_operation, call, next) => {
+      const { range: _dropped, ...headers } = call.headers ?? {};
+      return next({ ...call, headers });
+    });
     const ignoring = new S3ObjectStore({ region: REGION, client });
     const bucket = await newBucket(ignoring);
     const data = randomBytes(300 * 1024);
@@ -413,8 +437,16 @@ class NodeSha256 {
   }
 }
 
-/** A request as the S3 client sent it, signed. */
+/** A request as the S3 client sent it, signed, in the shape the SDK's SigV4 signer takes (header names lower-case). */
 type SentRequest = Parameters<SignatureV4['sign']>[0] & { headers: Record<string, string> };
+
+function asSent(signed: SignedRequest): SentRequest {
+  const at = signed.path.indexOf('?');
+  const query: Record<string, string> = {};
+  if (at >= 0) for (const [name, value] of new URLSearchParams(signed.path.slice(at + 1))) query[name] = value;
+  const headers = Object.fromEntries(Object.entries(signed.headers).map(([name, value]) => [name.toLowerCase(), String(value)]));
+  return { method: signed.method, protocol: signed.protocol, hostname: signed.hostname, port: Number(signed.port) || undefined, path: at >= 0 ? signed.path.slice(0, at) : signed.path, query, headers } as SentRequest;
+}
 
 /**
  * Which BOS key signed `request`, in which region: the key its Credential scope names, if signing the same request
@@ -443,15 +475,9 @@ describe('S3 object store on BOS terms: a non-AWS endpoint and region, keys from
       ...(maxAgeSeconds === undefined ? {} : { maxAgeSeconds }),
       clientConfig: { region: 'us-east-1', endpoint: fake.endpoint, credentials: fake.credentials },
     });
-    const store = new S3ObjectStore({ region: BOS_REGION, endpoint, forcePathStyle: true, credentials });
     const sent: SentRequest[] = [];
-    store.client.middlewareStack.add(
-      (next) => async (args) => {
-        sent.push(args.request as SentRequest);
-        return next(args);
-      },
-      { step: 'deserialize', name: 'recordSignedRequests' },
-    );
+    const client = new S3Client({ region: BOS_REGION, endpoint, forcePathStyle: true, credentials, observe: (request) => sent.push(asSent(request)) });
+    const store = new S3ObjectStore({ region: BOS_REGION, client });
     return { store, sent };
   }
   const newBucket = async (store: ObjectStore): Promise<string> => {
@@ -567,19 +593,22 @@ objectStoreContract(
  * IsTruncated, and `EncodingType=url` answered in form encoding. s3rver does several of these differently, so the
  * adapter's paging is also checked here against S3's own rules.
  */
-function simulatedListing(keys: readonly string[]): (input: ListObjectsV2CommandInput) => ListObjectsV2CommandOutput {
+function simulatedListing(keys: readonly string[]): (query: Record<string, string>) => string {
   const sorted = [...keys].sort(compareKeys);
   const encode = (text: string): string => encodeURIComponent(text).replace(/%20/g, '+');
+  const xml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`).replace(/[\u0000-\u001f]/g, (c) => `&#x${c.charCodeAt(0).toString(16)};`);
   return (input) => {
-    const prefix = input.Prefix ?? '';
-    const maxKeys = Math.min(input.MaxKeys ?? 1000, 1000);
+    const prefix = input.prefix ?? '';
+    const maxKeys = Math.min(Number(input['max-keys'] ?? 1000), 1000);
+    const delimiter = input.delimiter;
+    const startAfter = input['start-after'];
     const contents: string[] = [];
     const prefixes: string[] = [];
     let isTruncated = false;
     for (const key of sorted) {
       if (!key.startsWith(prefix)) continue;
-      if (input.StartAfter !== undefined && compareKeys(key, input.StartAfter) <= 0) continue;
-      const at = input.Delimiter === undefined ? -1 : key.indexOf(input.Delimiter, prefix.length);
+      if (startAfter !== undefined && compareKeys(key, startAfter) <= 0) continue;
+      const at = delimiter === undefined ? -1 : key.indexOf(delimiter, prefix.length);
       const commonPrefix = at < 0 ? undefined : key.slice(0, at + 1);
       if (commonPrefix !== undefined && prefixes[prefixes.length - 1] === commonPrefix) continue;
       if (contents.length + prefixes.length === maxKeys) {
@@ -589,16 +618,18 @@ function simulatedListing(keys: readonly string[]): (input: ListObjectsV2Command
       if (commonPrefix === undefined) contents.push(key);
       else prefixes.push(commonPrefix);
     }
-    const url = input.EncodingType === 'url';
-    const out = (text: string): string => (url ? encode(text) : text);
-    return {
-      $metadata: { httpStatusCode: 200 },
-      ...(url ? { EncodingType: 'url' } : {}),
-      IsTruncated: isTruncated,
-      KeyCount: contents.length + prefixes.length,
-      Contents: contents.map((key) => ({ Key: out(key), Size: Buffer.byteLength(key), LastModified: new Date(0) })),
-      CommonPrefixes: prefixes.map((commonPrefix) => ({ Prefix: out(commonPrefix) })),
-    };
+    const url = input['encoding-type'] === 'url';
+    const out = (text: string): string => xml(url ? encode(text) : text);
+    return (
+      '<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
+      `<Name>simulated</Name><Prefix>${out(prefix)}</Prefix><KeyCount>${contents.length + prefixes.length}</KeyCount><MaxKeys>${maxKeys}</MaxKeys>` +
+      (delimiter === undefined ? '' : `<Delimiter>${out(delimiter)}</Delimiter>`) +
+      `<IsTruncated>${isTruncated}</IsTruncated>` +
+      contents.map((key) => `<Contents><Key>${out(key)}</Key><LastModified>1970-01-01T00:00:00.000Z</LastModified><ETag>&quot;x&quot;</ETag><Size>${Buffer.byteLength(key)}</Size><StorageClass>STANDARD</StorageClass></Contents>`).join('') +
+      prefixes.map((commonPrefix) => `<CommonPrefixes><Prefix>${out(commonPrefix)}</Prefix></CommonPrefixes>`).join('') +
+      (url ? '<EncodingType>url</EncodingType>' : '') +
+      '</ListBucketResult>'
+    );
   };
 }
 
@@ -617,14 +648,11 @@ describe('S3 object store: paging against S3 ListObjectsV2 rules (simulated serv
   beforeAll(() => {
     const client = new S3Client({ region: REGION, endpoint: 'http://127.0.0.1:9', forcePathStyle: true, credentials: CREDENTIALS });
     const listing = simulatedListing(keys);
-    client.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName !== 'ListObjectsV2Command') return next(args);
-        listCalls += 1;
-        return { output: listing(args.input as ListObjectsV2CommandInput), response: {} } as Awaited<ReturnType<typeof next>>;
-      },
-      { step: 'initialize', name: 'simulatedListing' },
-    );
+    intercept(client, async (operation, call, next) => {
+      if (operation !== 'ListObjectsV2') return next(call);
+      listCalls += 1;
+      return { status: 200, headers: {}, body: Buffer.from(listing(call.query ?? {})), $metadata: { httpStatusCode: 200, attempts: 1, totalRetryDelay: 0 } };
+    });
     store = new S3ObjectStore({ region: REGION, client });
   });
 
