@@ -47,9 +47,16 @@ export interface Contract<S extends z.ZodType = z.ZodType, R = unknown> {
   readonly extension: boolean;
 }
 
-/** Declares a contract whose result is `R` (`contract<R>()({ … })`: TypeScript infers the schema, `R` is given). */
+/**
+ * Declares a contract whose result is `R` (`contract<R>()({ … })`: TypeScript infers the schema, `R` is given). The
+ * schema is declared as a function and built at its first use: building every contract's zod schema when the
+ * registry loads cost each function's cold start about 5 ms, for the one or few operations it serves.
+ */
 export function contract<R>() {
-  return <S extends z.ZodType>(declared: Omit<Contract<S, R>, 'result'>): Contract<S, R> => declared;
+  return <S extends z.ZodType>({ input, ...declared }: Omit<Contract<S, R>, 'result' | 'input'> & { input: () => S }): Contract<S, R> => {
+    let built: S | undefined;
+    return Object.defineProperty(declared, 'input', { get: () => (built ??= input()), enumerable: true }) as Contract<S, R>;
+  };
 }
 
 /** The input a contract accepts (what a caller may send) and the result it answers. */

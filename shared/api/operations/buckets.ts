@@ -17,7 +17,7 @@ export const BUCKET = {
     needs: 'data:Write',
     ids: [],
     extension: true,
-    input: z.object({ bucket: bucketName }),
+    input: () => z.object({ bucket: bucketName }),
     example: () => ({ bucket: 'team-corpus' }),
   }),
   DescribeBuckets: contract<{ buckets: BucketView[] }>()({
@@ -26,7 +26,7 @@ export const BUCKET = {
     needs: 'data:Read',
     ids: [],
     extension: true,
-    input: z.object({}),
+    input: () => z.object({}),
     example: () => ({}),
   }),
   GrantBucket: contract<true>()({
@@ -35,7 +35,7 @@ export const BUCKET = {
     needs: 'buckets:Grant',
     ids: [],
     extension: true,
-    input: grant,
+    input: () => grant,
     example: () => ({ bucket: 'team-corpus', account: 'team-b' }),
   }),
   RevokeBucket: contract<true>()({
@@ -44,7 +44,7 @@ export const BUCKET = {
     needs: 'buckets:Grant',
     ids: [],
     extension: true,
-    input: grant,
+    input: () => grant,
     example: () => ({ bucket: 'team-corpus', account: 'team-b' }),
   }),
 };

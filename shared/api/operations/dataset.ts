@@ -24,7 +24,7 @@ const CreateDataset = contract<ReturnType<typeof v2CreatedDataset>>()({
   needs: 'data:Write',
   ids: [],
   extension: false,
-  input: withStorageDestination(z.object({ datasetName, dataFormat, ...storageFields }), 'dataset'),
+  input: () => withStorageDestination(z.object({ datasetName, dataFormat, ...storageFields }), 'dataset'),
   example: () => ({ datasetName: 'hello_dataset', dataFormat: 'PromptResponse', storageType: 'sysStorage' }),
 });
 
@@ -34,7 +34,7 @@ const DescribeDatasets = contract<{ pageInfo: PageInfo; datasets: ReturnType<typ
   needs: 'data:Read',
   ids: [],
   extension: false,
-  input: z.object({
+  input: () => z.object({
     ...pageRequestFields,
     filter: z
       .object({
@@ -53,7 +53,7 @@ const DeleteDataset = contract<true>()({
   needs: 'data:Delete',
   ids: ['datasetId'],
   extension: false,
-  input: z.object({ datasetId: idField('dataset') }),
+  input: () => z.object({ datasetId: idField('dataset') }),
   example: (ids) => ({ datasetId: ids.datasetId }),
 });
 
@@ -63,7 +63,7 @@ const CreateDatasetVersion = contract<Version>()({
   needs: 'data:Write',
   ids: ['datasetId'],
   extension: false,
-  input: z.object({ datasetId: idField('dataset'), description: z.string().max(1024).nullish() }),
+  input: () => z.object({ datasetId: idField('dataset'), description: z.string().max(1024).nullish() }),
   example: (ids) => ({ datasetId: ids.datasetId, description: 'a new version' }),
 });
 
@@ -73,7 +73,7 @@ const DescribeDatasetVersion = contract<Version>()({
   needs: 'data:Read',
   ids: ['versionId'],
   extension: false,
-  input: z.object({ versionId: idField('version') }),
+  input: () => z.object({ versionId: idField('version') }),
   example: (ids) => ({ versionId: String(ids.versionId) }),
 });
 
@@ -83,7 +83,7 @@ const DescribeDatasetVersions = contract<{ pageInfo: PageInfo; versions: Version
   needs: 'data:Read',
   ids: ['datasetId'],
   extension: false,
-  input: z.object({
+  input: () => z.object({
     datasetId: idField('dataset'),
     ...pageRequestFields,
     filter: z
@@ -102,7 +102,7 @@ const DeleteDatasetVersion = contract<true>()({
   needs: 'data:Delete',
   ids: ['versionId'],
   extension: false,
-  input: z.object({ versionId: idField('version') }),
+  input: () => z.object({ versionId: idField('version') }),
   example: (ids) => ({ versionId: String(ids.versionId) }),
 });
 
@@ -112,7 +112,7 @@ const PublishDatasetVersion = contract<true>()({
   needs: 'data:Write',
   ids: ['versionId'],
   extension: false,
-  input: z.object({ versionId: idField('version') }),
+  input: () => z.object({ versionId: idField('version') }),
   example: (ids) => ({ versionId: String(ids.versionId) }),
 });
 
@@ -122,7 +122,7 @@ const CreateImportTask = contract<string>()({
   needs: 'data:Write',
   ids: ['versionId'],
   extension: false,
-  input: z.object({ versionId: idField('version'), files: importFilesField, taskToken }),
+  input: () => z.object({ versionId: idField('version'), files: importFilesField, taskToken }),
   example: (ids) => ({ versionId: String(ids.versionId), files: ['bos:/corpus/a.jsonl'] }),
 });
 
@@ -132,7 +132,7 @@ const DescribeImportTask = contract<ReturnType<typeof v2ImportTask>>()({
   needs: 'data:Read',
   ids: ['importTaskId'],
   extension: false,
-  input: z.object({ taskId: idField('task') }),
+  input: () => z.object({ taskId: idField('task') }),
   example: (ids) => ({ taskId: ids.importTaskId }),
 });
 
@@ -142,7 +142,7 @@ const CreateExportTask = contract<string>()({
   needs: 'data:Write',
   ids: ['versionId'],
   extension: false,
-  input: withStorageDestination(z.object({ versionId: idField('version'), ...storageFields, exportType: exportTypeField, taskToken }), 'export'),
+  input: () => withStorageDestination(z.object({ versionId: idField('version'), ...storageFields, exportType: exportTypeField, taskToken }), 'export'),
   example: (ids) => ({ versionId: String(ids.versionId), storageType: 'sysStorage' }),
 });
 
@@ -152,7 +152,7 @@ const DescribeExportTask = contract<ReturnType<typeof v2ExportTask>>()({
   needs: 'data:Read',
   ids: ['exportTaskId'],
   extension: false,
-  input: z.object({ taskId: idField('task') }),
+  input: () => z.object({ taskId: idField('task') }),
   example: (ids) => ({ taskId: ids.exportTaskId }),
 });
 
@@ -162,7 +162,7 @@ const CreateExportSchedule = contract<ReturnType<typeof v2CreatedSchedule>>()({
   needs: 'data:Write',
   ids: ['datasetId'],
   extension: true,
-  input: withStorageDestination(
+  input: () => withStorageDestination(
     z.object({
       datasetId: idField('dataset'),
       versionId: idField('version').nullish(),
@@ -181,7 +181,7 @@ const DescribeExportSchedule = contract<ReturnType<typeof v2Schedule>>()({
   needs: 'data:Read',
   ids: ['scheduleId'],
   extension: true,
-  input: z.object({ scheduleId: idField('schedule') }),
+  input: () => z.object({ scheduleId: idField('schedule') }),
   example: (ids) => ({ scheduleId: ids.scheduleId }),
 });
 
@@ -191,7 +191,7 @@ const DescribeExportSchedules = contract<{ pageInfo: PageInfo; schedules: Return
   needs: 'data:Read',
   ids: [],
   extension: true,
-  input: z.object({ ...pageRequestFields }),
+  input: () => z.object({ ...pageRequestFields }),
   example: () => ({ maxKeys: 10 }),
 });
 
@@ -201,7 +201,7 @@ const DeleteExportSchedule = contract<true>()({
   needs: 'data:Write',
   ids: ['scheduleId'],
   extension: true,
-  input: z.object({ scheduleId: idField('schedule') }),
+  input: () => z.object({ scheduleId: idField('schedule') }),
   example: (ids) => ({ scheduleId: ids.scheduleId }),
 });
 
@@ -228,7 +228,7 @@ const CreateImportRule = contract<ImportRule>()({
   needs: 'data:Write',
   ids: ['datasetId'],
   extension: true,
-  input: z.object({
+  input: () => z.object({
     bucket: bucketName,
     prefix: z.string().max(1024).optional().default('').describe('the key prefix objects land under ("" for the whole bucket)'),
     suffix: z.string().min(1).max(64).nullish().describe('only keys ending in this, e.g. .jsonl'),
@@ -244,7 +244,7 @@ const DescribeImportRule = contract<ImportRule>()({
   needs: 'data:Read',
   ids: [],
   extension: true,
-  input: z.object({ ruleId: idField('rule') }),
+  input: () => z.object({ ruleId: idField('rule') }),
   example: () => ({ ruleId: 'rule-0123456789abcdef' }),
 });
 
@@ -254,7 +254,7 @@ const DescribeImportRules = contract<{ pageInfo: PageInfo; rules: ImportRule[] }
   needs: 'data:Read',
   ids: [],
   extension: true,
-  input: z.object({ ...pageRequestFields }),
+  input: () => z.object({ ...pageRequestFields }),
   example: () => ({ maxKeys: 10 }),
 });
 
@@ -264,7 +264,7 @@ const DeleteImportRule = contract<true>()({
   needs: 'data:Write',
   ids: [],
   extension: true,
-  input: z.object({ ruleId: idField('rule') }),
+  input: () => z.object({ ruleId: idField('rule') }),
   example: () => ({ ruleId: 'rule-0123456789abcdef' }),
 });
 

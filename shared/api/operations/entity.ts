@@ -36,7 +36,7 @@ const list = contract<{ totalAll: number; total: number; items: ReturnType<typeo
   needs: 'data:Read',
   ids: ['versionId'],
   extension: false,
-  input: z.object({
+  input: () => z.object({
     datasetId: versionRef,
     offset: z.number().int().min(0).optional().default(0),
     pageSize: z.number().int().min(1).max(MAX_PAGE_SIZE, `must be at most ${MAX_PAGE_SIZE}`).optional().default(20),
@@ -54,7 +54,7 @@ const annotate = contract<true>()({
   needs: 'data:Write',
   ids: ['versionId', 'sampleId'],
   extension: false,
-  input: z.object({
+  input: () => z.object({
     id: sampleIdField,
     datasetId: versionRef,
     /** The sample's new content: the sample as its format's JSONL line has it (`[{"prompt", "response": [["…"]]}]`). */
@@ -70,7 +70,7 @@ const deleteEntities = contract<{ failedOnes: string[] | null }>()({
   needs: 'data:Delete',
   ids: ['versionId', 'sampleId'],
   extension: false,
-  input: z.object({
+  input: () => z.object({
     id: z.array(sampleIdField).min(1, 'must list at least one sample id').max(MAX_DELETE_IDS, `must list at most ${MAX_DELETE_IDS} sample ids`),
     datasetId: versionRef,
   }),

@@ -16,7 +16,7 @@ const CreateAccessKey = contract<IssuedKey>()({
   needs: 'keys:Manage',
   ids: [],
   extension: true,
-  input: z.object({ policy: policyField.optional(), description: keyDescriptionField.optional() }),
+  input: () => z.object({ policy: policyField.optional(), description: keyDescriptionField.optional() }),
   example: () => ({ policy: 'QfdataReadOnlyAccessPolicy' as const, description: 'a read-only key for dashboards' }),
 });
 
@@ -26,12 +26,12 @@ const DescribeAccessKeys = contract<{ accessKeys: AccessKey[] }>()({
   needs: 'keys:Manage',
   ids: [],
   extension: true,
-  input: z.object({}),
+  input: () => z.object({}),
   example: () => ({}),
 });
 
 const byIdAction = <R>(name: string) =>
-  contract<R>()({ route: 'accessKey', name, needs: 'keys:Manage', ids: ['accessKeyId'], extension: true, input: byId, example: (ids) => ({ accessKeyId: ids.accessKeyId }) });
+  contract<R>()({ route: 'accessKey', name, needs: 'keys:Manage', ids: ['accessKeyId'], extension: true, input: () => byId, example: (ids) => ({ accessKeyId: ids.accessKeyId }) });
 
 /** The actions of `POST /v2/accesskey`, in the order the router and the document list them. */
 export const ACCESS_KEY = {

@@ -17,7 +17,7 @@ const create = contract<ReturnType<typeof v1CreateResult>>()({
   needs: 'data:Write',
   ids: [],
   extension: false,
-  input: z
+  input: () => z
     .object({
       name: datasetName,
       /** The SDK always sends 1; adding versions to an existing group through V1 is not part of the contract. */
@@ -63,7 +63,7 @@ const info = contract<ReturnType<typeof v1Info>>()({
   needs: 'data:Read',
   ids: ['versionId'],
   extension: false,
-  input: z.object({ datasetId: versionRef }),
+  input: () => z.object({ datasetId: versionRef }),
   example: (ids) => ({ datasetId: ids.versionId }),
 });
 
@@ -73,7 +73,7 @@ const statusList = contract<Record<string, ReturnType<typeof v1Status>>>()({
   needs: 'data:Read',
   ids: ['versionId'],
   extension: false,
-  input: z.object({ datasetIds: z.array(versionRef).min(1).max(100) }),
+  input: () => z.object({ datasetIds: z.array(versionRef).min(1).max(100) }),
   example: (ids) => ({ datasetIds: [ids.versionId] }),
 });
 
@@ -83,7 +83,7 @@ const release = contract<true>()({
   needs: 'data:Write',
   ids: ['versionId'],
   extension: false,
-  input: z.object({ datasetId: versionRef }),
+  input: () => z.object({ datasetId: versionRef }),
   example: (ids) => ({ datasetId: ids.versionId }),
 });
 
@@ -93,7 +93,7 @@ const deleteVersion = contract<{ versionCount: number }>()({
   needs: 'data:Delete',
   ids: ['versionId'],
   extension: false,
-  input: z.object({ datasetId: versionRef }),
+  input: () => z.object({ datasetId: versionRef }),
   example: (ids) => ({ datasetId: ids.versionId }),
 });
 
@@ -104,7 +104,7 @@ const importData = contract<true>()({
   needs: 'data:Write',
   ids: ['versionId'],
   extension: false,
-  input: z
+  input: () => z
     .object({
       datasetId: versionRef,
       annotated: z.boolean().optional().default(true),
@@ -129,7 +129,7 @@ const importErrorDetail = contract<ReturnType<typeof v1ImportErrorDetail>>()({
   needs: 'data:Read',
   ids: ['versionId'],
   extension: false,
-  input: z.object({ datasetId: versionRef, errCode: z.number().int().min(1).max(99) }),
+  input: () => z.object({ datasetId: versionRef, errCode: z.number().int().min(1).max(99) }),
   example: (ids) => ({ datasetId: ids.versionId, errCode: 3 }),
 });
 
@@ -142,7 +142,7 @@ const exportData = contract<true>()({
   needs: 'data:Write',
   ids: ['versionId'],
   extension: false,
-  input: z
+  input: () => z
     .object({
       datasetId: versionRef,
       exportFormat: z.literal(0, 'must be 0 (the platform default format)'),
@@ -164,7 +164,7 @@ const exportRecord = contract<ReturnType<typeof v1ExportRecord>[]>()({
   needs: 'data:Read',
   ids: ['versionId'],
   extension: false,
-  input: z.object({ datasetId: versionRef }),
+  input: () => z.object({ datasetId: versionRef }),
   example: (ids) => ({ datasetId: ids.versionId }),
 });
 
