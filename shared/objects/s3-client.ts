@@ -273,6 +273,7 @@ export class S3Client {
       ...(host === undefined ? {} : { host }),
       path: query ? `${path}?${query}` : path,
       headers: call.headers ?? {},
+      // Without a body, Node still sends `Content-Length: 0` on a PUT or POST (never chunked framing).
       ...(call.body === undefined ? {} : { body: call.body }),
     };
   }
