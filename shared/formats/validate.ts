@@ -158,7 +158,8 @@ function singleResponse(acc: Acc, turn: Obj, i: number): [[string]] | undefined 
   if (typeof text !== 'string') fail(CODE.mismatch, `turn ${i + 1}: "response" must be a string or [[string]]`);
   if (text === '') return undefined;
   acc.count(text);
-  return [[text]];
+  // Given as [["…"]]: that very array (it holds nothing else).
+  return typeof value === 'string' ? [[text]] : (value as [[string]]);
 }
 
 function weightOf(turn: Obj, i: number): 0 | 1 | undefined {
@@ -177,6 +178,24 @@ function truncation(count: number, maxTurns: number): Truncation {
   return count > maxTurns ? { kept: maxTurns, from: count } : { kept: count };
 }
 
+/** The keys of a normalised conversation turn, in the order they are written. */
+const TURN_KEYS = ['system', 'prompt', 'response', 'score', 'weight'];
+
+/**
+ * Whether a turn's own keys are exactly those of its normal form, in their order: `present` has bit `k` set for each
+ * `TURN_KEYS[k]` the normal form holds.
+ */
+function hasTurnKeys(turn: Obj, present: number): boolean {
+  let at = 0;
+  for (const key in turn) {
+    while (at < TURN_KEYS.length && (present & (1 << at)) === 0) at++;
+    if (at === TURN_KEYS.length || key !== TURN_KEYS[at] || !Object.hasOwn(turn, key)) return false;
+    at++;
+  }
+  while (at < TURN_KEYS.length && (present & (1 << at)) === 0) at++;
+  return at === TURN_KEYS.length;
+}
+
 function conversation(
   acc: Acc,
   value: unknown,
@@ -185,9 +204,11 @@ function conversation(
 ): { sample: unknown[]; annotated: boolean; from?: number } {
   const turns = turnsOf(value, sorted ? 'PromptSortedresponses' : 'PromptResponse');
   const t = truncation(turns.length, maxTurns);
-  const out: unknown[] = new Array(t.kept);
   const last = t.kept - 1;
   let annotated = true;
+  // Most samples are given in their normal form: then the given turns (and array) are the sample, not copies, and
+  // `out` is only made for a sample that differs.
+  let out: unknown[] | undefined = turns === value && t.from === undefined ? undefined : new Array(t.kept);
   for (let i = 0; i < t.kept; i++) {
     const turn = turnAt(turns, i);
     const system = systemOf(acc, turn, i);
@@ -208,6 +229,16 @@ function conversation(
       if (i !== last) fail(CODE.mismatch, `turn ${i + 1}: "response" is missing (only the last turn may have no response)`);
       annotated = false;
     }
+    // A response given as a string is normalised to [["…"]]; ranked responses are checked to be [["…"], …] as given.
+    const present = (system !== undefined ? 1 : 0) | 2 | (response !== undefined ? 4 : 0) | (score !== undefined ? 8 : 0) | (weight !== undefined ? 16 : 0);
+    if ((response === undefined || Array.isArray(turn.response)) && hasTurnKeys(turn, present)) {
+      if (out !== undefined) out[i] = turn;
+      continue;
+    }
+    if (out === undefined) {
+      out = new Array(t.kept);
+      for (let k = 0; k < i; k++) out[k] = turns[k];
+    }
     const normal: Obj = {};
     if (system !== undefined) normal.system = system;
     normal.prompt = prompt;
@@ -216,6 +247,7 @@ function conversation(
     if (weight !== undefined) normal.weight = weight;
     out[i] = normal;
   }
+  if (out === undefined) return { sample: turns, annotated };
   return t.from === undefined ? { sample: out, annotated } : { sample: out, annotated, from: t.from };
 }
 
@@ -225,7 +257,6 @@ function rankedResponses(acc: Acc, turn: Obj, i: number): string[][] | undefined
   if (!Array.isArray(value) || value.length < 2) {
     fail(CODE.mismatch, `turn ${i + 1}: "response" must list at least 2 ranked responses as [["…"],["…"]]`);
   }
-  const out: string[][] = new Array(value.length);
   for (let k = 0; k < value.length; k++) {
     const candidate: unknown = value[k];
     if (!Array.isArray(candidate) || candidate.length !== 1 || typeof candidate[0] !== 'string') {
@@ -234,9 +265,9 @@ function rankedResponses(acc: Acc, turn: Obj, i: number): string[][] | undefined
     const text = candidate[0] as string;
     if (isBlankString(text)) fail(CODE.empty, `turn ${i + 1}: response ${k + 1} is empty`);
     acc.count(text);
-    out[k] = [text];
   }
-  return out;
+  // Each candidate is checked to be ["…"] and nothing else: the array is its own normal form.
+  return value as string[][];
 }
 
 function scoreOf(turn: Obj, i: number, response: string[][] | undefined): number[] | undefined {

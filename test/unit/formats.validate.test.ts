@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ImportRecord } from '../../shared/formats/index.js';
+import { jsonText, type ImportRecord } from '../../shared/formats/index.js';
+import { normalise } from '../../shared/formats/validate.js';
 import type { DataFormat } from '../../shared/model.js';
 import { collect, source } from './formats.helpers.js';
 
@@ -78,6 +79,60 @@ describe('Formats: PromptResponse (spec §4)', () => {
     const error = await refused('PromptResponse', typeof value === 'string' ? JSON.stringify(value) : value);
     // Assess
     expect(error).toEqual({ code, reason });
+  });
+});
+
+describe('Formats: a conversation given in its normal form', () => {
+  const ctx = { maxTurns: 150 };
+  const normal = (format: DataFormat, value: unknown, maxTurns = 150) => {
+    const outcome = normalise(format, value, { maxTurns });
+    if (!outcome.ok) throw new Error(outcome.reason);
+    return outcome.sample;
+  };
+
+  it.each([
+    ['PromptResponse', [{ prompt: 'p', response: [['r']] }]],
+    ['PromptResponse', [{ system: 's', prompt: 'p', response: [['r']], weight: 1 }, { prompt: 'q' }]],
+    ['PromptSortedresponses', [{ prompt: 'p', response: [['x']] }, { prompt: 'q', response: [['a'], ['b']], score: [1, 0] }]],
+  ] as const)('is its own sample (%s %j)', (format, value) => {
+    // Act
+    const sample = normal(format, value);
+    // Assess: the very value, so a JSON Lines line is stored as it came
+    expect(sample).toBe(value);
+    expect(jsonText(sample)).toBe(JSON.stringify(value));
+  });
+
+  it.each([
+    ['keys in another order', 'PromptResponse', [{ response: [['r']], prompt: 'p' }], '[{"prompt":"p","response":[["r"]]}]'],
+    ['a key it drops', 'PromptResponse', [{ prompt: 'p', response: [['r']], id: 7 }], '[{"prompt":"p","response":[["r"]]}]'],
+    ['an empty system', 'PromptResponse', [{ system: '', prompt: 'p', response: [['r']] }], '[{"prompt":"p","response":[["r"]]}]'],
+    ['a null weight', 'PromptResponse', [{ prompt: 'p', response: [['r']], weight: null }], '[{"prompt":"p","response":[["r"]]}]'],
+    ['an empty last response', 'PromptResponse', [{ prompt: 'p', response: [['']] }], '[{"prompt":"p"}]'],
+    ['a string response in a later turn', 'PromptResponse', [{ prompt: 'p', response: [['r']] }, { prompt: 'q', response: 's' }], '[{"prompt":"p","response":[["r"]]},{"prompt":"q","response":[["s"]]}]'],
+    ['a bare turn object', 'PromptResponse', { prompt: 'p', response: [['r']] }, '[{"prompt":"p","response":[["r"]]}]'],
+    ['scores before responses', 'PromptSortedresponses', [{ prompt: 'p', score: [1, 0], response: [['a'], ['b']] }], '[{"prompt":"p","response":[["a"],["b"]],"score":[1,0]}]'],
+    ['a null score', 'PromptSortedresponses', [{ prompt: 'p', response: [['a'], ['b']], score: null }], '[{"prompt":"p","response":[["a"],["b"]]}]'],
+  ] as const)('is written in the normal key order, without what it drops: %s', (_what, format, value, expected) => {
+    // Act
+    const sample = normal(format, value);
+    // Assess
+    expect(sample).not.toBe(value);
+    expect(jsonText(sample)).toBe(expected);
+  });
+
+  it('is cut to maxTurns as a copy', () => {
+    // Prepare
+    const value = [
+      { prompt: 'a', response: [['b']] },
+      { prompt: 'c', response: [['d']] },
+      { prompt: 'e', response: [['f']] },
+    ];
+    // Act
+    const outcome = normalise('PromptResponse', value, { ...ctx, maxTurns: 2 });
+    // Assess
+    expect(outcome).toMatchObject({ ok: true, truncatedFrom: 3 });
+    expect(jsonText((outcome as { sample: unknown }).sample)).toBe(JSON.stringify(value.slice(0, 2)));
+    expect(value).toHaveLength(3);
   });
 });
 
