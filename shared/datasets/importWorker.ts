@@ -78,8 +78,11 @@ class Worker {
   #errors: string[] = [];
   #pending = emptyCounts();
   #pendingErrors: ImportErrorEntry[] = [];
-  /** The shard write in flight, if any (see {@link Worker.#flush}). */
+  /** The indexes of the shards this run stored, by shard (the task's index is made from them at the end). */
+  readonly #indexes = new Map<number, ShardIndex>();
+  /** The shard write queued last, and the one before it (see {@link Worker.#flush}). */
   #inFlight: Promise<void> = Promise.resolve();
+  #previousWrite: Promise<void> = Promise.resolve();
   /** Aborts when the lease is lost (the heartbeat found another worker's fence). */
   readonly #signal: AbortSignal;
   /** The version, once read. */
@@ -122,6 +125,7 @@ class Worker {
     const untouched = task.checkpoint.file === 0 && task.checkpoint.record === 0 && task.checkpoint.shard === 0;
     if (task.children || (!task.parentTaskId && untouched && task.sources.length > 1 && this.#deps.settings.workers > 1)) return this.#coordinate(version);
     const layout = importLayout(version, task.taskId);
+    const { shardBytes, shardSamples, handoffMs } = this.#deps.settings;
     try {
       for (; this.#checkpoint.file < task.sources.length; ) {
         const index = this.#checkpoint.file;
@@ -139,10 +143,10 @@ class Worker {
             if (record <= skip) continue;
             if (item.kind === 'asset') await this.#deps.objects.put(layout.bucket, layout.asset(item.path), await item.open());
             else this.#take(item);
-            if (this.#shardChars >= this.#deps.settings.shardBytes || this.#shard.lines >= this.#deps.settings.shardSamples) {
+            if (this.#shardChars >= shardBytes || this.#shard.lines >= shardSamples) {
               await this.#flush(layout, { ...this.#checkpoint, record, bytesInFile: read.bytes });
             }
-            if (budget.remainingMs() < this.#deps.settings.handoffMs) {
+            if (budget.remainingMs() < handoffMs) {
               await copying;
               await this.#flush(layout, { ...this.#checkpoint, record, bytesInFile: read.bytes });
               await this.#drain();
@@ -168,7 +172,8 @@ class Worker {
     }
     await this.#writeReport(layout);
     // The samples' line index (the entity API pages with it), before the version shows the samples.
-    await this.#deps.objects.put(layout.bucket, layout.taskIndex, JSON.stringify(await buildTaskIndex(this.#deps.objects, version, task.taskId, dataset.dataFormat)));
+    const index = await buildTaskIndex(this.#deps.objects, version, task.taskId, dataset.dataFormat, this.#indexes);
+    await this.#deps.objects.put(layout.bucket, layout.taskIndex, JSON.stringify(index));
     await this.#settleVersion(version, 'ImportFinished');
     return this.#finishTask('Finished');
   }
@@ -282,13 +287,14 @@ class Worker {
 
   /**
    * Cuts a shard: everything read since the last cut goes to a write that runs while reading goes on. The write
-   * puts the shard and the error part (or deletes those names when there is nothing: a dead worker may have left
-   * them), then saves the checkpoint, renewing the lease. Only one write is in flight at a time and each waits for
-   * the one before, so what reaches storage, and in which order, is exactly as if each were awaited in turn: a
-   * crash leaves at most the one shard after the last checkpoint, which the next worker rewrites.
+   * puts the shard, its index and the error part (or deletes those names when there is nothing: a dead worker may
+   * have left them), then saves the checkpoint, renewing the lease. Each write starts once the one before has ended
+   * (its checkpoint saved), so a crash leaves at most the objects of the one shard after the last checkpoint, which
+   * the next worker rewrites. Reading waits only when two shards are already waiting for storage (one being written,
+   * one queued), so a slow write does not stall it.
    */
   async #flush(layout: ReturnType<typeof importLayout>, next: ImportCheckpoint): Promise<void> {
-    await this.#inFlight;
+    await this.#previousWrite;
     const { settings } = this.#deps;
     const shard = this.#checkpoint.shard;
     const cut = this.#shard.take(shard);
@@ -303,12 +309,17 @@ class Worker {
     this.#errors = [];
     this.#pending = emptyCounts();
     this.#pendingErrors = [];
-    const write = this.#persist(layout, shard, cut, errors, pending, this.#checkpoint, [...this.#errorSample], { ...this.#errorCodes });
-    write.catch(() => undefined); // awaited by the next flush or by drain(); marked handled meanwhile
+    const checkpoint = this.#checkpoint;
+    const errorSample = [...this.#errorSample];
+    const errorCodes = { ...this.#errorCodes };
+    // After the write before it (a failed one fails this one too, which then writes nothing).
+    const write = this.#inFlight.then(() => this.#persist(layout, shard, cut, errors, pending, checkpoint, errorSample, errorCodes));
+    write.catch(() => undefined); // awaited by a later flush or by drain(); marked handled meanwhile
+    this.#previousWrite = this.#inFlight;
     this.#inFlight = write;
   }
 
-  /** Waits for the write in flight (and rethrows its failure). */
+  /** Waits for the writes queued (and rethrows the first failure). */
   async #drain(): Promise<void> {
     await this.#inFlight;
   }
@@ -324,10 +335,16 @@ class Worker {
     errorCodes: Record<string, number>,
   ): Promise<void> {
     const { objects, store, settings, now } = this.#deps;
-    await (cut ? objects.put(layout.bucket, layout.shard(shard), cut.body) : objects.delete(layout.bucket, layout.shard(shard)));
-    cut?.release();
-    await (cut ? objects.put(layout.bucket, layout.shardIndex(shard), JSON.stringify(cut.index)) : objects.delete(layout.bucket, layout.shardIndex(shard)));
-    await (errors.length > 0 ? objects.put(layout.bucket, layout.errors(shard), errors.join('\n') + '\n') : objects.delete(layout.bucket, layout.errors(shard)));
+    this.#indexes.delete(shard);
+    // The shard, its index and its error part are written side by side (their syncs overlap); all three have ended
+    // before the checkpoint, whatever fails.
+    const written = await Promise.allSettled([
+      cut ? objects.put(layout.bucket, layout.shard(shard), cut.body).then(() => cut.release()) : objects.delete(layout.bucket, layout.shard(shard)),
+      cut ? objects.put(layout.bucket, layout.shardIndex(shard), JSON.stringify(cut.index)) : objects.delete(layout.bucket, layout.shardIndex(shard)),
+      errors.length > 0 ? objects.put(layout.bucket, layout.errors(shard), errors.join('\n') + '\n') : objects.delete(layout.bucket, layout.errors(shard)),
+    ]);
+    for (const outcome of written) if (outcome.status === 'rejected') throw outcome.reason;
+    if (cut) this.#indexes.set(shard, cut.index);
     const counts = addCounts(this.#counts, { ...pending, bytes: cut?.body.length ?? 0 });
     await store.checkpointImportTask(this.#task.account, this.#task.taskId, this.#fence, {
       checkpoint,
@@ -474,12 +491,13 @@ class Worker {
  * The samples of one shard as the JSONL bytes that are stored, encoded (or copied) as they are taken: no string
  * outlives its sample, and nothing is joined at the cut. A block holds a whole default shard, so a shard is one
  * block's bytes; blocks are reused once their shard is stored (allocating a fresh buffer per shard, and joining
- * several, made the import spend a fifth of its time collecting them), so memory stays at two shards' worth.
+ * several, made the import spend a fifth of its time collecting them), so memory stays at three shards' worth (one
+ * being filled, two waiting for storage: see `Worker.#flush`).
  */
 class ShardBuffer {
   static readonly BLOCK = 16 * 1024 * 1024;
   /** Blocks no shard holds any more, for the next ones. */
-  static readonly #KEEP = 2;
+  static readonly #KEEP = 3;
   #free: Buffer[] = [];
   #blocks: Buffer[] = [];
   #block: Buffer = Buffer.alloc(0);
@@ -555,6 +573,14 @@ class ShardBuffer {
 }
 
 /**
+ * How much of a source that is a local file is read at a time. A stream's default (64 KiB) costs a trip through
+ * libuv's thread pool per 64 KiB, and the reader waits for each one that a busy machine (the source's copy and the
+ * shard writes run beside it) is slow to serve; larger reads measured no better. The JSON Lines and txt readers still
+ * hand out their records 64 KiB at a time (`../formats/text.ts`).
+ */
+const LOCAL_READ_BYTES = 512 * 1024;
+
+/**
  * A source object as the format readers open it (a zip or an xlsx is read in place if the store has it as a file).
  * `read.bytes` counts what the readers have read of it as a stream (progress within a file; a file read in place
  * counts only when it is done).
@@ -571,8 +597,11 @@ function sourceFile(objects: ObjectStore, source: ImportSource, read: { bytes: n
           done(null, chunk);
         },
       });
+      // A local file (the filesystem store) is read in larger chunks; the stream closes the file when it ends.
+      const file = await objects.openFile(source.bucket, source.key);
+      const body = file ? file.createReadStream({ highWaterMark: LOCAL_READ_BYTES }) : await objects.get(source.bucket, source.key);
       // A failure of the source reaches the reader through the counter (pipeline destroys it with the error).
-      return pipeline(await objects.get(source.bucket, source.key), counter, () => undefined);
+      return pipeline(body, counter, () => undefined);
     },
     openFile: () => objects.openFile(source.bucket, source.key),
   };

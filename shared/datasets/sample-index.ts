@@ -148,14 +148,24 @@ export async function taskIndex(objects: ObjectStore, version: Pick<VersionRecor
   });
 }
 
-/** Joins the shards' indexes of a task (reading a shard whose own index is missing). */
-export async function buildTaskIndex(objects: ObjectStore, version: Pick<VersionRecord, 'storage'>, taskId: string, format: DataFormat): Promise<TaskIndex> {
+/**
+ * Joins the shards' indexes of a task (reading a shard whose own index is missing). `known`: indexes the caller
+ * holds (the import worker, those of the shards it wrote), used instead of reading them back when they match.
+ */
+export async function buildTaskIndex(
+  objects: ObjectStore,
+  version: Pick<VersionRecord, 'storage'>,
+  taskId: string,
+  format: DataFormat,
+  known?: ReadonlyMap<number, ShardIndex>,
+): Promise<TaskIndex> {
   const layout = importLayout(version, taskId);
   const shards: ShardIndex[] = [];
   for await (const o of listAll(objects, layout.bucket, layout.shardsPrefix)) {
     const n = Number(o.key.slice(layout.shardsPrefix.length).replace(/\.jsonl$/, ''));
     if (!Number.isInteger(n)) continue;
-    const own = await readJson<ShardIndex>(objects, layout.bucket, layout.shardIndex(n));
+    const held = known?.get(n);
+    const own = held?.bytes === o.size ? held : await readJson<ShardIndex>(objects, layout.bucket, layout.shardIndex(n));
     const index = own && own.bytes === o.size ? own : await indexShard(objects, layout.bucket, o.key, n, format);
     if (index.lines > 0) shards.push(index);
   }

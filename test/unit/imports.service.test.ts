@@ -299,6 +299,45 @@ describe('Imports: requests, the worker, and crashes', () => {
     expect((await imports.getTask({ account }, task.taskId)).handoffs).toBe(1);
   });
 
+  it('stores the lines of a large JSON Lines file as they came, across reads, with CRLF, rewritten and overlong lines', async () => {
+    // Prepare: ~1.5 MB, so that lines cross the reader's reads and pieces and the shard cuts fall inside them
+    const account = 'acct-bytes';
+    const version = await newVersion(account);
+    const words = ['alpha', '数据集', 'émoji 😀', 'quote \\"', 'tab\\t', 'μ'];
+    const lines: string[] = [];
+    const stored: string[] = [];
+    for (let i = 0; i < 2600; i++) {
+      const text = Array.from({ length: 20 + (i % 90) }, (_, k) => words[(i + k) % words.length]).join(' ');
+      if (i % 101 === 7) {
+        // Rewritten: the response as a string is stored as [["…"]]
+        lines.push(`[{"prompt":"p${i}","response":"${text}"}]\n`);
+        stored.push(`[{"prompt":"p${i}","response":[["${text}"]]}]`);
+      } else if (i % 211 === 3) {
+        lines.push('\n'); // blank: an error, nothing stored
+      } else {
+        const line = `[{"prompt":"p${i}","response":[["${i === 1000 ? text.repeat(700) : text}"]]}]`;
+        lines.push(i % 97 === 5 ? `${line}\r\n` : `${line}\n`);
+        stored.push(line);
+      }
+    }
+    const last = '[{"prompt":"the last","response":[["no line break"]]}]';
+    await h.objects.put('src', 'bytes/big.jsonl', lines.join('') + last);
+    stored.push(last);
+    const { imports } = h.services({ settings: { imports: { ...settings, shardSamples: 1000 } } });
+    const task = await imports.createTask({ account }, version.versionId, ['bos:/src/bytes/big.jsonl'], { annotated: true });
+    // Act
+    const outcome = await runImport(imports, { account, taskId: task.taskId }, forever);
+    // Assess: the shards hold exactly the lines, byte for byte
+    expect(outcome).toBe('finished');
+    const page = await h.objects.list(version.storage.bucket, version.storage.prefix);
+    const shards = page.objects.filter((o) => /part-task-[0-9a-z]+-\d{6}\.jsonl$/.test(o.key));
+    expect(shards.length).toBeGreaterThan(2);
+    const bytes = Buffer.concat(await Promise.all(shards.map(async (o) => readAll(await h.objects.get(version.storage.bucket, o.key)))));
+    expect(bytes.toString('utf8')).toBe(stored.map((l) => `${l}\n`).join(''));
+    const done = await imports.getTask({ account }, task.taskId);
+    expect(done.counts).toMatchObject({ samples: stored.length, errors: 13, bytes: bytes.length });
+  });
+
   it('fences out a worker whose lease was taken over', async () => {
     // Prepare
     const { files } = await seedSources('fence');
