@@ -44,20 +44,19 @@ export interface ImportRun {
   cleanup(): Promise<void>;
 }
 
-/** A generous budget: the worker never hands off. */
-/** A time budget that never runs out (the bench measures whole imports). */
+/** A time budget that never runs out: the worker never hands off (the bench measures whole imports). */
 export const FOREVER = { remainingMs: () => 24 * 3600 * 1000 };
 
-/**
- * Creates a PromptResponse dataset (untimed), then times `createTask` + `runImport` of `file` into its version.
- * `beforeImport` runs after the dataset exists, just before the clock starts.
- */
 /** Lets `account` read the bucket of `file`, as an operator grants it (the bench's buckets are nobody's but root's). */
 export async function grantSource(s: BenchImportServices, account: string, file: string): Promise<void> {
   const bucket = /^bos:\/([^/]+)\//.exec(file)?.[1];
   if (bucket) await s.services.buckets.grant({ account: 'root' }, bucket, account, { operator: true });
 }
 
+/**
+ * Creates a PromptResponse dataset (untimed), then times `createTask` + `runImport` of `file` into its version.
+ * `beforeImport` runs after the dataset exists, just before the clock starts.
+ */
 export async function importOnce(s: BenchImportServices, account: string, name: string, file: string, beforeImport?: () => void): Promise<ImportRun> {
   const { runImport } = await import('../shared/datasets/importWorker.js');
   await grantSource(s, account, file);
