@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Builds the installable CLI: bin/qfdata.ts and everything it imports (commander, zod, string-width, the typed
-// client, the object port, the AWS S3 client for `cp` against a deployment…) bundled by esbuild into one file,
+// client, the object port, the S3 client for `cp` against a deployment…) bundled by esbuild into one file,
 // bin/dist/qfdata.mjs, so the installed package runs with no devDependency and no TypeScript at run time.
 // `npm pack` runs it (the `prepack` script); bin/qfdata.mjs runs the bundle when the sources are not beside it.
 import { build } from 'esbuild';
