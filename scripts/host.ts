@@ -12,11 +12,25 @@
  *   two instances; the packages under node_modules are shared (they hold no per-function state here). An instance
  *   serves one invocation at a time, as Lambda does; a function gets up to `maxInstances` of them (its
  *   `reservedConcurrency` if lower), made on demand and kept warm, and invocations beyond that wait their turn.
+ * - **Long-running background functions in threads of their own** (`isLongRunning`: no HTTP route, a timeout over a
+ *   minute: the import worker, the scheduler with its exports). Each of their instances is a worker thread (its own
+ *   isolate, event loop and module graph, packages included) that loads the bundle and serves one invocation per
+ *   message (the event and the result cross by structured clone, a thrown error as its name, message and stack), so
+ *   an import's parts really run at once, beside the launcher's thread (the gateway, dynalite, the API functions),
+ *   which stays responsive during imports and exports. The other functions run on the launcher's thread: an
+ *   instance there costs a module graph, a thread ~17 MB more (its isolate, its own copy of the packages). A thread
+ *   unused for `threadIdleMs` (2 minutes) is stopped, as Lambda reclaims idle environments, so the memory of a burst
+ *   of imports comes back; a thread that exits or dies fails the invocation it ran and leaves the pool, the next
+ *   invocation gets a new one. `threads: false` runs every function on the launcher's thread. V8 flags are per
+ *   process: `npm start`'s `--heap-growing-percent` (`scripts/local.ts`) applies to the threads too.
  * - **The environment serverless.yml gives each function.** `provider.environment` and the function's own
  *   `environment`, resolved for the local stage (`${env:…}`, `${param:…}`, `${self:…}`, `${sls:stage}`), plus the
  *   AWS variables Lambda (and serverless-offline) sets and `IS_OFFLINE=true`; the shell's other variables are not
  *   visible, as under serverless-offline. The bundles read `process.env` through an esbuild `define`, so each
- *   instance sees its own copy and the launcher's `process.env` is never changed.
+ *   instance sees its own copy and the launcher's `process.env` is never changed (a thread's bundle takes its copy
+ *   the same way; the packages see the launcher's environment, in a thread as on the launcher's thread). The
+ *   bundles' source maps are files beside them (read only with `--enable-source-maps`): an instance keeps its
+ *   module's source text, and an inline map doubled it (~0.8 MB an instance).
  * - **Events as API Gateway (HTTP API, payload 2.0) shapes them.** `http(request)` routes by the functions'
  *   `httpApi` events (exact path, then `{proxy+}`, then the `*` default route) and builds the version 2.0 event:
  *   `rawPath` and `rawQueryString` as sent, lower-case headers (repeated ones joined with commas),
@@ -25,7 +39,8 @@
  * - **A Lambda context per invocation**: a fresh `awsRequestId`, the function's name, version, memory and ARN, and
  *   `getRemainingTimeInMillis()` counting down the function's `timeout`. An HTTP invocation that outlives its timeout
  *   answers 504 at once (API Gateway's answer); the handler cannot be stopped, so its instance stays busy until it
- *   returns (a background invocation is logged when it overruns).
+ *   returns (a background invocation is logged when it overruns). `close` waits `graceMs` for running invocations,
+ *   then stops the threads (what still runs in them fails).
  * - **Background work in-process**: `invokeAsync` (the event dispatcher, the Lambda Invoke endpoint with
  *   `InvocationType: Event`) runs the function without waiting; `schedule: rate(…)` events run on their rate. The
  *   Lambda Invoke API (`POST /2015-03-31/functions/<name>/invocations`, `Event` or `RequestResponse`) is served on
@@ -34,9 +49,10 @@
  * - **An invocation's failure is its own**: a handler that throws (at load or at run time) fails that invocation
  *   (500 in the path's envelope over HTTP, an `Unhandled` function error over Invoke, a log line in the background);
  *   nothing it does stops the host. `guardProcess()` (what `npm start` installs) logs an unhandled rejection or an
- *   uncaught exception instead of exiting.
+ *   uncaught exception instead of exiting; a thread logs its own (naming the function) and keeps serving, and a
+ *   thread that exits (`process.exit` in a handler) or runs out of memory takes only its instance.
  * - **Its output**: what a handler writes to stdout (its JSON log lines) is dropped unless `verbose`, as `npm start`
- *   hides serverless-offline's output unless `QFDATA_VERBOSE=1`; stderr goes through.
+ *   hides serverless-offline's output unless `QFDATA_VERBOSE=1` (in a thread, dropped there); stderr goes through.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
@@ -45,6 +61,7 @@ import { mkdir } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import yaml from 'js-yaml';
 import { readServerlessYml } from './serverless-yml.js';
 
@@ -108,6 +125,10 @@ export interface HostOptions {
   extraFunctions?: Record<string, { handler: string; timeout?: number; events?: unknown[] }>;
   /** Called when a background invocation fails (default: a line on stderr). */
   onBackgroundError?: (functionName: string, error: unknown) => void;
+  /** Run the instances of background functions (those with no HTTP route) in worker threads (default true). */
+  threads?: boolean;
+  /** How long a threaded instance may sit unused before its thread is stopped (default `THREAD_IDLE_MS`). */
+  threadIdleMs?: number;
 }
 
 export interface Host {
@@ -122,7 +143,7 @@ export interface Host {
   listenLambda(port: number): Promise<string>;
   /** Resolves once no invocation is running (or after `timeoutMs`). */
   idle(timeoutMs?: number): Promise<void>;
-  /** Stops the schedules and the Lambda endpoint; waits up to `graceMs` for running invocations. */
+  /** Stops the schedules and the Lambda endpoint; waits up to `graceMs` for running invocations, then stops the threads. */
   close(graceMs?: number): Promise<void>;
 }
 
@@ -305,7 +326,9 @@ async function buildBundles(root: string, outdir: string, functions: readonly Ho
       mainFields: ['module', 'main'],
       packages: 'external',
       splitting: false,
-      sourcemap: 'inline',
+      // Beside the bundle, not in it: each instance keeps its module's source text, and Node reads a map only when
+      // source maps are enabled (--enable-source-maps).
+      sourcemap: 'linked',
       sourcesContent: false,
       logLevel: 'warning',
       // Each instance reads its own environment (by its module URL), never the launcher's process.env.
@@ -326,51 +349,149 @@ async function buildBundles(root: string, outdir: string, functions: readonly Ho
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 
-
-interface Instance {
-  handler: Handler;
-  busy: boolean;
+/** What a Lambda context carries as data (the functions are added where the handler runs). */
+interface ContextData {
+  awsRequestId: string;
+  callbackWaitsForEmptyEventLoop: boolean;
+  functionName: string;
+  functionVersion: string;
+  invokedFunctionArn: string;
+  memoryLimitInMB: string;
+  logGroupName: string;
+  logStreamName: string | undefined;
 }
+
+/** The context a handler gets: the data, and `getRemainingTimeInMillis()` counting down to `deadline`. */
+function lambdaContext(data: ContextData, deadline: number) {
+  return {
+    ...data,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/** One execution environment of a function: a module graph of its bundle, serving one invocation at a time. */
+interface Instance {
+  invoke(event: unknown, context: ContextData, deadline: number): Promise<unknown>;
+  busy: boolean;
+  /** Its thread is gone (it exited, or was stopped): never handed out again. */
+  dead: boolean;
+  /** Stops its thread (threaded instances). */
+  stop?(): Promise<void>;
+}
+
+/**
+ * The functions whose instances get threads of their own: background work (no HTTP route) that may run for more
+ * than a minute (the import worker, the scheduler with its exports), the CPU-bound work worth a thread. Short event
+ * handlers stay on the launcher's thread, where an instance costs a module graph and no isolate.
+ */
+export function isLongRunning(fn: Pick<HostedFunction, 'routes' | 'timeoutMs'>): boolean {
+  return fn.routes.length === 0 && fn.timeoutMs > 60_000;
+}
+
+/** How long a threaded instance may sit unused before its thread is stopped (Lambda reclaims idle environments too). */
+export const THREAD_IDLE_MS = 2 * 60_000;
 
 /** A function's warm instances and the invocations waiting for one. */
 class Pool {
   readonly instances: Instance[] = [];
-  readonly waiting: ((instance: Instance) => void)[] = [];
+  /** Waiting invocations: handed a (busy) instance, or `undefined` when a slot came free for them to fill. */
+  readonly waiting: ((instance: Instance | undefined) => void)[] = [];
+  readonly #idleTimers = new Map<Instance, NodeJS.Timeout>();
   creating = 0;
   constructor(
     readonly fn: HostedFunction,
     readonly bundle: string,
     readonly hostId: string,
     readonly max: number,
+    /** Instances run in worker threads of their own (background functions), else on the launcher's thread. */
+    readonly threaded: boolean,
+    readonly verbose: boolean,
+    readonly idleMs: number,
   ) {}
 
   async acquire(): Promise<Instance> {
-    const free = this.instances.find((i) => !i.busy);
-    if (free) {
-      free.busy = true;
-      return free;
-    }
-    if (this.instances.length + this.creating < this.max) {
-      this.creating++;
-      try {
-        const instance = { handler: await this.#load(this.instances.length + this.creating), busy: true };
-        this.instances.push(instance);
-        return instance;
-      } finally {
-        this.creating--;
+    for (;;) {
+      const free = this.instances.find((i) => !i.busy && !i.dead);
+      if (free) {
+        this.#take(free);
+        return free;
       }
+      if (this.instances.length + this.creating < this.max) {
+        this.creating++;
+        try {
+          const n = this.instances.length + this.creating;
+          const instance = this.threaded ? await ThreadInstance.start(this.fn, this.bundle, n, this.verbose, (dead) => this.#died(dead)) : await this.#load(n);
+          this.instances.push(instance);
+          return instance;
+        } catch (error) {
+          // The slot is free again: a waiting invocation may try its own load.
+          this.waiting.shift()?.(undefined);
+          throw error;
+        } finally {
+          this.creating--;
+        }
+      }
+      const handed = await new Promise<Instance | undefined>((resolve) => this.waiting.push(resolve));
+      if (handed) return handed;
     }
-    return new Promise((resolve) => this.waiting.push(resolve));
   }
 
   release(instance: Instance): void {
+    if (instance.dead) {
+      this.#remove(instance);
+      this.waiting.shift()?.(undefined);
+      return;
+    }
     const next = this.waiting.shift();
-    if (next) next(instance);
-    else instance.busy = false;
+    if (next) return next(instance);
+    instance.busy = false;
+    if (instance.stop) {
+      const timer = setTimeout(() => {
+        this.#idleTimers.delete(instance);
+        if (instance.busy || instance.dead) return;
+        this.#remove(instance);
+        void instance.stop?.();
+      }, this.idleMs);
+      timer.unref();
+      this.#idleTimers.set(instance, timer);
+    }
   }
 
-  /** A fresh module graph of the function's bundle, with its own copy of the function's environment. */
-  async #load(n: number): Promise<Handler> {
+  /** Stops every threaded instance (running invocations fail). */
+  async stop(): Promise<void> {
+    for (const t of this.#idleTimers.values()) clearTimeout(t);
+    this.#idleTimers.clear();
+    await Promise.all(this.instances.splice(0).map((i) => i.stop?.()));
+  }
+
+  #take(instance: Instance): void {
+    instance.busy = true;
+    const timer = this.#idleTimers.get(instance);
+    if (timer) clearTimeout(timer);
+    this.#idleTimers.delete(instance);
+  }
+
+  /** A thread that exited on its own: an idle one leaves the pool now, a busy one when its invocation is released. */
+  #died(instance: Instance): void {
+    if (!instance.busy) {
+      this.#remove(instance);
+      this.waiting.shift()?.(undefined);
+    }
+  }
+
+  #remove(instance: Instance): void {
+    const at = this.instances.indexOf(instance);
+    if (at >= 0) this.instances.splice(at, 1);
+    const timer = this.#idleTimers.get(instance);
+    if (timer) clearTimeout(timer);
+    this.#idleTimers.delete(instance);
+  }
+
+  /** A fresh module graph of the function's bundle on the launcher's thread, with its own copy of the function's environment. */
+  async #load(n: number): Promise<Instance> {
     const url = `${pathToFileURL(this.bundle).href}?host=${this.hostId}&instance=${n}-${randomUUID().slice(0, 8)}`;
     const load = slot.loading.then(async () => {
       slot.next = { ...this.fn.environment };
@@ -385,7 +506,151 @@ class Pool {
     const exported = this.fn.handler.slice(this.fn.handler.lastIndexOf('.') + 1);
     const handler = mod[exported];
     if (typeof handler !== 'function') throw new Error(`function ${this.fn.key}: ${this.fn.handler} is not a function`);
-    return handler as Handler;
+    return {
+      busy: true,
+      dead: false,
+      invoke: (event, context, deadline) => (handler as Handler)(event, lambdaContext(context, deadline)),
+    };
+  }
+}
+
+/**
+ * What a worker thread of a threaded instance runs (plain JavaScript, evaluated as the thread's main script): it
+ * hands the bundle its environment, drops what handlers write to stdout unless verbose, logs (never dies of) a
+ * stray rejection or exception, loads the bundle, then serves one invocation per message.
+ */
+const THREAD_MAIN = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { environment, url, exported, verbose, functionName } = workerData;
+globalThis[Symbol.for('qfdata.host.environments')] = { take: () => ({ ...environment }) };
+if (!verbose) {
+  process.stdout.write = (...args) => {
+    const done = args.find((a) => typeof a === 'function');
+    if (done) queueMicrotask(done);
+    return true;
+  };
+}
+const describe = (e) => (e instanceof Error ? e.stack || e.name + ': ' + e.message : String(e));
+process.on('unhandledRejection', (r) => process.stderr.write('qfdata: ' + functionName + ': unhandled rejection (the instance keeps running): ' + describe(r) + '\\n'));
+process.on('uncaughtException', (e) => process.stderr.write('qfdata: ' + functionName + ': uncaught exception (the instance keeps running): ' + describe(e) + '\\n'));
+const failure = (e) => (e instanceof Error ? { name: e.name, message: e.message, stack: e.stack } : { name: 'Error', message: String(e) });
+import(url).then(
+  (mod) => {
+    const handler = mod[exported];
+    if (typeof handler !== 'function') return parentPort.postMessage({ kind: 'load-failed', error: failure(new Error(functionName + ': ' + exported + ' is not a function')) });
+    parentPort.on('message', async ({ event, context, deadline }) => {
+      const ctx = { ...context, getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()), done() {}, fail() {}, succeed() {} };
+      let answer;
+      try {
+        answer = { kind: 'result', ok: true, result: await handler(event, ctx) };
+      } catch (e) {
+        answer = { kind: 'result', ok: false, error: failure(e) };
+      }
+      try {
+        parentPort.postMessage(answer);
+      } catch (e) {
+        parentPort.postMessage({ kind: 'result', ok: false, error: failure(e) });
+      }
+    });
+    parentPort.postMessage({ kind: 'ready' });
+  },
+  (e) => parentPort.postMessage({ kind: 'load-failed', error: failure(e) }),
+);
+`;
+
+type ThreadMessage = { kind: 'ready' } | { kind: 'load-failed'; error: ErrorData } | { kind: 'result'; ok: true; result: unknown } | { kind: 'result'; ok: false; error: ErrorData };
+interface ErrorData {
+  name: string;
+  message: string;
+  stack?: string;
+}
+const errorOf = (data: ErrorData): Error => Object.assign(new Error(data.message), { name: data.name, ...(data.stack ? { stack: data.stack } : {}) });
+
+/**
+ * An instance in a worker thread of its own: its own isolate, event loop and module graph (the function's bundle
+ * and the packages it loads), so it runs in parallel with the launcher's thread (the gateway, dynalite, the other
+ * functions) and with the function's other instances. Events and results cross by structured clone.
+ */
+class ThreadInstance implements Instance {
+  busy = true;
+  dead = false;
+  readonly #worker: Worker;
+  #pending: { resolve: (value: unknown) => void; reject: (error: Error) => void } | undefined;
+  #exited: Promise<void>;
+  #stopping = false;
+
+  private constructor(worker: Worker, onDeath: (instance: ThreadInstance) => void) {
+    this.#worker = worker;
+    this.#exited = new Promise((resolve) => worker.once('exit', () => resolve()));
+    worker.on('message', (message: ThreadMessage) => {
+      if (message.kind !== 'result') return;
+      const pending = this.#pending;
+      this.#pending = undefined;
+      worker.unref();
+      if (message.ok) pending?.resolve(message.result);
+      else pending?.reject(errorOf(message.error));
+    });
+    // An uncaught error the thread's own handlers could not catch (or the thread ran out of memory): it is gone.
+    worker.on('error', (error) => this.#end(error));
+    worker.on('exit', (code) => this.#end(new Error(this.#stopping ? 'the host stopped the instance' : `the instance's thread exited (code ${code})`), this.#stopping ? undefined : onDeath));
+  }
+
+  #end(error: Error, onDeath?: (instance: ThreadInstance) => void): void {
+    this.dead = true;
+    const pending = this.#pending;
+    this.#pending = undefined;
+    pending?.reject(error);
+    onDeath?.(this);
+  }
+
+  static async start(fn: HostedFunction, bundle: string, n: number, verbose: boolean, onDeath: (instance: ThreadInstance) => void): Promise<ThreadInstance> {
+    const worker = new Worker(THREAD_MAIN, {
+      eval: true,
+      workerData: {
+        environment: fn.environment,
+        url: `${pathToFileURL(bundle).href}?instance=${n}`,
+        exported: fn.handler.slice(fn.handler.lastIndexOf('.') + 1),
+        verbose,
+        functionName: fn.name,
+      },
+    });
+    const ready = await new Promise<ThreadMessage>((resolve) => {
+      const onExit = (code: number) => resolve({ kind: 'load-failed', error: { name: 'Error', message: `the instance's thread exited (code ${code}) while loading` } });
+      worker.once('message', (message: ThreadMessage) => {
+        worker.off('exit', onExit);
+        resolve(message);
+      });
+      worker.once('exit', onExit);
+    });
+    if (ready.kind !== 'ready') {
+      await worker.terminate();
+      throw ready.kind === 'load-failed' ? errorOf(ready.error) : new Error(`function ${fn.key}: its thread did not start`);
+    }
+    worker.unref();
+    return new ThreadInstance(worker, onDeath);
+  }
+
+  invoke(event: unknown, context: ContextData, deadline: number): Promise<unknown> {
+    if (this.dead) return Promise.reject(new Error("the instance's thread is gone"));
+    return new Promise((resolve, reject) => {
+      this.#pending = { resolve, reject };
+      // A running invocation keeps the process alive; an idle thread does not.
+      this.#worker.ref();
+      try {
+        this.#worker.postMessage({ event, context, deadline });
+      } catch (error) {
+        this.#pending = undefined;
+        this.#worker.unref();
+        reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.dead = true;
+    await this.#worker.terminate();
+    await this.#exited;
   }
 }
 
@@ -534,9 +799,15 @@ export async function startHost(options: HostOptions): Promise<Host> {
   const hostId = randomUUID().slice(0, 8);
   const bundles = await buildBundles(options.root, path.join(options.root, options.buildDir, 'inprocess'), functions);
   const maxInstances = options.maxInstances ?? 8;
-  const pools = new Map(functions.map((f) => [f.name, new Pool(f, bundles.get(f.key)!, hostId, Math.max(1, Math.min(maxInstances, f.reservedConcurrency ?? maxInstances)))]));
-  const route = router(functions);
   const verbose = options.verbose ?? false;
+  const threads = options.threads ?? true;
+  const pools = new Map(
+    functions.map((f) => [
+      f.name,
+      new Pool(f, bundles.get(f.key)!, hostId, Math.max(1, Math.min(maxInstances, f.reservedConcurrency ?? maxInstances)), threads && isLongRunning(f), verbose, options.threadIdleMs ?? THREAD_IDLE_MS),
+    ]),
+  );
+  const route = router(functions);
   patchStdout();
   let running = 0;
   let closed = false;
@@ -551,7 +822,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
     try {
       const instance = await invocationScope.run({ verbose }, () => pool.acquire());
       const deadline = Date.now() + fn.timeoutMs;
-      const context = {
+      const context: ContextData = {
         awsRequestId: randomUUID(),
         callbackWaitsForEmptyEventLoop: true,
         functionName: fn.name,
@@ -560,15 +831,11 @@ export async function startHost(options: HostOptions): Promise<Host> {
         memoryLimitInMB: String(fn.memorySize),
         logGroupName: `/aws/lambda/${fn.name}`,
         logStreamName: fn.environment.AWS_LAMBDA_LOG_STREAM_NAME,
-        getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-        done: () => undefined,
-        fail: () => undefined,
-        succeed: () => undefined,
       };
       const timer = setTimeout(() => onTimeout?.(), fn.timeoutMs);
       timer.unref();
       try {
-        return await invocationScope.run({ verbose }, async () => instance.handler(event, context));
+        return await invocationScope.run({ verbose }, async () => instance.invoke(event, context, deadline));
       } finally {
         clearTimeout(timer);
         pool.release(instance);
@@ -731,6 +998,8 @@ export async function startHost(options: HostOptions): Promise<Host> {
         });
       }
       await idle(graceMs);
+      // Threads still running after the grace are stopped with the rest (their invocations fail).
+      await Promise.all([...pools.values()].map((p) => p.stop()));
     },
   };
 }
