@@ -10,8 +10,10 @@
  *   names, bundled once at start by esbuild (whose service then stops), each function in module graphs of its own
  *   with the environment serverless.yml gives it; HTTP requests routed by serverless.yml's `httpApi` events into
  *   API Gateway's 2.0 events; background work (the import worker, the scheduler on its rate, event subscribers)
- *   invoked in-process; the Lambda Invoke API served on the Lambda port. About 15 times lighter and 3 times faster
- *   than serverless-offline (`npm run bench -- local`).
+ *   invoked in-process, the long-running workers (import worker, scheduler) in worker threads of their own; the
+ *   Lambda Invoke API served on the Lambda port. About 15 times lighter and 3 times faster than serverless-offline
+ *   (`npm run bench -- local`); `npm start` caps its heap's growth (`HEAP_GROWING_PERCENT`), so its RSS levels off
+ *   soon under load.
  * - `offline` (`QFDATA_HOST=offline npm start`; the default of `startStack`, so of the integration tests):
  *   serverless-offline on an internal port (`QFDATA_OFFLINE_PORT`), with serverless-esbuild's build, its Lambda
  *   Invoke API on the Lambda port, the gateway streaming to it.
@@ -43,6 +45,7 @@ import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException, UpdateTableCommand, type GlobalSecondaryIndex, type TableDescription } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import yaml from 'js-yaml';
@@ -86,6 +89,8 @@ export interface StackOptions {
   host?: HostKind;
   /** In-process: instances per function at most (each serves one invocation at a time, as a Lambda environment). */
   instances?: number;
+  /** In-process: run the long-running background functions (import worker, scheduler) in worker threads (default true; `scripts/host.ts`). */
+  threads?: boolean;
   /** In-process: functions beyond serverless.yml's (tests), declared as in serverless.yml. */
   extraFunctions?: Record<string, { handler: string; timeout?: number; events?: unknown[] }>;
   /** API port (the gateway's). 0 picks a free port. */
@@ -442,6 +447,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         env: functionsEnv,
         verbose: options.verbose ?? false,
         ...(options.instances ? { maxInstances: options.instances } : {}),
+        ...(options.threads !== undefined ? { threads: options.threads } : {}),
         ...(options.extraFunctions ? { extraFunctions: options.extraFunctions } : {}),
       });
       await host.listenLambda(lambdaPort);
@@ -546,6 +552,15 @@ export function localSubscriptions() {
   return subscriptionsOf(readServerlessYml(ROOT), 'local', (file) => yaml.load(readFileSync(path.join(ROOT, file), 'utf8')));
 }
 
+/**
+ * How far V8 may let `npm start`'s heap grow past what a full garbage collection leaves, in percent (`npm start` sets
+ * it, before anything runs). By default V8 lets it grow up to 4 times, and shrinks it only after the load stops: under
+ * sustained requests the heap grew to ~170-220 MB around ~45 MB live (heap snapshots) and RSS kept rising for about a
+ * minute to 450-550 MB. At 50% it levels off within ~20 s at ~200 MB, for a few more (concurrent) collections. It
+ * applies to every isolate of the process, the host's worker threads included.
+ */
+export const HEAP_GROWING_PERCENT = 50;
+
 /** How long `npm start` gives its stack to stop before it exits anyway (serverless-offline's group dies with it). */
 const STOP_DEADLINE_MS = 15_000;
 
@@ -593,9 +608,12 @@ export function localSettings(env: Record<string, string | undefined> = process.
  * serverless-offline exits on its own; a signal during start-up exits at once (the pipe takes serverless-offline).
  * In-process, an unhandled rejection or uncaught exception (a handler's stray promise) is logged, never fatal.
  * Prints one line per request (API and object endpoint) unless `QFDATA_QUIET=1`; `QFDATA_VERBOSE=1` adds
- * serverless-offline's own output, or what the in-process handlers log.
+ * serverless-offline's own output, or what the in-process handlers log. `QFDATA_HOST_INSTANCES` caps the instances of
+ * a function in-process; `QFDATA_HOST_THREADS=0` runs the long-running background functions on the launcher's thread
+ * too.
  */
 export async function main(): Promise<void> {
+  v8.setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   const env = process.env;
   const settings = localSettings(env);
   const usingDefaults = !env.QIANFAN_ACCESS_KEY || !env.QIANFAN_SECRET_KEY;
@@ -604,6 +622,8 @@ export async function main(): Promise<void> {
   if (hostKind !== 'inprocess' && hostKind !== 'offline') throw new Error(`QFDATA_HOST must be inprocess or offline, got ${JSON.stringify(hostKind)}`);
   if (hostKind === 'inprocess') guardProcess();
   const instances = env.QFDATA_HOST_INSTANCES ? Number(env.QFDATA_HOST_INSTANCES) : undefined;
+  // QFDATA_HOST_THREADS=0: every function on the launcher's thread (the import worker and the scheduler included).
+  const threads = env.QFDATA_HOST_THREADS === '0' ? false : undefined;
   if (instances !== undefined && !(Number.isInteger(instances) && instances >= 1 && instances <= 64)) throw new Error(`QFDATA_HOST_INSTANCES must be an integer from 1 to 64, got ${JSON.stringify(env.QFDATA_HOST_INSTANCES)}`);
   let stack: Stack | undefined;
   let stopping = false;
@@ -621,6 +641,7 @@ export async function main(): Promise<void> {
     dataDir: settings.dataDir,
     host: hostKind,
     ...(instances ? { instances } : {}),
+    ...(threads === false ? { threads } : {}),
     port: settings.port,
     lambdaPort: settings.lambdaPort,
     dynamoPort: settings.dynamoPort,
