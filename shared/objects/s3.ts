@@ -69,7 +69,7 @@ export interface S3ObjectStoreOptions {
    * to use the environment's (a Lambda function's role), else the SDK's default provider chain.
    */
   credentials?: StaticCredentials | CredentialsProvider;
-  /** A ready client (tests record or replace its calls); when given, `endpoint`, `forcePathStyle` and `credentials` are not used. */
+  /** A ready client (tests record or replace its calls); when given, `region`, `endpoint`, `forcePathStyle` and `credentials` are its. */
   client?: S3Client;
   /** Multipart part size in bytes; at least 5 MiB (S3's minimum); default {@link DEFAULT_PART_SIZE}. */
   partSize?: number;
@@ -179,14 +179,12 @@ const MAX_COPY_OBJECT_BYTES = 5 * 1024 ** 3;
 export class S3ObjectStore implements ObjectStore {
   /** The client this store talks through. */
   readonly client: S3Client;
-  private readonly region: string;
   private readonly partSize: number;
   private readonly queueSize: number;
   /** Set once the server has shown it lacks DeleteObjects; from then on `deletePrefix` deletes key by key. */
   private singleDeletes = false;
 
   constructor(options: S3ObjectStoreOptions) {
-    this.region = options.region;
     this.partSize = options.partSize ?? DEFAULT_PART_SIZE;
     this.queueSize = options.queueSize ?? DEFAULT_QUEUE_SIZE;
     if (!Number.isInteger(this.partSize) || this.partSize < MIN_PART_SIZE) {
