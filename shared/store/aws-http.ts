@@ -213,6 +213,8 @@ export class AwsHttpClient {
       const request = transport.request({ ...signed, port: signed.port || undefined, agent: transport.agent }, (response) => {
         const status = response.statusCode ?? 0;
         if (streaming && status >= 200 && status < 300) {
+          // The reader sets the pace from here (an export may pause a download while it uploads a part): no idle limit.
+          request.setTimeout(0);
           resolve({ status, headers: response.headers, body: response });
           return;
         }
