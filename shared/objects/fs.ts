@@ -309,28 +309,20 @@ export class FsObjectStore implements ObjectStore {
     for (let i = 1; i < parts.length; i++) if (parts[i]!.partNumber <= parts[i - 1]!.partNumber) throw new Error('The parts of a multipart upload must be listed in ascending order');
     const segments = keyToSegments(bucket, key);
     const root = await this.requireBucket(bucket);
-    await mkdir(this.tmpDir, { recursive: true });
-    const path = join(this.tmpDir, `put-${randomUUID()}`);
-    const handle = await open(path, 'wx');
-    let size = 0;
-    try {
+    // The parts, joined in order, through the same fsynced temp file a put writes.
+    async function* joined(): AsyncGenerator<Buffer> {
       for (const part of parts) {
         const file = join(dir, `part-${String(part.partNumber).padStart(5, '0')}-${part.etag}`);
         try {
-          for await (const chunk of createReadStream(file)) size += await writeFully(handle, chunk as Buffer);
+          for await (const chunk of createReadStream(file)) yield chunk as Buffer;
         } catch (error) {
           if (!isCode(error, 'ENOENT')) throw error;
           if (!(await lstatOrUndefined(dir))) throw new NoSuchUploadError(bucket, key, uploadId);
           throw new Error(`Part ${part.partNumber} of the multipart upload ${uploadId} was not uploaded with the ETag ${part.etag}`);
         }
       }
-      await handle.sync();
-    } catch (error) {
-      await handle.close().catch(() => undefined);
-      await unlinkQuietly(path);
-      throw error;
     }
-    await handle.close();
+    const { path, size } = await this.writeTemp(joined());
     try {
       await this.place(root, segments, path, { bucket, key });
     } catch (error) {
