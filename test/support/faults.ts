@@ -6,7 +6,8 @@ import type { DocumentClient } from '../../shared/store/document-client.js';
 import type { ObjectStore } from '../../shared/objects/index.js';
 
 const WRITE_COMMANDS = new Set(['PutCommand', 'UpdateCommand', 'DeleteCommand', 'BatchWriteCommand']);
-const OBJECT_WRITES = new Set<string | symbol>(['put', 'copy', 'delete', 'deletePrefix']);
+/** The port's mutations: whole objects, and the steps of a multipart upload (exports write their archives in parts). */
+const OBJECT_WRITES = new Set<string | symbol>(['put', 'copy', 'delete', 'deletePrefix', 'createMultipart', 'uploadPart', 'completeMultipart', 'abortMultipart']);
 
 export class InjectedCrash extends Error {
   override readonly name = 'InjectedCrash';

@@ -12,13 +12,10 @@ import { runImport } from '../../shared/datasets/importWorker.js';
 import type { ExportTaskRecord, VersionRecord } from '../../shared/model.js';
 import type { ObjectStore } from '../../shared/objects/index.js';
 import { DynamoMetadataStore } from '../../shared/store/index.js';
-import { Faults, faultyDb, InjectedCrash } from '../support/faults.js';
+import { Faults, faultyDb, faultyObjects, InjectedCrash } from '../support/faults.js';
 import { NO_HEARTBEAT, startServiceHarness, type ServiceHarness } from '../support/services.js';
 import { unzip } from '../support/zip.js';
 import { readAll } from './objects.contract.js';
-
-/** Every mutation of the object store, multipart uploads included, counts as a write (and crashes). */
-const OBJECT_WRITES = new Set<string | symbol>(['put', 'copy', 'delete', 'deletePrefix', 'createMultipart', 'uploadPart', 'completeMultipart', 'abortMultipart']);
 
 /** Pseudo-random text, the same on every run (so deflate has work to do and the archive spans many parts). */
 function noise(seed: number, length: number): string {
@@ -77,16 +74,7 @@ describe('Exports across runs: checkpoints, hand-offs, crashes, fencing', () => 
   /** The services over a store and an object store whose writes `faults` counts (and crashes). */
   function faulty(faults: Faults) {
     const store = new DynamoMetadataStore({ tableName: h.dynamo.tableName, region: 'us-east-1', endpoint: h.dynamo.dynamo.endpoint }, faultyDb(h.dynamo.db, faults));
-    const objects = new Proxy(h.objects, {
-      get(target, prop, receiver) {
-        const value = Reflect.get(target, prop, receiver);
-        if (typeof value !== 'function') return value;
-        return (...args: unknown[]) => {
-          if (OBJECT_WRITES.has(prop)) faults.hit();
-          return value.apply(target, args);
-        };
-      },
-    }) as ObjectStore;
+    const objects = faultyObjects(h.objects, faults);
     return h.services({ store, objects });
   }
 
