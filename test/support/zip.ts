@@ -11,7 +11,11 @@ export async function unzip(buffer: Buffer): Promise<Record<string, string>> {
 
 /** The entries of a zip: name → bytes. */
 export async function unzipBytes(buffer: Buffer): Promise<Record<string, Buffer>> {
-  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.fromBuffer(buffer, { lazyEntries: true }, (e, z) => (e ? reject(e) : resolve(z!))));
+  return entriesOf(await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.fromBuffer(buffer, { lazyEntries: true }, (e, z) => (e ? reject(e) : resolve(z!)))));
+}
+
+/** Every entry of an open zip (opened with `lazyEntries`), read in order: name → bytes. */
+export async function entriesOf(zip: yauzl.ZipFile): Promise<Record<string, Buffer>> {
   const out: Record<string, Buffer> = {};
   await new Promise<void>((resolve, reject) => {
     zip.on('entry', (entry: yauzl.Entry) =>

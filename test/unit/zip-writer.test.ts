@@ -11,8 +11,7 @@ import { Readable } from 'node:stream';
 import yauzl from 'yauzl';
 import { describe, expect, it } from 'vitest';
 import { centralDirectoryNames, ZipWriter, type ZipState } from '../../shared/formats/zip-writer.js';
-import { unzipBytes } from '../support/zip.js';
-import { readAll } from './objects.contract.js';
+import { entriesOf, unzipBytes } from '../support/zip.js';
 
 const modified = new Date(2026, 2, 1, 10, 0, 0);
 
@@ -118,19 +117,7 @@ describe('the resumable zip writer', () => {
     }
     // Act
     const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.fromRandomAccessReader(new Reader(), gap + bytes.length, { lazyEntries: true }, (e, z) => (e ? reject(e) : resolve(z!))));
-    const read: Record<string, Buffer> = {};
-    await new Promise<void>((resolve, reject) => {
-      zip.on('entry', (entry: yauzl.Entry) =>
-        zip.openReadStream(entry, async (e, stream) => {
-          if (e) return reject(e);
-          read[entry.fileName] = await readAll(stream!);
-          zip.readEntry();
-        }),
-      );
-      zip.on('end', resolve);
-      zip.on('error', reject);
-      zip.readEntry();
-    });
+    const read = await entriesOf(zip);
     // Assess
     expect(Object.keys(read)).toEqual(['part-1.jsonl', '数据/图片 1.jpg']);
     expect(read['part-1.jsonl']?.equals(items[0]!.data)).toBe(true);
