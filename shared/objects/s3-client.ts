@@ -176,8 +176,9 @@ export class S3Client {
     return { size: Number(headers['content-length'] ?? 0), lastModified: modified ? new Date(modified) : new Date(0) };
   }
 
-  /** CopyObject; `copySource` is `bucket/encoded key`, as `x-amz-copy-source` takes it. */
-  async copyObject(bucket: string, key: string, copySource: string): Promise<void> {
+  /** CopyObject of `source` onto `bucket`/`key` (`x-amz-copy-source`: the source's bucket and key, encoded as a path is). */
+  async copyObject(bucket: string, key: string, source: { bucket: string; key: string }): Promise<void> {
+    const copySource = `${source.bucket}/${encodeKey(source.key)}`;
     const response = await this.call('CopyObject', { method: 'PUT', bucket, key, headers: { 'x-amz-copy-source': copySource } });
     failIfError(response);
   }
@@ -256,7 +257,7 @@ export class S3Client {
   #request(call: S3Call): AwsRequest {
     const url = this.#http.url;
     const base = url.pathname.replace(/\/+$/, '');
-    const key = call.key === undefined ? '' : call.key.split('/').map(encodeRfc3986).join('/');
+    const key = call.key === undefined ? '' : encodeKey(call.key);
     let host: string | undefined;
     let path: string;
     if (call.bucket === undefined) path = `${base}/`;
@@ -287,6 +288,11 @@ function observedClient(observe: (request: SignedRequest) => void): typeof AwsHt
       return super.transmit(signed, body, streaming);
     }
   };
+}
+
+/** A key as a request path carries it: each segment RFC 3986-encoded, the `/` between them kept. */
+function encodeKey(key: string): string {
+  return key.split('/').map(encodeRfc3986).join('/');
 }
 
 /** RFC 3986 encoding: everything but `A–Z a–z 0–9 - . _ ~`. */

@@ -378,7 +378,7 @@ export class S3ObjectStore implements ObjectStore {
     if (!info) throw new NoSuchKeyError(source.bucket, source.key);
     if (info.size > MAX_COPY_OBJECT_BYTES) return this.put(target.bucket, target.key, await this.get(source.bucket, source.key));
     try {
-      await this.client.copyObject(target.bucket, target.key, `${source.bucket}/${source.key.split('/').map(encodeURIComponent).join('/')}`);
+      await this.client.copyObject(target.bucket, target.key, source);
     } catch (error) {
       throw mapError(error, target);
     }
